@@ -1,0 +1,124 @@
+package nonce
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Login is the server-side record of one login initiation. It is written
+// once at login and taken once at launch.
+type Login struct {
+	// State is the OIDC state value, the record's key.
+	State string
+	// Nonce is the OIDC nonce sent to the platform in the same auth request.
+	Nonce string
+	// Issuer and ClientID identify the registration the login was for.
+	Issuer   string
+	ClientID string
+	// TargetLinkURI is the target_link_uri of the login initiation request;
+	// the id_token's target_link_uri claim must equal it.
+	TargetLinkURI string
+	// DeploymentID is the lti_deployment_id hint of the login request; it
+	// may be empty.
+	DeploymentID string
+	// Binding is the hex SHA-256 over the fields above (see [Bind]). The
+	// launch pipeline recomputes it, so a record altered in storage is
+	// refused.
+	Binding string
+	// ExpiresAt is when the record stops being usable.
+	ExpiresAt time.Time
+}
+
+// Bind computes the binding hash of the login record's fields: issuer,
+// client_id, nonce, state, target_link_uri and deployment hint, each
+// length-prefixed so no two different records share a binding.
+func (l Login) Bind() string {
+	h := sha256.New()
+	var n [8]byte
+	for _, f := range [...]string{l.State, l.Nonce, l.Issuer, l.ClientID, l.TargetLinkURI, l.DeploymentID} {
+		ln := uint64(len(f))
+		for i := range n {
+			n[i] = byte(ln >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Nonce is a nonce stored on its own, for state stores that do not carry it.
+type Nonce struct {
+	// Value is the nonce string.
+	Value string
+	// Issuer and ClientID identify the registration the nonce was issued to;
+	// a nonce is only consumed for the same registration.
+	Issuer   string
+	ClientID string
+	// ExpiresAt is when the nonce stops being usable. Stores keep a
+	// consumed nonce at least until then, so a replay is refused as
+	// already used (OIDC Core §3.1.3.7 step 11, §15.5.2).
+	ExpiresAt time.Time
+}
+
+// StateStore keeps login records. Implementations must be safe for
+// concurrent use, and across processes when they share a database.
+type StateStore interface {
+	// PutState stores l under l.State until l.ExpiresAt. A State that is
+	// already stored is an error (states are never overwritten).
+	PutState(ctx context.Context, l Login) error
+	// TakeState atomically takes the record for state: exactly one of any
+	// number of concurrent callers gets it, and after that the record is
+	// unusable. An unknown state is ErrNotFound, one past its ExpiresAt is
+	// ErrExpired, one already taken is ErrConsumed (or ErrNotFound if the
+	// store deletes taken records). Any other error means the store failed.
+	TakeState(ctx context.Context, state string) (Login, error)
+}
+
+// Store keeps nonces that are not carried by a state record.
+type Store interface {
+	// PutNonce stores n until n.ExpiresAt. A value already stored is an
+	// error.
+	PutNonce(ctx context.Context, n Nonce) error
+	// ConsumeNonce atomically consumes the nonce value issued to the
+	// registration (issuer, clientID): exactly one of any number of
+	// concurrent callers succeeds. Unknown (or issued to another
+	// registration) is ErrNotFound, past its expiry ErrExpired, already
+	// consumed ErrConsumed. Any other error means the store failed.
+	ConsumeNonce(ctx context.Context, value, issuer, clientID string) error
+}
+
+// Carrier is an optional interface of a StateStore. A StateStore whose
+// CarriesNonce reports true stores the Login's nonce only inside the state
+// record, and its TakeState consumes that nonce in the same atomic
+// operation; the launch pipeline then uses no separate [Store], and a launch
+// costs two writes. (The nonce can only ever be presented together with the
+// one state that carries it, and that state is single-use.)
+type Carrier interface {
+	CarriesNonce() bool
+}
+
+// Errors a StateStore or Store returns for a refused value.
+var (
+	ErrNotFound = errors.New("nonce: not found")
+	ErrExpired  = errors.New("nonce: expired")
+	ErrConsumed = errors.New("nonce: already used")
+)
+
+// ValueBytes is the entropy of a minted state or nonce: 256 bits, above the
+// 128 bits 1EdTech Security Framework §5.1.1.2 and OIDC Core §15.5.2 ask for.
+const ValueBytes = 32
+
+// NewValue returns a fresh random value from crypto/rand, base64url encoded
+// without padding (43 characters).
+func NewValue() (string, error) {
+	var b [ValueBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,62 @@
+package storage
+
+import (
+	"context"
+
+	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/nonce"
+	"github.com/ltikit/ltikit/registration"
+)
+
+// Adapter is everything the launch pipeline persists or looks up.
+//
+// An Adapter whose state store carries the nonce (see [nonce.Carrier])
+// should implement nonce.Carrier itself, so a launch costs two writes.
+type Adapter interface {
+	registration.Store
+	deployment.Store
+	nonce.StateStore
+	nonce.Store
+}
+
+// Combine builds an Adapter from separate stores, e.g. registrations in the
+// host's SQL database and states in another. The result implements
+// nonce.Carrier when the state store does.
+func Combine(r registration.Store, d deployment.Store, s nonce.StateStore, n nonce.Store) Adapter {
+	c := &combined{r: r, d: d, s: s, n: n}
+	if carrier, ok := s.(nonce.Carrier); ok && carrier.CarriesNonce() {
+		return carrying{c}
+	}
+	return c
+}
+
+type combined struct {
+	r registration.Store
+	d deployment.Store
+	s nonce.StateStore
+	n nonce.Store
+}
+
+func (c *combined) FindRegistration(ctx context.Context, issuer, clientID string) (registration.Registerable, error) {
+	return c.r.FindRegistration(ctx, issuer, clientID)
+}
+
+func (c *combined) FindDeployment(ctx context.Context, reg registration.Registerable, id string) (deployment.Deployable, error) {
+	return c.d.FindDeployment(ctx, reg, id)
+}
+
+func (c *combined) PutState(ctx context.Context, l nonce.Login) error { return c.s.PutState(ctx, l) }
+
+func (c *combined) TakeState(ctx context.Context, state string) (nonce.Login, error) {
+	return c.s.TakeState(ctx, state)
+}
+
+func (c *combined) PutNonce(ctx context.Context, n nonce.Nonce) error { return c.n.PutNonce(ctx, n) }
+
+func (c *combined) ConsumeNonce(ctx context.Context, value, issuer, clientID string) error {
+	return c.n.ConsumeNonce(ctx, value, issuer, clientID)
+}
+
+type carrying struct{ *combined }
+
+func (carrying) CarriesNonce() bool { return true }
