@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,8 +52,8 @@ type Claims struct {
 	Subject         *string     `json:"sub"` // nil: an anonymous launch (LTI 1.3 Core §5.3.6)
 	Audience        Audience    `json:"aud"`
 	AuthorizedParty string      `json:"azp"`
-	ExpiresAt       NumericDate `json:"exp"`
-	IssuedAt        NumericDate `json:"iat"`
+	ExpiresAt       NumericDate `json:"exp,omitzero"`
+	IssuedAt        NumericDate `json:"iat,omitzero"`
 	Nonce           string      `json:"nonce"`
 
 	// User identity claims (OIDC Core §5.1, LTI 1.3 Core §5.3.6.1).
@@ -86,19 +89,83 @@ type Claims struct {
 
 // DecodeClaims decodes an id_token payload. Custom values and any other
 // untyped value keep their JSON type (strings stay strings, numbers become
-// json.Number with their exact text). A payload that is not a JSON object,
-// or whose standard claims have the wrong JSON type, is an error.
+// json.Number with their exact text). Claims that Claims has no field for
+// (vendor claims, Moodle's ext and basicoutcome) are ignored: a caller that
+// needs them keeps the raw payload.
+//
+// Top-level claim names match exactly, as JWT claim names are
+// case-sensitive (RFC 7519 §4): "AUD" is not "aud", so a token cannot show
+// one audience to the JWT library and another one here. A name that occurs
+// twice keeps its last value (RFC 7519 §4). Names inside a claim's object
+// (resource_link, context, …) match as encoding/json matches them, that is
+// case-insensitively.
+//
+// DecodeClaims does not validate: a claim that is absent or empty is left
+// zero, nil or empty for the launch validation to judge.
+//
+// A payload that is not exactly one JSON object (an array, null, a syntax
+// error, trailing data) is an [ErrInvalidToken]; a claim with the wrong JSON
+// type (aud a number, exp a string or null, roles a string, …) is an
+// [ErrInvalidClaims]. The cause is wrapped for logs.
 func DecodeClaims(payload []byte) (*Claims, error) {
-	var c Claims
+	var top map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&top); err != nil {
+		return nil, ErrInvalidToken.WithCause(err)
+	}
+	if top == nil {
+		return nil, ErrInvalidToken.WithCause(errors.New("lti: the claims are null, not an object"))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, ErrInvalidToken.WithCause(errors.New("lti: trailing data after the claims object"))
+	}
+
+	// Keep only the claims Claims has a field for, under their exact names.
+	var known bytes.Buffer
+	known.WriteByte('{')
+	for name, raw := range top {
+		if !claimNames[name] {
+			continue
+		}
+		if known.Len() > 1 {
+			known.WriteByte(',')
+		}
+		known.WriteByte('"')
+		known.WriteString(name) // plain ASCII, no escaping needed
+		known.WriteString(`":`)
+		known.Write(raw)
+	}
+	known.WriteByte('}')
+
+	var c Claims
+	dec = json.NewDecoder(&known)
 	dec.UseNumber()
 	if err := dec.Decode(&c); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("lti: trailing data after the claims object")
+		return nil, ErrInvalidClaims.WithCause(err)
 	}
 	return &c, nil
+}
+
+// claimNames holds the JSON names of the fields of Claims.
+var claimNames = func() map[string]bool {
+	t := reflect.TypeFor[Claims]()
+	names := make(map[string]bool, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	return names
+}()
+
+// RoleSet returns the roles claim as [Roles]: nil when the claim is absent
+// (or c is nil), empty when the platform sent an empty array.
+func (c *Claims) RoleSet() Roles {
+	if c == nil || c.Roles == nil {
+		return nil
+	}
+	return Roles(*c.Roles)
 }
 
 // ResourceLink is the resource_link claim (LTI 1.3 Core §5.3.5).
@@ -247,6 +314,12 @@ func (d *NumericDate) UnmarshalJSON(b []byte) error {
 	}
 	*d = NumericDate{Seconds: int64(f), Set: true}
 	return nil
+}
+
+// MarshalJSON writes the date as a JSON number of whole seconds. Give the
+// field the omitzero option so an absent date stays absent.
+func (d NumericDate) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, d.Seconds, 10), nil
 }
 
 // Time returns the date as a time.Time.

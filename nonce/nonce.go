@@ -67,6 +67,13 @@ type Nonce struct {
 
 // StateStore keeps login records. Implementations must be safe for
 // concurrent use, and across processes when they share a database.
+//
+// Contract shared by StateStore and Store (storage/storagetest checks it):
+// a record without ExpiresAt is refused at Put; a refused Take returns the
+// zero Login; a cancelled or expired ctx returns an error that is none of
+// ErrNotFound, ErrExpired, ErrConsumed (it is a storage failure, not a
+// verdict on the value) and changes nothing; expiry is judged at second
+// precision or finer.
 type StateStore interface {
 	// PutState stores l under l.State until l.ExpiresAt. A State that is
 	// already stored is an error (states are never overwritten).
@@ -81,8 +88,8 @@ type StateStore interface {
 
 // Store keeps nonces that are not carried by a state record.
 type Store interface {
-	// PutNonce stores n until n.ExpiresAt. A value already stored is an
-	// error.
+	// PutNonce stores n until n.ExpiresAt. A value already stored (for any
+	// registration) is an error.
 	PutNonce(ctx context.Context, n Nonce) error
 	// ConsumeNonce atomically consumes the nonce value issued to the
 	// registration (issuer, clientID): exactly one of any number of

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/nonce"
@@ -22,8 +23,25 @@ type Adapter interface {
 // Combine builds an Adapter from separate stores, e.g. registrations in the
 // host's SQL database and states in another. The result implements
 // nonce.Carrier when the state store does.
+//
+// A nil store fails closed: every call to it returns an error, so launches
+// that need it are refused as storage_unavailable. A nil nonce store is
+// fine when the state store carries the nonce.
 func Combine(r registration.Store, d deployment.Store, s nonce.StateStore, n nonce.Store) Adapter {
+	var m missing
 	c := &combined{r: r, d: d, s: s, n: n}
+	if r == nil {
+		c.r = m
+	}
+	if d == nil {
+		c.d = m
+	}
+	if s == nil {
+		c.s = m
+	}
+	if n == nil {
+		c.n = m
+	}
 	if carrier, ok := s.(nonce.Carrier); ok && carrier.CarriesNonce() {
 		return carrying{c}
 	}
@@ -60,3 +78,26 @@ func (c *combined) ConsumeNonce(ctx context.Context, value, issuer, clientID str
 type carrying struct{ *combined }
 
 func (carrying) CarriesNonce() bool { return true }
+
+// ErrNoStore is returned by the calls of a store that Combine was given nil for.
+var ErrNoStore = errors.New("storage: no store configured")
+
+type missing struct{}
+
+func (missing) FindRegistration(context.Context, string, string) (registration.Registerable, error) {
+	return nil, ErrNoStore
+}
+
+func (missing) FindDeployment(context.Context, registration.Registerable, string) (deployment.Deployable, error) {
+	return nil, ErrNoStore
+}
+
+func (missing) PutState(context.Context, nonce.Login) error { return ErrNoStore }
+
+func (missing) TakeState(context.Context, string) (nonce.Login, error) {
+	return nonce.Login{}, ErrNoStore
+}
+
+func (missing) PutNonce(context.Context, nonce.Nonce) error { return ErrNoStore }
+
+func (missing) ConsumeNonce(context.Context, string, string, string) error { return ErrNoStore }
