@@ -49,7 +49,7 @@ const Version = "1.3.0"
 type Claims struct {
 	// Registered and OIDC claims.
 	Issuer          string      `json:"iss"`
-	Subject         *string     `json:"sub"` // nil: an anonymous launch (LTI 1.3 Core §5.3.6)
+	Subject         *string     `json:"sub,omitempty"` // nil: an anonymous launch (LTI 1.3 Core §5.3.6)
 	Audience        Audience    `json:"aud"`
 	AuthorizedParty string      `json:"azp"`
 	ExpiresAt       NumericDate `json:"exp,omitzero"`
@@ -118,6 +118,12 @@ func DecodeClaims(payload []byte) (*Claims, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, ErrInvalidToken.WithCause(errors.New("lti: trailing data after the claims object"))
+	}
+
+	// A present but null sub is neither a user nor an anonymous launch
+	// (LTI 1.3 Core §5.3.6: sub, when present, is a non-empty string).
+	if raw, ok := top["sub"]; ok && bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, ErrInvalidClaims.WithCause(errors.New("lti: sub is null"))
 	}
 
 	// Keep only the claims Claims has a field for, under their exact names.
@@ -196,11 +202,11 @@ type ToolPlatform struct {
 
 // LaunchPresentation is the launch_presentation claim (LTI 1.3 Core §5.4.4).
 type LaunchPresentation struct {
-	DocumentTarget string      `json:"document_target,omitempty"`
-	Height         json.Number `json:"height,omitempty"`
-	Width          json.Number `json:"width,omitempty"`
-	ReturnURL      string      `json:"return_url,omitempty"`
-	Locale         string      `json:"locale,omitempty"`
+	DocumentTarget string    `json:"document_target,omitempty"`
+	Height         Dimension `json:"height,omitempty"`
+	Width          Dimension `json:"width,omitempty"`
+	ReturnURL      string    `json:"return_url,omitempty"`
+	Locale         string    `json:"locale,omitempty"`
 }
 
 // LIS is the lis claim (LTI 1.3 Core §5.4.5). Moodle sends empty strings.
@@ -324,3 +330,38 @@ func (d NumericDate) MarshalJSON() ([]byte, error) {
 
 // Time returns the date as a time.Time.
 func (d NumericDate) Time() time.Time { return time.Unix(d.Seconds, 0) }
+
+// Dimension is a launch_presentation width or height. The specification
+// makes it a number; some platforms send a string ("600", "100%"). The text
+// is kept as sent, so a presentation hint never refuses a launch.
+type Dimension string
+
+// UnmarshalJSON accepts a JSON number or string.
+func (d *Dimension) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*d = Dimension(s)
+		return nil
+	}
+	if string(b) == "null" {
+		*d = ""
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("lti: a dimension must be a number or a string")
+	}
+	*d = Dimension(n)
+	return nil
+}
+
+// MarshalJSON writes a numeric dimension as a number, anything else as a string.
+func (d Dimension) MarshalJSON() ([]byte, error) {
+	if _, err := strconv.ParseFloat(string(d), 64); err == nil {
+		return []byte(d), nil
+	}
+	return json.Marshal(string(d))
+}

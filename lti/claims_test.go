@@ -416,7 +416,14 @@ var decodeCases = []decodeCase{
 	// other typed claims with the wrong JSON type
 	{name: "resource_link string", payload: `{"https://purl.imsglobal.org/spec/lti/claim/resource_link":"1"}`, wantErr: lti.ErrInvalidClaims},
 	{name: "deployment_id number", payload: `{"https://purl.imsglobal.org/spec/lti/claim/deployment_id":1}`, wantErr: lti.ErrInvalidClaims},
-	{name: "launch_presentation height not a number", payload: `{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":{"height":"tall"}}`, wantErr: lti.ErrInvalidClaims},
+	{name: "launch_presentation height a string is kept", payload: `{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":{"height":"100%","width":640}}`,
+		check: func(t *testing.T, c *lti.Claims) {
+			if c.LaunchPresentation.Height != "100%" || c.LaunchPresentation.Width != "640" {
+				t.Errorf("dimensions %q %q", c.LaunchPresentation.Height, c.LaunchPresentation.Width)
+			}
+		}},
+	{name: "launch_presentation height an object", payload: `{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":{"height":{}}}`, wantErr: lti.ErrInvalidClaims},
+	{name: "sub null", payload: `{"sub":null}`, wantErr: lti.ErrInvalidClaims},
 	{name: "accept_multiple string", payload: `{"https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings":{"accept_multiple":"yes"}}`, wantErr: lti.ErrInvalidClaims},
 
 	// not one JSON object

@@ -27,16 +27,20 @@ type Login struct {
 	// may be empty.
 	DeploymentID string
 	// Binding is the hex SHA-256 over the fields above (see [Bind]). The
-	// launch pipeline recomputes it, so a record altered in storage is
-	// refused.
+	// launch pipeline recomputes it, so a store that returns a record other
+	// than the one written at login (fields swapped, truncated or mixed up
+	// between rows) is refused. It is an integrity check against adapter
+	// faults, not a MAC: whoever can write the database can also write
+	// registrations.
 	Binding string
 	// ExpiresAt is when the record stops being usable.
 	ExpiresAt time.Time
 }
 
-// Bind computes the binding hash of the login record's fields: issuer,
-// client_id, nonce, state, target_link_uri and deployment hint, each
-// length-prefixed so no two different records share a binding.
+// Bind computes the binding hash of the login record's fields, in this
+// order: state, nonce, issuer, client_id, target_link_uri and deployment
+// hint, each prefixed with its length as 8 little-endian bytes, so no two
+// different records share a binding.
 func (l Login) Bind() string {
 	h := sha256.New()
 	var n [8]byte

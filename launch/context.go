@@ -1,0 +1,121 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/registration"
+)
+
+// Context is a validated launch: the typed claims, the registration and
+// deployment it came through (the library's view and the host's own
+// values), and the raw claims for anything vendor-specific.
+type Context struct {
+	// Claims are the id_token's claims, decoded into typed fields.
+	Claims *lti.Claims
+	// Registration is the library's view of the platform registration.
+	Registration registration.Registration
+	// Deployment is the library's view of the deployment.
+	Deployment deployment.Deployment
+
+	hostReg registration.Registerable
+	hostDep deployment.Deployable
+	payload []byte
+}
+
+// HostRegistration returns the value the registration store returned: the
+// host's own struct when the host stores its own type.
+func (c *Context) HostRegistration() registration.Registerable { return c.hostReg }
+
+// HostDeployment returns the value the deployment store returned.
+func (c *Context) HostDeployment() deployment.Deployable { return c.hostDep }
+
+// RegistrationAs returns the host's registration value as T, without
+// another query: launch.RegistrationAs[*MyPlatform](lc).
+func RegistrationAs[T any](c *Context) (T, bool) {
+	v, ok := c.hostReg.(T)
+	return v, ok
+}
+
+// DeploymentAs returns the host's deployment value as T.
+func DeploymentAs[T any](c *Context) (T, bool) {
+	v, ok := c.hostDep.(T)
+	return v, ok
+}
+
+// MessageType is the LTI message type.
+func (c *Context) MessageType() string { return c.Claims.MessageType }
+
+// DeploymentID is the platform's deployment_id.
+func (c *Context) DeploymentID() string { return c.Claims.DeploymentID }
+
+// Subject is the user's sub, empty for an anonymous launch.
+func (c *Context) Subject() string {
+	if c.Claims.Subject == nil {
+		return ""
+	}
+	return *c.Claims.Subject
+}
+
+// Anonymous reports whether the launch carries no user (no sub claim; LTI
+// 1.3 Core §5.3.6).
+func (c *Context) Anonymous() bool { return c.Claims.Subject == nil }
+
+// Roles returns the roles claim with the role helpers.
+func (c *Context) Roles() lti.Roles {
+	if c.Claims.Roles == nil {
+		return nil
+	}
+	return lti.Roles(*c.Claims.Roles)
+}
+
+// IsDeepLinking reports whether this is an LtiDeepLinkingRequest.
+func (c *Context) IsDeepLinking() bool { return c.Claims.MessageType == lti.MessageDeepLinking }
+
+// RawClaims returns the id_token payload exactly as the platform signed it:
+// every claim, vendor extensions included, with its JSON types. The slice
+// is a copy.
+func (c *Context) RawClaims() json.RawMessage { return bytes.Clone(c.payload) }
+
+// Claim decodes the claim named name into v and reports whether it was
+// present, for vendor claims the typed Claims do not cover (Canvas, D2L,
+// Moodle "ext" claims).
+func (c *Context) Claim(name string, v any) (bool, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(c.payload, &all); err != nil {
+		return false, err
+	}
+	raw, ok := all[name]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(raw, v)
+}
+
+// ClaimsMap decodes every claim into a map; numbers are json.Number, so
+// their text is kept exactly.
+func (c *Context) ClaimsMap() (map[string]any, error) {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(c.payload))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying the launch.
+func NewContext(ctx context.Context, lc *Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, lc)
+}
+
+// FromContext returns the launch stored by LaunchHandler.
+func FromContext(ctx context.Context) (*Context, bool) {
+	lc, ok := ctx.Value(ctxKey{}).(*Context)
+	return lc, ok && lc != nil
+}

@@ -1,0 +1,210 @@
+package launch
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/nonce"
+)
+
+// LoginRequest is a parsed third-party login initiation request
+// (1EdTech Security Framework §5.1.1.1, LTI 1.3 Core §4.1). Nothing in it is
+// signed; it only selects a registration and is echoed to the platform.
+type LoginRequest struct {
+	Issuer           string
+	LoginHint        string
+	TargetLinkURI    string
+	LTIMessageHint   string
+	ClientID         string
+	DeploymentID     string
+	LTIStorageTarget string
+}
+
+// ParseLoginRequest reads the login initiation parameters from a GET query
+// or a POST form, bounded to maxBody bytes. Required parameters missing, a
+// parameter given twice, an over-long value, or another method is
+// invalid_request.
+func ParseLoginRequest(r *http.Request, maxBody int64) (*LoginRequest, error) {
+	var vals url.Values
+	switch r.Method {
+	case http.MethodGet:
+		vals = r.URL.Query()
+	case http.MethodPost:
+		if err := parsePostForm(r, maxBody); err != nil {
+			return nil, err
+		}
+		// Platforms post the parameters as a form; some add them to the
+		// query too. The form wins when both carry one.
+		vals = r.URL.Query()
+		for k, v := range r.PostForm {
+			vals[k] = v
+		}
+	default:
+		return nil, errMethod
+	}
+	lr := &LoginRequest{}
+	for _, f := range []struct {
+		name     string
+		dst      *string
+		required bool
+		max      int
+	}{
+		{"iss", &lr.Issuer, true, maxParamLen},
+		{"login_hint", &lr.LoginHint, true, maxParamLen},
+		{"target_link_uri", &lr.TargetLinkURI, true, maxParamLen},
+		{"lti_message_hint", &lr.LTIMessageHint, false, maxMessageHintLen},
+		{"client_id", &lr.ClientID, false, maxParamLen},
+		{"lti_deployment_id", &lr.DeploymentID, false, 255},
+		{"lti_storage_target", &lr.LTIStorageTarget, false, maxParamLen},
+	} {
+		v := vals[f.name]
+		switch {
+		case len(v) > 1:
+			return nil, lti.ErrInvalidRequest.WithDescription("login parameter " + f.name + " is repeated")
+		case len(v) == 0 || v[0] == "":
+			if f.required {
+				return nil, lti.ErrInvalidRequest.WithDescription("login parameter " + f.name + " is missing").
+					WithSpec("1EdTech Security Framework §5.1.1.1")
+			}
+		case len(v[0]) > f.max:
+			return nil, lti.ErrInvalidRequest.WithDescription("login parameter " + f.name + " is too long")
+		default:
+			*f.dst = v[0]
+		}
+	}
+	return lr, nil
+}
+
+var errMethod = lti.ErrInvalidRequest.WithDescription("method not allowed")
+
+func parsePostForm(r *http.Request, maxBody int64) error {
+	if r.ContentLength > maxBody {
+		return lti.ErrInvalidRequest.WithDescription("request body too large")
+	}
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		return lti.ErrInvalidRequest.WithDescription("expected an application/x-www-form-urlencoded body")
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return lti.ErrInvalidRequest.WithDescription("request body too large").WithCause(err)
+		}
+		return lti.ErrInvalidRequest.WithDescription("the form cannot be parsed").WithCause(err)
+	}
+	return nil
+}
+
+// checkTarget refuses a target_link_uri that does not point at the tool
+// itself, so the login can never be used as an open redirect (LTI
+// Implementation Guide, "Open redirects").
+func (t *Tool) checkTarget(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil {
+		return lti.ErrInvalidRequest.WithDescription("target_link_uri is not an absolute URL")
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && t.base.Scheme == "http") {
+		return lti.ErrInvalidRequest.WithDescription("target_link_uri has a scheme the tool does not serve")
+	}
+	if !t.opt.targetHosts[strings.ToLower(u.Host)] {
+		return lti.ErrInvalidRequest.WithDescription("target_link_uri does not point at this tool")
+	}
+	return nil
+}
+
+// InitiateLogin handles a third-party login initiation request: it finds
+// the registration, mints a state and a nonce (256 bits each, crypto/rand),
+// stores them, sets the state cookie and redirects the browser to the
+// platform's OIDC auth endpoint (1EdTech Security Framework §5.1.1.2). On
+// error nothing is written to w and no redirect happens.
+func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lr, err := ParseLoginRequest(r, t.opt.maxBody)
+	if err != nil {
+		return err
+	}
+	if err := t.checkTarget(lr.TargetLinkURI); err != nil {
+		return err
+	}
+	_, reg, lerr := t.findRegistration(ctx, lr.Issuer, lr.ClientID)
+	if lerr != nil {
+		return lerr
+	}
+	auth, err := url.Parse(reg.AuthEndpoint)
+	if err != nil || auth.Host == "" {
+		return storageErr(errors.New("registration has no usable auth endpoint"))
+	}
+	state, err := nonce.NewValue()
+	if err != nil {
+		return lti.ErrStorageUnavailable.WithCause(err)
+	}
+	nv, err := nonce.NewValue()
+	if err != nil {
+		return lti.ErrStorageUnavailable.WithCause(err)
+	}
+	login := nonce.Login{
+		State:         state,
+		Nonce:         nv,
+		Issuer:        reg.Issuer,
+		ClientID:      reg.ClientID,
+		TargetLinkURI: lr.TargetLinkURI,
+		DeploymentID:  lr.DeploymentID,
+		ExpiresAt:     t.opt.now().Add(t.opt.stateTTL),
+	}
+	login.Binding = login.Bind()
+	if err := t.store.PutState(ctx, login); err != nil {
+		return storageErr(err)
+	}
+	if !t.carrier {
+		// The nonce must outlive any token that carries it: it is kept
+		// until the state expires plus the longest accepted token life.
+		n := nonce.Nonce{Value: nv, Issuer: reg.Issuer, ClientID: reg.ClientID,
+			ExpiresAt: login.ExpiresAt.Add(t.opt.maxAge + t.opt.skew)}
+		if err := t.store.PutNonce(ctx, n); err != nil {
+			return storageErr(err)
+		}
+	}
+
+	q := auth.Query()
+	q.Set("scope", "openid")
+	q.Set("response_type", "id_token")
+	q.Set("response_mode", "form_post")
+	q.Set("prompt", "none")
+	q.Set("client_id", reg.ClientID)
+	q.Set("redirect_uri", t.redirectURI)
+	q.Set("login_hint", lr.LoginHint)
+	if lr.LTIMessageHint != "" {
+		q.Set("lti_message_hint", lr.LTIMessageHint)
+	}
+	q.Set("state", state)
+	q.Set("nonce", nv)
+	auth.RawQuery = q.Encode()
+
+	http.SetCookie(w, t.stateCookie(state, int(t.opt.stateTTL.Seconds())))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", auth.String())
+	w.WriteHeader(http.StatusFound)
+	return nil
+}
+
+// LoginHandler serves login initiation (GET and POST), rendering errors
+// with the error handler.
+func (t *Tool) LoginHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := t.InitiateLogin(w, r); err != nil {
+			e := errAs(err)
+			t.logRefusal(r.Context(), "login", e)
+			if e == errMethod {
+				w.Header().Set("Allow", "GET, POST")
+			}
+			t.opt.errorHandler(w, r, e)
+		}
+	})
+}

@@ -1,0 +1,159 @@
+package launch
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/ltikit/ltikit/keys"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/storage"
+)
+
+// Tool runs the launch pipeline for one tool. It is safe for concurrent use.
+type Tool struct {
+	store       storage.Adapter
+	carrier     bool
+	keys        keys.Provider
+	base        *url.URL
+	redirectURI string
+	opt         options
+}
+
+// New returns a Tool. cfg.Storage and cfg.BaseURL are required.
+func New(cfg Config, opts ...Option) (*Tool, error) {
+	base, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	o := options{
+		now:          time.Now,
+		skew:         DefaultClockSkew,
+		maxAge:       DefaultMaxTokenAge,
+		stateTTL:     DefaultStateTTL,
+		algs:         map[jwa.SignatureAlgorithm]bool{jwa.RS256: true},
+		messageTypes: map[string]bool{lti.MessageResourceLink: true, lti.MessageDeepLinking: true, lti.MessageSubmissionReview: true},
+		targetHosts:  map[string]bool{},
+		audiences:    map[string]bool{},
+		maxBody:      DefaultMaxBodyBytes,
+		cookiePrefix: DefaultCookiePrefix,
+		logger:       slog.New(slog.DiscardHandler),
+		errorHandler: WriteError,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for a := range o.algs {
+		if forbiddenAlg(a) {
+			return nil, errors.New("launch: algorithm " + a.String() + " can never verify an id_token")
+		}
+	}
+	if o.stateTTL <= 0 || o.maxBody <= 0 || o.skew < 0 {
+		return nil, errors.New("launch: state TTL and body limit must be positive, clock skew non-negative")
+	}
+	o.targetHosts[strings.ToLower(base.Host)] = true
+	return &Tool{
+		store:       cfg.Storage,
+		carrier:     carries(cfg.Storage),
+		keys:        cfg.Keys,
+		base:        base,
+		redirectURI: cfg.RedirectURI,
+		opt:         o,
+	}, nil
+}
+
+// RedirectURI is the redirect (launch) URI the tool sends in auth requests;
+// register it with the platform.
+func (t *Tool) RedirectURI() string { return t.redirectURI }
+
+func forbiddenAlg(a jwa.SignatureAlgorithm) bool {
+	switch a {
+	case jwa.NoSignature, jwa.HS256, jwa.HS384, jwa.HS512, "":
+		return true
+	}
+	return false
+}
+
+// cookieName is the state cookie's name for one state: the prefix plus a
+// short digest of the state, so every login has its own cookie and parallel
+// launches in several iframes of one page do not overwrite each other.
+func (t *Tool) cookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return t.opt.cookiePrefix + hex.EncodeToString(sum[:8])
+}
+
+// stateCookie builds the cookie binding a state to the browser. SameSite=None
+// with Secure is required: the launch is a cross-site form post from the
+// platform, and a Lax or Strict cookie would not be sent with it.
+func (t *Tool) stateCookie(state string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     t.cookieName(state),
+		Value:    state,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   true,
+		SameSite: http.SameSiteNoneMode,
+	}
+}
+
+// storageErr maps a storage failure to storage_unavailable.
+func storageErr(err error) *lti.Error {
+	var e *lti.Error
+	if errors.As(err, &e) && e.Code == lti.CodeStorageUnavailable {
+		return e
+	}
+	return lti.ErrStorageUnavailable.WithCause(err)
+}
+
+// registrationErr maps a registration lookup error.
+func registrationErr(err error) *lti.Error {
+	switch {
+	case errors.Is(err, registration.ErrNotFound):
+		return lti.ErrUnknownRegistration.WithCause(err).WithSpec("LTI 1.3 Core §4.1")
+	case errors.Is(err, registration.ErrAmbiguous):
+		return lti.ErrUnknownRegistration.WithCause(err).
+			WithDescription("several registrations match the issuer and the request names no client_id").
+			WithSpec("LTI 1.3 Core §4.1")
+	default:
+		return storageErr(err)
+	}
+}
+
+func (t *Tool) findRegistration(ctx context.Context, issuer, clientID string) (registration.Registerable, registration.Registration, *lti.Error) {
+	host, err := t.store.FindRegistration(ctx, issuer, clientID)
+	if err != nil {
+		return nil, registration.Registration{}, registrationErr(err)
+	}
+	if host == nil {
+		return nil, registration.Registration{}, storageErr(errors.New("registration store returned nil without an error"))
+	}
+	reg := host.LTIRegistration()
+	// A store must not hand back a registration for another platform.
+	if reg.Issuer != issuer || (clientID != "" && reg.ClientID != clientID) {
+		return nil, registration.Registration{}, storageErr(errors.New("registration store returned a registration that does not match the lookup"))
+	}
+	return host, reg, nil
+}
+
+func constantEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func (t *Tool) logRefusal(ctx context.Context, stage string, e *lti.Error) {
+	t.opt.logger.LogAttrs(ctx, slog.LevelInfo, "lti "+stage+" refused",
+		slog.String("code", string(e.Code)), slog.String("error", e.Error()))
+}
+
+// errAs converts any error to an *lti.Error, failing closed.
+func errAs(err error) *lti.Error { return lti.AsError(err) }

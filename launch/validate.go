@@ -1,0 +1,403 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/keys"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/nonce"
+	"github.com/ltikit/ltikit/registration"
+)
+
+// maxSubjectLen is the longest sub LTI 1.3 Core §5.3.6 allows.
+const maxSubjectLen = 255
+
+// ValidateLaunch validates the launch request r (the platform's form post
+// to the redirect URI) and returns the launch context. It takes the login
+// state (single use), verifies the id_token's signature, validates every
+// claim, consumes the nonce and finds the deployment. It does not write a
+// response; LaunchHandler does, and also clears the state cookie.
+//
+// The checks run in the order of 1EdTech Security Framework §5.1.3: the
+// signature is verified before any claim is trusted, so a token that is
+// both expired and badly signed is invalid_signature.
+func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, error) {
+	if r.Method != http.MethodPost {
+		return nil, errMethod
+	}
+	q := r.URL.Query()
+	if q.Has("id_token") || q.Has("state") {
+		// An id_token in the query would leak into logs and Referer headers.
+		return nil, lti.ErrInvalidRequest.WithDescription("id_token and state must be posted as a form, not sent in the URL").
+			WithSpec("OpenID Connect Form Post Response Mode §2")
+	}
+	if err := parsePostForm(r, t.opt.maxBody); err != nil {
+		return nil, err
+	}
+	form := r.PostForm
+	stateVals := form["state"]
+	if code := form.Get("error"); code != "" {
+		return nil, platformError(code)
+	}
+	if len(stateVals) != 1 || stateVals[0] == "" {
+		return nil, lti.ErrInvalidState.WithDescription("the state is missing")
+	}
+	state := stateVals[0]
+	tokens := form["id_token"]
+	if len(tokens) != 1 || tokens[0] == "" {
+		return nil, lti.ErrInvalidRequest.WithDescription("the id_token is missing")
+	}
+
+	// The state must come with the cookie set on this browser at login
+	// (login CSRF protection, OIDC Core §15.5.2 and Security Framework §7.3.1).
+	c, err := r.Cookie(t.cookieName(state))
+	if err != nil || !constantEqual(c.Value, state) {
+		return nil, lti.ErrInvalidState.WithDescription("the state is not bound to this browser")
+	}
+
+	tok, perr := splitToken(tokens[0])
+	if perr != nil {
+		return nil, perr
+	}
+
+	login, err := t.store.TakeState(ctx, state)
+	if err != nil {
+		if errors.Is(err, nonce.ErrNotFound) || errors.Is(err, nonce.ErrExpired) || errors.Is(err, nonce.ErrConsumed) {
+			return nil, lti.ErrInvalidState.WithCause(err)
+		}
+		return nil, storageErr(err)
+	}
+	if login.State != state || login.Binding != login.Bind() {
+		// The stored record is not the one written at login.
+		return nil, lti.ErrInvalidState.WithDescription("the state record does not match its binding")
+	}
+	if !t.opt.now().Before(login.ExpiresAt) {
+		return nil, lti.ErrInvalidState.WithCause(nonce.ErrExpired)
+	}
+
+	host, reg, lerr := t.findRegistration(ctx, login.Issuer, login.ClientID)
+	if lerr != nil {
+		return nil, lerr
+	}
+
+	if err := t.verify(ctx, reg, tok); err != nil {
+		return nil, err
+	}
+	claims, derr := decodePayload(tok.payload)
+	if derr != nil {
+		return nil, derr
+	}
+	if err := t.checkClaims(claims, reg.Issuer, reg.ClientID, login); err != nil {
+		return nil, err
+	}
+
+	// Nonce (OIDC Core §3.1.3.7 step 11, Security Framework §5.1.3 step 9).
+	if claims.Nonce == "" {
+		return nil, lti.ErrInvalidNonce.WithDescription("the id_token has no nonce")
+	}
+	if !constantEqual(claims.Nonce, login.Nonce) {
+		return nil, lti.ErrInvalidNonce.WithDescription("the nonce is not the one sent with this state")
+	}
+	if !t.carrier {
+		// The state store does not consume the nonce with the state: consume
+		// it on its own, exactly once.
+		if err := t.store.ConsumeNonce(ctx, claims.Nonce, reg.Issuer, reg.ClientID); err != nil {
+			if errors.Is(err, nonce.ErrNotFound) || errors.Is(err, nonce.ErrExpired) || errors.Is(err, nonce.ErrConsumed) {
+				return nil, lti.ErrInvalidNonce.WithCause(err)
+			}
+			return nil, storageErr(err)
+		}
+	}
+
+	dep, err := t.store.FindDeployment(ctx, host, claims.DeploymentID)
+	if err != nil {
+		if errors.Is(err, deployment.ErrNotFound) {
+			return nil, lti.ErrUnknownDeployment.WithCause(err).WithSpec("LTI 1.3 Core §5.3.3")
+		}
+		return nil, storageErr(err)
+	}
+	if dep == nil {
+		return nil, storageErr(errors.New("deployment store returned nil without an error"))
+	}
+	d := dep.LTIDeployment()
+	if d.DeploymentID != claims.DeploymentID {
+		return nil, storageErr(errors.New("deployment store returned a deployment that does not match the lookup"))
+	}
+	return &Context{
+		Claims:       claims,
+		Registration: reg,
+		Deployment:   d,
+		hostReg:      host,
+		hostDep:      dep,
+		payload:      tok.payload,
+	}, nil
+}
+
+// platformError turns the platform's authentication error response (OIDC
+// Core §3.1.2.6) into platform_error. The code is echoed only when it is
+// one of the codes the specification defines; anything else the platform
+// sent is not shown.
+func platformError(code string) *lti.Error {
+	switch code {
+	case "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+		"invalid_scope", "server_error", "temporarily_unavailable", "interaction_required",
+		"login_required", "account_selection_required", "consent_required", "invalid_request_uri",
+		"invalid_request_object", "request_not_supported", "request_uri_not_supported",
+		"registration_not_supported", "launch_no_longer_valid", "unverified_idp_session":
+		return lti.ErrPlatformError.WithDescription("the platform refused the launch: " + code).
+			WithSpec("OpenID Connect Core §3.1.2.6")
+	}
+	return lti.ErrPlatformError.WithSpec("OpenID Connect Core §3.1.2.6")
+}
+
+// token is a compact JWS split into its parts.
+type token struct {
+	header       joseHeader
+	signingInput []byte
+	signature    []byte
+	payload      []byte
+}
+
+// joseHeader holds the header parameters the pipeline looks at. jku, x5u,
+// jwk and x5c are deliberately not read: keys come only from the
+// registration's key set (Security Framework §6.3).
+type joseHeader struct {
+	Alg  string   `json:"alg"`
+	Kid  string   `json:"kid"`
+	Crit []string `json:"crit"`
+	B64  *bool    `json:"b64"`
+}
+
+var b64 = base64.RawURLEncoding
+
+// splitToken parses a compact JWS (RFC 7515 §7.1): three base64url parts.
+func splitToken(raw string) (*token, error) {
+	bad := lti.ErrInvalidToken
+	first := indexByte(raw, '.', 0)
+	if first < 0 {
+		return nil, bad.WithDescription("the id_token is not a compact JWS")
+	}
+	second := indexByte(raw, '.', first+1)
+	if second < 0 || indexByte(raw, '.', second+1) >= 0 {
+		return nil, bad.WithDescription("the id_token does not have three parts")
+	}
+	h, p, s := raw[:first], raw[first+1:second], raw[second+1:]
+	if h == "" || p == "" {
+		return nil, bad.WithDescription("the id_token has an empty part")
+	}
+	var tok token
+	hb, err := b64.DecodeString(h)
+	if err != nil {
+		return nil, bad.WithDescription("the id_token header is not base64url").WithCause(err)
+	}
+	if err := json.Unmarshal(hb, &tok.header); err != nil {
+		return nil, bad.WithDescription("the id_token header is not a JSON object").WithCause(err)
+	}
+	if tok.payload, err = b64.DecodeString(p); err != nil {
+		return nil, bad.WithDescription("the id_token payload is not base64url").WithCause(err)
+	}
+	if tok.signature, err = b64.DecodeString(s); err != nil {
+		return nil, bad.WithDescription("the id_token signature is not base64url").WithCause(err)
+	}
+	tok.signingInput = []byte(raw[:second])
+	return &tok, nil
+}
+
+func indexByte(s string, c byte, from int) int {
+	for i := from; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// verifiers caches one jws.Verifier per algorithm; they are stateless.
+var verifiers sync.Map // jwa.SignatureAlgorithm → jws.Verifier
+
+func verifierFor(alg jwa.SignatureAlgorithm) (jws.Verifier, error) {
+	if v, ok := verifiers.Load(alg); ok {
+		return v.(jws.Verifier), nil
+	}
+	v, err := jws.NewVerifier(alg)
+	if err != nil {
+		return nil, err
+	}
+	verifiers.Store(alg, v)
+	return v, nil
+}
+
+// keyTypeFor is the JWK key type each asymmetric algorithm needs.
+func keyTypeFor(alg jwa.SignatureAlgorithm) jwa.KeyType {
+	switch alg {
+	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
+		return jwa.RSA
+	case jwa.ES256, jwa.ES384, jwa.ES512, jwa.ES256K:
+		return jwa.EC
+	case jwa.EdDSA:
+		return jwa.OKP
+	}
+	return jwa.InvalidKeyType
+}
+
+// verify checks the token's signature with the registration's key
+// (Security Framework §5.1.3 step 1, §6).
+func (t *Tool) verify(ctx context.Context, reg registrationView, tok *token) error {
+	bad := lti.ErrInvalidSignature.WithSpec("1EdTech Security Framework §5.1.3")
+	alg := jwa.SignatureAlgorithm(tok.header.Alg)
+	if forbiddenAlg(alg) || !t.opt.algs[alg] {
+		return bad.WithDescription("the id_token is signed with an algorithm the tool does not accept")
+	}
+	if len(tok.header.Crit) > 0 || tok.header.B64 != nil {
+		// RFC 7515 §4.1.11: critical extensions we do not understand.
+		return bad.WithDescription("the id_token uses JWS extensions the tool does not support")
+	}
+	if tok.header.Kid == "" {
+		return bad.WithDescription("the id_token header has no kid")
+	}
+	key, err := t.keys.Key(ctx, reg, tok.header.Kid)
+	switch {
+	case errors.Is(err, keys.ErrKeyNotFound):
+		return bad.WithDescription("the id_token is signed with a key the platform does not publish").WithCause(err)
+	case err != nil:
+		return lti.ErrKeysetUnavailable.WithCause(err)
+	}
+	if key.KeyType != keyTypeFor(alg) || (key.Alg != "" && key.Alg != alg) {
+		return bad.WithDescription("the platform key does not match the id_token algorithm")
+	}
+	v, err := verifierFor(alg)
+	if err != nil {
+		return bad.WithCause(err)
+	}
+	if err := v.Verify(tok.signingInput, tok.signature, key.Raw); err != nil {
+		return bad.WithCause(err)
+	}
+	return nil
+}
+
+// decodePayload decodes the verified payload. A payload that is not a JSON
+// object is invalid_token; one whose claims have wrong types is
+// invalid_claims.
+func decodePayload(p []byte) (*lti.Claims, error) {
+	trimmed := bytes.TrimLeft(p, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, lti.ErrInvalidToken.WithDescription("the id_token payload is not a JSON object")
+	}
+	c, err := lti.DecodeClaims(p)
+	if err != nil {
+		// Only on the error path: tell malformed JSON from wrong claim types.
+		if !json.Valid(p) {
+			return nil, lti.ErrInvalidToken.WithDescription("the id_token payload is not a JSON object").WithCause(err)
+		}
+		return nil, lti.ErrInvalidClaims.WithDescription("an id_token claim has the wrong type").WithCause(err)
+	}
+	return c, nil
+}
+
+// checkClaims validates the verified claims (Security Framework §5.1.3,
+// OIDC Core §3.1.3.7, LTI 1.3 Core §5.3–5.4).
+func (t *Tool) checkClaims(c *lti.Claims, issuer, clientID string, login nonce.Login) error {
+	claimsErr := func(desc, spec string) error {
+		return lti.ErrInvalidClaims.WithDescription(desc).WithSpec(spec)
+	}
+	// Step 2: iss exactly equal to the registration's issuer.
+	if c.Issuer != issuer {
+		return claimsErr("the id_token issuer is not the platform's", "1EdTech Security Framework §5.1.3 step 2")
+	}
+	// Steps 3–5: aud contains client_id; several audiences need azp; azp,
+	// when present, is the client_id; no audience the tool does not trust.
+	if !c.Audience.Contains(clientID) {
+		return claimsErr("the id_token is not addressed to this tool", "1EdTech Security Framework §5.1.3 step 3")
+	}
+	if len(c.Audience) > 1 {
+		if c.AuthorizedParty == "" {
+			return claimsErr("a multi-audience id_token has no azp", "OpenID Connect Core §3.1.3.7 step 4")
+		}
+		for _, a := range c.Audience {
+			if a != clientID && !t.opt.audiences[a] {
+				return claimsErr("the id_token names an audience the tool does not trust", "OpenID Connect Core §3.1.3.7 step 3")
+			}
+		}
+	}
+	if c.AuthorizedParty != "" && c.AuthorizedParty != clientID {
+		return claimsErr("the id_token azp is not this tool", "OpenID Connect Core §3.1.3.7 step 5")
+	}
+	// Steps 7–8: exp in the future, iat not in the future and not too old,
+	// both within the clock skew.
+	now := t.opt.now()
+	expired := lti.ErrTokenExpired.WithSpec("1EdTech Security Framework §5.1.3 steps 7–8")
+	if !c.ExpiresAt.Set || !c.IssuedAt.Set {
+		return claimsErr("the id_token has no exp or iat", "OpenID Connect Core §2")
+	}
+	if !now.Before(c.ExpiresAt.Time().Add(t.opt.skew)) {
+		return expired.WithDescription("the id_token has expired")
+	}
+	iat := c.IssuedAt.Time()
+	if iat.After(now.Add(t.opt.skew)) {
+		return expired.WithDescription("the id_token was issued in the future")
+	}
+	if t.opt.maxAge > 0 && now.Sub(iat) > t.opt.maxAge+t.opt.skew {
+		return expired.WithDescription("the id_token is too old")
+	}
+
+	// LTI 1.3 Core §5.3 required message claims.
+	if c.Version != lti.Version {
+		return claimsErr("the LTI version is not 1.3.0", "LTI 1.3 Core §5.3.2")
+	}
+	if c.MessageType == "" || !t.opt.messageTypes[c.MessageType] {
+		return claimsErr("the message type is missing or not supported", "LTI 1.3 Core §5.3.1")
+	}
+	if c.DeploymentID == "" || len(c.DeploymentID) > deployment.MaxIDLength {
+		return claimsErr("the deployment_id is missing or too long", "LTI 1.3 Core §5.3.3")
+	}
+	if login.DeploymentID != "" && c.DeploymentID != login.DeploymentID {
+		return claimsErr("the deployment_id differs from the login's lti_deployment_id", "LTI 1.3 Core §4.1.2")
+	}
+	if c.Subject != nil && (*c.Subject == "" || len(*c.Subject) > maxSubjectLen) {
+		return claimsErr("the sub claim is empty or too long", "LTI 1.3 Core §5.3.6")
+	}
+	if c.Roles == nil {
+		return claimsErr("the roles claim is missing", "LTI 1.3 Core §5.3.7")
+	}
+	if c.TargetLinkURI != login.TargetLinkURI {
+		return claimsErr("the target_link_uri differs from the login's", "LTI 1.3 Core §5.3.4, §4.1")
+	}
+	switch c.MessageType {
+	case lti.MessageResourceLink:
+		if c.ResourceLink == nil || c.ResourceLink.ID == "" || len(c.ResourceLink.ID) > 255 {
+			return claimsErr("the resource_link id is missing", "LTI 1.3 Core §5.3.5")
+		}
+	case lti.MessageDeepLinking:
+		dl := c.DeepLinking
+		if dl == nil || !webURL(dl.DeepLinkReturnURL) {
+			return claimsErr("the deep linking settings or their return URL are missing", "LTI Deep Linking 2.0 §4.4.1")
+		}
+		if len(dl.AcceptTypes) == 0 || len(dl.AcceptPresentationDocumentTargets) == 0 {
+			return claimsErr("the deep linking settings lack accept_types or presentation targets", "LTI Deep Linking 2.0 §4.4.1")
+		}
+	case lti.MessageSubmissionReview:
+		if c.ForUser == nil || c.ForUser.UserID == "" {
+			return claimsErr("the submission review has no for_user", "LTI AGS 2.0 §6 (submission review)")
+		}
+	}
+	return nil
+}
+
+type registrationView = registration.Registration
+
+// webURL reports whether s is an absolute http(s) URL.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}

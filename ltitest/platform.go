@@ -1,0 +1,491 @@
+package ltitest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/registration"
+)
+
+// Defaults used when the corresponding [Config] field is empty.
+const (
+	// DefaultClientID is the default Config.ClientID.
+	DefaultClientID = "ltitest-client"
+	// DefaultDeploymentID is the default Config.DeploymentID.
+	DefaultDeploymentID = "ltitest-deployment"
+)
+
+// Endpoint paths, relative to the platform's base URL.
+const (
+	// PathAuth is the OIDC authorization endpoint (1EdTech Security
+	// Framework §5.1.1.2).
+	PathAuth = "/auth"
+	// PathToken is the OAuth 2 token endpoint. It is not implemented and
+	// answers 501.
+	PathToken = "/token"
+	// PathJWKS is the platform's public key set.
+	PathJWKS = "/jwks"
+	// PathDeepLinks is the deep_link_return_url of deep linking requests.
+	PathDeepLinks = "/deep_links"
+	// PathLaunch starts a launch from a real browser (see [Platform.ServeHTTP]).
+	PathLaunch = "/launch"
+	// PathReturn is the launch_presentation return_url: a page that shows
+	// the lti_msg / lti_errormsg the tool returns with (LTI 1.3 Core §5.4.4.1).
+	PathReturn = "/return"
+)
+
+// Config describes the tool the platform launches, as an administrator would
+// register it in an LMS. Every field is optional: a platform without tool
+// URLs still serves its key set and mints tokens, but cannot run a launch.
+type Config struct {
+	// ClientID is the client_id the platform issued to the tool.
+	// Default: DefaultClientID.
+	ClientID string
+	// DeploymentID is the deployment_id of the tool's one deployment.
+	// Default: DefaultDeploymentID.
+	DeploymentID string
+	// ToolLoginURL is the tool's OIDC login initiation URL (LTI 1.3 Core
+	// §4.1), where a launch starts.
+	ToolLoginURL string
+	// ToolRedirectURIs are the tool's registered redirect (launch) URIs. The
+	// auth endpoint refuses any other redirect_uri.
+	ToolRedirectURIs []string
+	// TargetLinkURI is the default target_link_uri, both in the login
+	// initiation and in the id_token. Default: ToolRedirectURIs[0].
+	TargetLinkURI string
+}
+
+// Platform is an LTI 1.3 platform (an LMS) for tests: it publishes a key
+// set, answers OIDC authorization requests with signed id_tokens and drives
+// launches from Go. Create one with [NewPlatform] (its own test server) or
+// [NewHandler] (mounted in another server). All methods are safe for
+// concurrent use.
+type Platform struct {
+	cfg      Config
+	base     string   // absolute base URL, no trailing slash
+	baseURL  *url.URL // parsed base
+	basePath string   // path of base, no trailing slash ("" at the root)
+	server   *httptest.Server
+
+	mu       sync.Mutex
+	keys     []*signingKey // published keys, oldest first
+	active   *signingKey   // signs new tokens; normally also in keys
+	jwksFail int
+	pending  map[string]*pendingLaunch
+	dlPosts  []string
+
+	jwksRequests atomic.Int64
+	launchSeq    atomic.Int64
+}
+
+// NewPlatform starts a platform on a new local HTTP test server. Its issuer
+// is the server's URL (e.g. "http://127.0.0.1:41234"). Close it when done.
+func NewPlatform(cfg Config) (*Platform, error) {
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := NewHandler("http://"+srv.Listener.Addr().String(), cfg)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	p.server = srv
+	return p, nil
+}
+
+// NewHandler returns a platform that is served by the caller, e.g. mounted
+// under a path prefix of another server. baseURL is the absolute URL the
+// platform is reachable at, prefix included (e.g.
+// "http://localhost:8080/sandbox"); it is the issuer and the base of every
+// endpoint URL. The handler accepts request paths with or without the prefix,
+// so it can be mounted with or without http.StripPrefix.
+func NewHandler(baseURL string, cfg Config) (*Platform, error) {
+	base := strings.TrimRight(baseURL, "/")
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("ltitest: base URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, errors.New("ltitest: base URL must be an absolute http(s) URL without query, fragment or user info")
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = DefaultClientID
+	}
+	if cfg.DeploymentID == "" {
+		cfg.DeploymentID = DefaultDeploymentID
+	}
+	cfg.ToolRedirectURIs = append([]string(nil), cfg.ToolRedirectURIs...)
+	if cfg.TargetLinkURI == "" && len(cfg.ToolRedirectURIs) > 0 {
+		cfg.TargetLinkURI = cfg.ToolRedirectURIs[0]
+	}
+	if cfg.ToolLoginURL != "" {
+		if err := checkToolURL("tool login URL", cfg.ToolLoginURL); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range cfg.ToolRedirectURIs {
+		if err := checkToolURL("tool redirect URI", r); err != nil {
+			return nil, err
+		}
+	}
+	p := &Platform{
+		cfg:      cfg,
+		base:     base,
+		baseURL:  u,
+		basePath: strings.TrimRight(u.EscapedPath(), "/"),
+		pending:  make(map[string]*pendingLaunch),
+	}
+	k, err := newSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	p.keys = []*signingKey{k}
+	p.active = k
+	return p, nil
+}
+
+func checkToolURL(what, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("ltitest: %s: %w", what, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("ltitest: %s %q must be an absolute http(s) URL", what, raw)
+	}
+	return nil
+}
+
+// Close shuts down the test server started by [NewPlatform]. It does
+// nothing for a platform made with [NewHandler].
+func (p *Platform) Close() {
+	if p.server != nil {
+		p.server.Close()
+	}
+}
+
+// Server returns the test server started by [NewPlatform], or nil for a
+// platform made with [NewHandler].
+func (p *Platform) Server() *httptest.Server { return p.server }
+
+// URL returns the platform's base URL, which is also its issuer.
+func (p *Platform) URL() string { return p.base }
+
+// Issuer returns the iss of the platform's id_tokens: its base URL.
+func (p *Platform) Issuer() string { return p.base }
+
+// ClientID returns the client_id the platform issued to the tool.
+func (p *Platform) ClientID() string { return p.cfg.ClientID }
+
+// DeploymentID returns the deployment_id of the tool's deployment.
+func (p *Platform) DeploymentID() string { return p.cfg.DeploymentID }
+
+// Config returns the platform's configuration with defaults filled in.
+func (p *Platform) Config() Config {
+	c := p.cfg
+	c.ToolRedirectURIs = append([]string(nil), c.ToolRedirectURIs...)
+	return c
+}
+
+// AuthEndpoint returns the URL of the OIDC authorization endpoint.
+func (p *Platform) AuthEndpoint() string { return p.base + PathAuth }
+
+// TokenEndpoint returns the URL of the (unimplemented) token endpoint.
+func (p *Platform) TokenEndpoint() string { return p.base + PathToken }
+
+// KeySetURL returns the URL of the platform's JWKS.
+func (p *Platform) KeySetURL() string { return p.base + PathJWKS }
+
+// DeepLinkReturnURL returns the deep_link_return_url of deep linking
+// requests.
+func (p *Platform) DeepLinkReturnURL() string { return p.base + PathDeepLinks }
+
+// Registration returns the registration a tool needs to accept this
+// platform's launches: issuer, client_id and endpoint URLs.
+func (p *Platform) Registration() registration.Registration {
+	return registration.Registration{
+		Issuer:        p.Issuer(),
+		ClientID:      p.cfg.ClientID,
+		AuthEndpoint:  p.AuthEndpoint(),
+		TokenEndpoint: p.TokenEndpoint(),
+		KeySetURL:     p.KeySetURL(),
+	}
+}
+
+// Deployment returns the tool's deployment on this platform.
+func (p *Platform) Deployment() deployment.Deployment {
+	return deployment.Deployment{DeploymentID: p.cfg.DeploymentID}
+}
+
+// DeepLinkingResponses returns the JWT form values posted to the
+// deep_link_return_url so far, oldest first. They are recorded, not
+// verified.
+func (p *Platform) DeepLinkingResponses() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.dlPosts...)
+}
+
+// ServeHTTP serves the platform's endpoints below its base path:
+//
+//	GET      /jwks        the public key set (see SetKeySetFailure)
+//	GET/POST /auth        the OIDC authorization endpoint
+//	POST     /token       501: not implemented
+//	POST     /deep_links  records the JWT of a deep linking response
+//	GET      /return      the launch_presentation return_url: shows lti_msg
+//	                      and lti_errormsg
+//	GET      /launch      starts a launch from a browser: an auto-submitting
+//	                      login initiation form to the tool. Query parameters:
+//	                      role=learner|instructor, message=deep_linking,
+//	                      login_method=get|post, anonymous=1
+//	GET      /            an index page with launch links
+func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if p.basePath != "" && (path == p.basePath || strings.HasPrefix(path, p.basePath+"/")) {
+		path = strings.TrimPrefix(path, p.basePath)
+	}
+	switch path {
+	case PathJWKS:
+		p.serveJWKS(w, r)
+	case PathAuth:
+		p.serveAuth(w, r)
+	case PathToken:
+		writeJSONError(w, http.StatusNotImplemented, "unsupported_grant_type", "the ltitest token endpoint is not implemented", "")
+	case PathDeepLinks:
+		p.serveDeepLinks(w, r)
+	case PathLaunch:
+		p.serveBrowserLaunch(w, r)
+	case PathReturn:
+		p.serveReturn(w, r)
+	case "", "/":
+		p.serveIndex(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// oauthError is the JSON body of an error answer (RFC 6749 §5.2), with the
+// offending parameter for easier test failures.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	Parameter   string `json:"parameter,omitempty"`
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, desc, param string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(oauthError{Error: code, Description: desc, Parameter: param})
+}
+
+func (p *Platform) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	p.jwksRequests.Add(1)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET", "")
+		return
+	}
+	p.mu.Lock()
+	fail := p.jwksFail
+	p.mu.Unlock()
+	if fail != 0 {
+		writeJSONError(w, fail, "keyset_failure", "ltitest: key set failure injected with SetKeySetFailure", "")
+		return
+	}
+	body, err := json.Marshal(p.PublicKeySet())
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, "server_error", err.Error(), "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+const maxFormBytes = 1 << 20
+
+func (p *Platform) serveDeepLinks(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST", "")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "unreadable form", "")
+		return
+	}
+	jwt := r.PostForm.Get("JWT")
+	if jwt == "" {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the JWT form field is missing", "JWT")
+		return
+	}
+	p.mu.Lock()
+	p.dlPosts = append(p.dlPosts, jwt)
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ltitest</title></head><body><p>Deep linking response received.</p></body></html>\n"))
+}
+
+var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>ltitest platform</title></head>
+<body>
+<h1>ltitest platform</h1>
+<dl>
+<dt>Issuer</dt><dd>{{.Issuer}}</dd>
+<dt>Client ID</dt><dd>{{.ClientID}}</dd>
+<dt>Deployment ID</dt><dd>{{.DeploymentID}}</dd>
+<dt>Auth endpoint</dt><dd>{{.Auth}}</dd>
+<dt>Key set</dt><dd><a href="{{.JWKS}}">{{.JWKS}}</a></dd>
+</dl>
+{{if .CanLaunch}}<ul>
+<li><a href="{{.Launch}}?role=instructor">Launch as instructor</a></li>
+<li><a href="{{.Launch}}?role=learner">Launch as learner</a></li>
+<li><a href="{{.Launch}}?role=learner&amp;anonymous=1">Anonymous launch</a></li>
+<li><a href="{{.Launch}}?role=instructor&amp;message=deep_linking">Deep linking request</a></li>
+</ul>{{else}}<p>No tool login URL is configured.</p>{{end}}
+</body></html>
+`))
+
+func (p *Platform) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = indexTemplate.Execute(w, map[string]any{
+		"Issuer":       p.Issuer(),
+		"ClientID":     p.cfg.ClientID,
+		"DeploymentID": p.cfg.DeploymentID,
+		"Auth":         p.AuthEndpoint(),
+		"JWKS":         p.KeySetURL(),
+		"Launch":       p.base + PathLaunch,
+		"CanLaunch":    p.cfg.ToolLoginURL != "",
+	})
+}
+
+var returnTemplate = template.Must(template.New("return").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>ltitest platform</title></head>
+<body>
+<h1>Back on the ltitest platform</h1>
+{{with .Msg}}<p>Message: {{.}}</p>{{end}}
+{{with .ErrMsg}}<p>Error: {{.}}</p>{{end}}
+<p><a href="{{.Index}}">Platform home</a></p>
+</body></html>
+`))
+
+func (p *Platform) serveReturn(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = returnTemplate.Execute(w, map[string]string{
+		"Msg":    q.Get("lti_msg"),
+		"ErrMsg": q.Get("lti_errormsg"),
+		"Index":  p.base + "/",
+	})
+}
+
+// serveBrowserLaunch starts a launch from a real browser.
+func (p *Platform) serveBrowserLaunch(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if p.cfg.ToolLoginURL == "" {
+		http.Error(w, "ltitest: no tool login URL is configured", http.StatusNotFound)
+		return
+	}
+	q := r.URL.Query()
+	var opts []LaunchOption
+	switch q.Get("role") {
+	case "", "instructor":
+		opts = append(opts, AsInstructor())
+	case "learner":
+		opts = append(opts, AsLearner())
+	default:
+		http.Error(w, "ltitest: role must be instructor or learner", http.StatusBadRequest)
+		return
+	}
+	switch q.Get("message") {
+	case "", "resource_link":
+	case "deep_linking":
+		opts = append(opts, DeepLinking())
+	default:
+		http.Error(w, "ltitest: message must be resource_link or deep_linking", http.StatusBadRequest)
+		return
+	}
+	if q.Get("anonymous") == "1" {
+		opts = append(opts, Anonymous())
+	}
+	if m := q.Get("login_method"); m != "" {
+		opts = append(opts, WithLoginMethod(m))
+	}
+	lc, err := p.newLaunchConfig(opts)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	params := p.startLogin(lc)
+	w.Header().Set("Cache-Control", "no-store")
+	if lc.loginMethod == http.MethodGet {
+		u, err := withQuery(p.cfg.ToolLoginURL, params)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, u, http.StatusFound)
+		return
+	}
+	writeAutoSubmitForm(w, p.cfg.ToolLoginURL, orderedFields(params, loginParamOrder))
+}
+
+// pendingLaunch is a login initiation the platform sent and whose auth
+// request it expects.
+type pendingLaunch struct {
+	id      string
+	lc      *launchConfig
+	login   url.Values // the login initiation parameters as sent
+	created time.Time
+}
+
+const (
+	pendingTTL = 10 * time.Minute
+	maxPending = 4096
+)
+
+// addPending records a launch, dropping expired ones and, past maxPending,
+// the oldest.
+func (p *Platform) addPending(pl *pendingLaunch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	var oldest *pendingLaunch
+	for id, x := range p.pending {
+		if now.Sub(x.created) > pendingTTL {
+			delete(p.pending, id)
+			continue
+		}
+		if oldest == nil || x.created.Before(oldest.created) {
+			oldest = x
+		}
+	}
+	if len(p.pending) >= maxPending && oldest != nil {
+		delete(p.pending, oldest.id)
+	}
+	p.pending[pl.id] = pl
+}
