@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"reflect"
@@ -108,58 +109,75 @@ type Claims struct {
 // type (aud a number, exp a string or null, roles a string, …) is an
 // [ErrInvalidClaims]. The cause is wrapped for logs.
 func DecodeClaims(payload []byte) (*Claims, error) {
-	var top map[string]json.RawMessage
+	// One pass over the payload: the top-level object is walked token by
+	// token, each known claim decoded straight into its field, each unknown
+	// one skipped (the caller keeps the raw payload for those).
 	dec := json.NewDecoder(bytes.NewReader(payload))
-	if err := dec.Decode(&top); err != nil {
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, ErrInvalidToken.WithCause(err)
 	}
-	if top == nil {
-		return nil, ErrInvalidToken.WithCause(errors.New("lti: the claims are null, not an object"))
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, ErrInvalidToken.WithCause(errors.New("lti: the claims are not a JSON object"))
+	}
+	var c Claims
+	v := reflect.ValueOf(&c).Elem()
+	var skip json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, ErrInvalidToken.WithCause(err)
+		}
+		name, _ := tok.(string)
+		i, known := claimFields[name]
+		if !known {
+			if err := dec.Decode(&skip); err != nil {
+				return nil, ErrInvalidToken.WithCause(err)
+			}
+			continue
+		}
+		if name == "sub" {
+			// A present but null sub is neither a user nor an anonymous
+			// launch (LTI 1.3 Core §5.3.6: sub, when present, is a
+			// non-empty string).
+			if err := dec.Decode(&skip); err != nil {
+				return nil, ErrInvalidToken.WithCause(err)
+			}
+			var sub *string
+			if err := json.Unmarshal(skip, &sub); err != nil || sub == nil {
+				return nil, ErrInvalidClaims.WithCause(fmt.Errorf("lti: sub must be a string: %v", err))
+			}
+			c.Subject = sub
+			continue
+		}
+		f := v.Field(i)
+		f.SetZero() // a repeated name keeps its last value only
+		if err := dec.Decode(f.Addr().Interface()); err != nil {
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return nil, ErrInvalidToken.WithCause(err)
+			}
+			return nil, ErrInvalidClaims.WithCause(fmt.Errorf("lti: claim %q: %w", name, err))
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, ErrInvalidToken.WithCause(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, ErrInvalidToken.WithCause(errors.New("lti: trailing data after the claims object"))
 	}
-
-	// A present but null sub is neither a user nor an anonymous launch
-	// (LTI 1.3 Core §5.3.6: sub, when present, is a non-empty string).
-	if raw, ok := top["sub"]; ok && bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return nil, ErrInvalidClaims.WithCause(errors.New("lti: sub is null"))
-	}
-
-	// Keep only the claims Claims has a field for, under their exact names.
-	var known bytes.Buffer
-	known.WriteByte('{')
-	for name, raw := range top {
-		if !claimNames[name] {
-			continue
-		}
-		if known.Len() > 1 {
-			known.WriteByte(',')
-		}
-		known.WriteByte('"')
-		known.WriteString(name) // plain ASCII, no escaping needed
-		known.WriteString(`":`)
-		known.Write(raw)
-	}
-	known.WriteByte('}')
-
-	var c Claims
-	dec = json.NewDecoder(&known)
-	dec.UseNumber()
-	if err := dec.Decode(&c); err != nil {
-		return nil, ErrInvalidClaims.WithCause(err)
-	}
 	return &c, nil
 }
 
-// claimNames holds the JSON names of the fields of Claims.
-var claimNames = func() map[string]bool {
+// claimFields maps the exact JSON name of each Claims field to its index.
+var claimFields = func() map[string]int {
 	t := reflect.TypeFor[Claims]()
-	names := make(map[string]bool, t.NumField())
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	names := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {
-			names[name] = true
+			names[name] = i
 		}
 	}
 	return names
