@@ -7,6 +7,7 @@
 # starting it with Debian's packages when it can), creates a throwaway
 # database, passes its DSN to the tests and drops it afterwards.
 # With CI=true a missing database fails the run; it never skips.
+# Chromium (for the browser tests) is installed with apt-get when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,15 @@ if [ -z "${LTIKIT_TEST_POSTGRES_DSN:-}" ]; then
   else
     log "PostgreSQL is not reachable: database tests will skip (they fail under CI=true)"
   fi
+fi
+
+# The browser tests of cmd/demo-tool need Debian's chromium.
+if ! ./scripts/ensure-chromium.sh; then
+  if [ "${CI:-}" = "true" ]; then
+    log "chromium could not be installed and CI=true: failing"
+    exit 1
+  fi
+  log "chromium is missing: the browser tests will skip (they fail under CI=true)"
 fi
 
 log "gofmt"

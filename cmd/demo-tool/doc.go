@@ -1,0 +1,82 @@
+// Command demo-tool is a small LTI 1.3 tool built on ltikit: it accepts
+// launches from any LTI 1.3 platform (Moodle, Canvas, …) and shows what the
+// platform sent. With --sandbox it also serves a local test LMS, so a launch
+// can be tried in a browser with no LMS and no database server:
+//
+//	go run ./cmd/demo-tool
+//
+// starts the tool on http://127.0.0.1:8080 with the sandbox LMS at
+// http://127.0.0.1:8080/sandbox/ and an SQLite database file demo-tool.db in
+// the working directory.
+//
+// # Usage
+//
+//	demo-tool                      same as: demo-tool serve --sandbox
+//	demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
+//	demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL [--token-url URL] [--deployment ID]... [--db DSN]
+//	demo-tool platform list [--json] [--db DSN]
+//	demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+//	demo-tool help
+//
+// The command exits 0 on success and non-zero with a one-line message on
+// standard error otherwise: 2 for bad usage or input (a missing flag, a URL
+// that is not absolute http(s)), 1 for a failure (a duplicate platform or
+// deployment, an unreachable database, a port in use).
+//
+// # Flags and environment
+//
+// Every serve flag, and --db of every command, may also come from the
+// environment; a flag on the command line wins over the variable.
+//
+//	--addr        LTIKIT_ADDR         listen address (default 127.0.0.1:8080; port 0 picks a free one)
+//	--base-url    LTIKIT_BASE_URL     the tool's public base URL (default http://<addr>)
+//	--db          LTIKIT_DB           a postgres:// or postgresql:// URL for PostgreSQL,
+//	                                  otherwise an SQLite file path (default ./demo-tool.db)
+//	--sandbox     LTIKIT_SANDBOX      serve the sandbox LMS at /sandbox/ (true/false)
+//	--sandbox-url LTIKIT_SANDBOX_URL  the sandbox LMS's public URL, its issuer
+//	                                  (default <base-url>/sandbox; its path must end in /sandbox)
+//
+// # HTTP endpoints
+//
+//	GET|POST /lti/login    OIDC login initiation (register it as the tool's login URL)
+//	POST     /lti/launch   the redirect URI: <base-url>/lti/launch
+//	GET      /healthz      200 {"status":"ok"} while the database answers, else 503
+//	GET      /             the tool's registration details
+//	         /sandbox/     the sandbox LMS, with --sandbox
+//
+// Every URL the tool sends out (redirect URI, target link URI, sandbox
+// endpoints) is built from --base-url and --sandbox-url, never from a
+// request's Host header, so several nodes behind one load balancer share
+// one base URL and one database (PostgreSQL) and a launch may start on one
+// node and finish on another.
+//
+// A successful launch renders an HTML page with the user, roles, context,
+// resource link, custom parameters, deployment and every raw claim; with
+// "Accept: application/json" it answers JSON instead, with the keys
+// message_type, version, deployment_id, target_link_uri, sub (absent for an
+// anonymous launch), name, email, roles, context, resource_link, custom,
+// deep_linking_settings, registration {issuer, client_id} and claims (every
+// claim exactly as the platform sent it). context, resource_link, custom and
+// roles are the claims as sent, with their own keys and JSON types. A
+// refused launch answers the pipeline's HTTP status with
+// {"error": CODE, "error_description": TEXT} in JSON, or an HTML page.
+//
+// # Sandbox
+//
+// With --sandbox the server also runs a test platform (package ltitest) at
+// /sandbox/ and registers it, with one deployment, in the database on
+// start (idempotent on restart). Its page has launch links: as instructor,
+// as learner, anonymous, with custom parameters, and a deep linking request.
+// A link starts a real browser launch: the sandbox posts the login
+// initiation to /lti/login, the tool redirects the browser to
+// /sandbox/auth, which posts the signed id_token to /lti/launch. The
+// sandbox makes a new signing key at each start and its registration points
+// at its key set URL, so restarts need no change in the database. It keeps
+// pending launches in memory: run it on one node only.
+//
+// # Logs
+//
+// Logs are structured (log/slog, text) on standard error, one line per
+// request with its request id (the X-Request-Id response header). Query
+// strings, tokens, state and nonce values are never logged.
+package main

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// requestIDKey is the context key of the request id.
+type requestIDKey struct{}
+
+// requestIDFrom returns the request id middleware stored in ctx.
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// headerRequestID carries the request id, in and out.
+const headerRequestID = "X-Request-Id"
+
+// requestID gives every request an id: the incoming X-Request-Id when it
+// is short and plain (a load balancer's), otherwise a new random one. The
+// id goes into the request context, where the logger finds it, and back in
+// the response header.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		id := r.Header.Get(headerRequestID)
+		if !plainID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(headerRequestID, id)
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		return next(c)
+	}
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// plainID accepts 1 to 64 letters, digits, '-' and '_'.
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog logs one line per request: method, path (never the query: it
+// may carry state, nonce or hints), status, size, duration and request id.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				// Let Echo render the error now, so the status is known.
+				c.Error(err)
+			}
+			r, res := c.Request(), c.Response()
+			level := slog.LevelInfo
+			if res.Status >= http.StatusInternalServerError {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", res.Status),
+				slog.Int64("bytes", res.Size),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("remote", c.RealIP()))
+			return nil
+		}
+	}
+}
+
+// contextHandler adds the request id of the record's context to every
+// record, so the library's own log lines (refused launches) carry it too.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := requestIDFrom(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}

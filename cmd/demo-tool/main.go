@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a duplicate, an unreachable database, a port in use
+	exitUsage   = 2 // bad usage or input
+)
+
+// usageError is bad usage or input: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// errHelp asks for the help text on standard output and exit 0.
+var errHelp = errors.New("help requested")
+
+// env reads the environment; os.Getenv in main, a map in tests.
+type env func(string) string
+
+// run runs the command line args and returns the exit code. Errors are
+// reported as one line on stderr.
+func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		fmt.Fprint(stdout, helpText)
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "demo-tool: %s (see 'demo-tool help')\n", oneLine(err.Error()))
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "demo-tool: %s\n", oneLine(err.Error()))
+		return exitFailure
+	}
+}
+
+func dispatch(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return serve(ctx, []string{"--sandbox"}, getenv, stdout, stderr)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "platform":
+		if len(rest) == 0 {
+			return usagef("platform: want a subcommand: add or list")
+		}
+		switch rest[0] {
+		case "add":
+			return platformAdd(ctx, rest[1:], getenv, stdout)
+		case "list":
+			return platformList(ctx, rest[1:], getenv, stdout)
+		}
+		return usagef("platform: unknown subcommand %q: want add or list", rest[0])
+	case "deployment":
+		if len(rest) == 0 || rest[0] != "add" {
+			return usagef("deployment: want the subcommand add")
+		}
+		return deploymentAdd(ctx, rest[1:], getenv, stdout)
+	case "help", "-h", "-help", "--help":
+		return errHelp
+	default:
+		if strings.HasPrefix(cmd, "-") {
+			// Flags without a subcommand: serve --sandbox with them.
+			return serve(ctx, append([]string{"--sandbox"}, args...), getenv, stdout, stderr)
+		}
+		return usagef("unknown command %q", cmd)
+	}
+}
+
+// oneLine keeps messages on one line, whatever a cause contains.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+const helpText = `demo-tool: an LTI 1.3 tool built on ltikit, with a built-in sandbox LMS.
+
+Usage:
+  demo-tool                      same as: demo-tool serve --sandbox
+  demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
+  demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL
+                         [--token-url URL] [--deployment ID]... [--db DSN]
+  demo-tool platform list [--json] [--db DSN]
+  demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+  demo-tool help
+
+Flags (a flag on the command line wins over its environment variable):
+  --addr        LTIKIT_ADDR         listen address (default 127.0.0.1:8080; port 0 picks a free one)
+  --base-url    LTIKIT_BASE_URL     the tool's public base URL (default http://<addr>); every URL
+                                    the tool sends out is built from it, never from the Host header
+  --db          LTIKIT_DB           postgres://… or postgresql://… for PostgreSQL, otherwise an SQLite
+                                    file path (default ./demo-tool.db)
+  --sandbox     LTIKIT_SANDBOX      serve a sandbox LMS at /sandbox/ and register it (true/false)
+  --sandbox-url LTIKIT_SANDBOX_URL  the sandbox's public URL and issuer (default <base-url>/sandbox;
+                                    its path must end in /sandbox)
+
+Endpoints:
+  GET|POST /lti/login    login initiation URL to register with the platform
+  POST     /lti/launch   redirect URI to register with the platform
+  GET      /healthz      health check (the database answers)
+  GET      /sandbox/     the sandbox LMS's launch links (with --sandbox)
+
+A launch answers an HTML page, or JSON with "Accept: application/json".
+Exit status: 0 success, 1 failure (duplicate, database, port), 2 bad usage or input.
+`

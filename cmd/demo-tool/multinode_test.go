@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ltikit/ltikit/ltitest"
+)
+
+// adminPostgresDSN is the local cluster's default database, used when
+// LTIKIT_TEST_POSTGRES_DSN is not set (outside CI).
+const adminPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// postgresDSN returns the DSN of a throwaway PostgreSQL schema for the
+// test, dropped at its end: a new schema in LTIKIT_TEST_POSTGRES_DSN's
+// database (so tests of other packages sharing that database never see
+// its tables), or in the local cluster's. Under CI=true a missing or
+// unreachable database fails the test; otherwise it skips.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("LTIKIT_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if inCI() {
+			t.Fatal("LTIKIT_TEST_POSTGRES_DSN is not set and CI=true")
+		}
+		dsn = adminPostgresDSN
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		if inCI() || os.Getenv("LTIKIT_TEST_POSTGRES_DSN") != "" {
+			t.Fatalf("PostgreSQL at %s: %v", redactDSN(dsn), err)
+		}
+		t.Skipf("PostgreSQL is not reachable at %s (%v): set LTIKIT_TEST_POSTGRES_DSN", redactDSN(dsn), err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "demo_tool_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("LTIKIT_TEST_POSTGRES_DSN is not a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // a runtime parameter: every connection uses the schema
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestMultiNode runs two demo-tool nodes sharing one PostgreSQL database
+// and one base URL, as behind a load balancer, and sends each request
+// straight to a chosen node: a login on node A is completed on node B,
+// and the id_token cannot be replayed on A, nor used twice by racing
+// posts to both nodes.
+func TestMultiNode(t *testing.T) {
+	dsn := postgresDSN(t)
+	// The load balancer's address: never dialled, only the URL the tool
+	// builds its redirect URI and target_link_uri check from.
+	const base = "http://tool.lb.test"
+	dir := t.TempDir()
+	a := startNode(t, dir, "--addr", "127.0.0.1:0", "--base-url", base, "--db", dsn)
+	b := startNode(t, dir, "--addr", "127.0.0.1:0", "--base-url", base, "--db", dsn)
+
+	platform, err := ltitest.NewPlatform(ltitest.Config{
+		ToolLoginURL:     a.url + "/lti/login",
+		ToolRedirectURIs: []string{base + "/lti/launch"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer platform.Close()
+	mustCLI(t, dir, "platform", "add", "--db", dsn,
+		"--issuer", platform.Issuer(), "--client-id", platform.ClientID(),
+		"--auth-url", platform.AuthEndpoint(), "--jwks-url", platform.KeySetURL(),
+		"--deployment", platform.DeploymentID())
+
+	// authorize runs the login on node A and the auth request, and returns
+	// the form the platform posts back (to base/lti/launch), with the
+	// browser's cookies for the tool.
+	authorize := func(t *testing.T, browser *http.Client) (*ltitest.AuthResponse, []*http.Cookie) {
+		t.Helper()
+		ar, err := platform.Authorize(t.Context(), browser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ar.Action != base+"/lti/launch" {
+			t.Fatalf("redirect_uri %s, want the shared base URL's", ar.Action)
+		}
+		nodeA, _ := url.Parse(a.url)
+		return ar, browser.Jar.Cookies(nodeA)
+	}
+	// postTo posts the form to node n with exactly the given cookies. (The
+	// nodes share the host 127.0.0.1, so the cookie node A set is sent to
+	// node B as to the same host behind a load balancer.)
+	postTo := func(t *testing.T, n *node, ar *ltitest.AuthResponse, cookies []*http.Cookie) response {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(n.url)
+		jar.SetCookies(u, cookies)
+		browser := &http.Client{Jar: jar, Transport: acceptJSON{http.DefaultTransport}, Timeout: 30 * time.Second}
+		at := *ar
+		at.Action = n.url + "/lti/launch"
+		resp, err := platform.Post(t.Context(), browser, &at)
+		return readResponse(t, resp, err)
+	}
+
+	t.Run("login on A, launch on B, replay on A", func(t *testing.T) {
+		ar, cookies := authorize(t, jsonBrowser())
+		if len(cookies) == 0 {
+			t.Fatal("node A set no state cookie")
+		}
+		r := postTo(t, b, ar, cookies)
+		if r.status != http.StatusOK || r.json(t)["sub"] != ltitest.DefaultInstructor.Sub {
+			t.Fatalf("launch on node B: %d %s\nnode A logs:\n%s\nnode B logs:\n%s", r.status, r.body, a.logs.String(), b.logs.String())
+		}
+		// The same id_token and state, with the state cookie, on node A:
+		// the state was consumed in the shared database.
+		wantError(t, "replay on node A", postTo(t, a, ar, cookies), http.StatusUnauthorized, "invalid_state")
+	})
+
+	t.Run("racing posts to both nodes: one wins", func(t *testing.T) {
+		for i := range 5 {
+			ar, cookies := authorize(t, jsonBrowser())
+			var wg sync.WaitGroup
+			results := make([]response, 4)
+			for j := range results {
+				n := a
+				if j%2 == 1 {
+					n = b
+				}
+				wg.Go(func() { results[j] = postTo(t, n, ar, cookies) })
+			}
+			wg.Wait()
+			ok := 0
+			for _, r := range results {
+				switch {
+				case r.status == http.StatusOK:
+					ok++
+				case r.status != http.StatusUnauthorized:
+					t.Errorf("round %d: status %d: %s", i, r.status, r.body)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("round %d: %d of %d racing posts were accepted, want exactly 1", i, ok, len(results))
+			}
+		}
+	})
+}

@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ltikit/ltikit/echolti"
+	"github.com/ltikit/ltikit/launch"
+	"github.com/ltikit/ltikit/lti"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are the HTML pages, each parsed with the shared layout. html/template
+// escapes every value by context, so nothing a platform sends is echoed
+// unescaped.
+var pages = func() map[string]*template.Template {
+	m := map[string]*template.Template{}
+	for _, name := range []string{"launch", "sandbox", "error", "index"} {
+		m[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return m
+}()
+
+// pageCSP is the Content-Security-Policy of demo-tool's own pages: no
+// script, no requests, inline style only. (The sandbox platform's
+// auto-submitting pages are ltitest's and set none.)
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+// renderPage renders the page name with data.
+func (a *app) renderPage(c echo.Context, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		return err
+	}
+	setPageHeaders(c.Response().Header())
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// prefersJSON reports whether the Accept header names JSON (as
+// launch.WriteError decides).
+func prefersJSON(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			return true
+		}
+	}
+	return false
+}
+
+// launchJSON is the JSON answer to a successful launch. context,
+// resource_link, custom, roles and deep_linking_settings are the claims as
+// the platform sent them (keys and JSON types kept); claims is every claim.
+type launchJSON struct {
+	MessageType   string          `json:"message_type"`
+	Version       string          `json:"version"`
+	DeploymentID  string          `json:"deployment_id"`
+	TargetLinkURI string          `json:"target_link_uri"`
+	Sub           string          `json:"sub,omitempty"`
+	Anonymous     bool            `json:"anonymous"`
+	Name          string          `json:"name,omitempty"`
+	Email         string          `json:"email,omitempty"`
+	Roles         json.RawMessage `json:"roles"`
+	Context       json.RawMessage `json:"context,omitempty"`
+	ResourceLink  json.RawMessage `json:"resource_link,omitempty"`
+	Custom        json.RawMessage `json:"custom,omitempty"`
+	DeepLinking   json.RawMessage `json:"deep_linking_settings,omitempty"`
+	Registration  registrationRef `json:"registration"`
+	Claims        json.RawMessage `json:"claims"`
+}
+
+type registrationRef struct {
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+}
+
+// rawClaim returns the claim name exactly as sent, or nil when absent.
+func rawClaim(lc *launch.Context, name string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if _, err := lc.Claim(name, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+func newLaunchJSON(lc *launch.Context) (*launchJSON, error) {
+	c := lc.Claims
+	v := &launchJSON{
+		MessageType:   c.MessageType,
+		Version:       c.Version,
+		DeploymentID:  c.DeploymentID,
+		TargetLinkURI: c.TargetLinkURI,
+		Sub:           lc.Subject(),
+		Anonymous:     lc.Anonymous(),
+		Name:          c.Name,
+		Email:         c.Email,
+		Registration:  registrationRef{Issuer: lc.Registration.Issuer, ClientID: lc.Registration.ClientID},
+		Claims:        lc.RawClaims(),
+	}
+	for _, f := range []struct {
+		name string
+		dst  *json.RawMessage
+	}{
+		{lti.ClaimRoles, &v.Roles},
+		{lti.ClaimContext, &v.Context},
+		{lti.ClaimResourceLink, &v.ResourceLink},
+		{lti.ClaimCustom, &v.Custom},
+		{lti.ClaimDeepLinking, &v.DeepLinking},
+	} {
+		raw, err := rawClaim(lc, f.name)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = raw
+	}
+	if v.Roles == nil {
+		v.Roles = json.RawMessage("[]")
+	}
+	return v, nil
+}
+
+// showLaunch is the application behind the redirect URI: it shows the
+// validated launch.
+func (a *app) showLaunch(c echo.Context) error {
+	lc, ok := echolti.Launch(c)
+	if !ok {
+		// LaunchMiddleware only calls this after a valid launch.
+		return echo.NewHTTPError(http.StatusInternalServerError)
+	}
+	r := c.Request()
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "launch accepted",
+		slog.String("iss", lc.Registration.Issuer),
+		slog.String("client_id", lc.Registration.ClientID),
+		slog.String("deployment_id", lc.DeploymentID()),
+		slog.String("message_type", lc.MessageType()),
+		slog.Bool("anonymous", lc.Anonymous()))
+	v, err := newLaunchJSON(lc)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if prefersJSON(r) {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return c.JSONBlob(http.StatusOK, body)
+	}
+	page, err := newLaunchPage(lc, v)
+	if err != nil {
+		return err
+	}
+	return a.renderPage(c, http.StatusOK, "launch", page)
+}
+
+// field is one key and value of a claim object as shown on a page. JSON is
+// set when the value is not a string: it is shown as JSON text.
+type field struct {
+	Key, Value string
+	JSON       bool
+}
+
+// fields lists a JSON object's members in key order; a value that is not
+// an object is one field with an empty key.
+func fields(raw json.RawMessage) []field {
+	if len(raw) == 0 {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return []field{{Value: compactJSON(raw), JSON: true}}
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]field, 0, len(keys))
+	for _, k := range keys {
+		var s string
+		if err := json.Unmarshal(obj[k], &s); err == nil {
+			out = append(out, field{Key: k, Value: s})
+			continue
+		}
+		out = append(out, field{Key: k, Value: compactJSON(obj[k]), JSON: true})
+	}
+	return out
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+// role is one role URI with its short name.
+type role struct{ URI, Name string }
+
+func shortRole(uri string) string {
+	if i := strings.LastIndexAny(uri, "#/"); i >= 0 && i < len(uri)-1 {
+		return uri[i+1:]
+	}
+	return uri
+}
+
+// launchPage is the data of the launch page.
+type launchPage struct {
+	L            *launchJSON
+	GivenName    string
+	FamilyName   string
+	Locale       string
+	Roles        []role
+	Kinds        []string // Instructor, Learner, … as the role helpers read them
+	Context      []field
+	ContextTitle string
+	ResourceLink []field
+	Custom       []field
+	DeepLinking  []field
+	ClaimsJSON   string
+	ClaimCount   int
+}
+
+func newLaunchPage(lc *launch.Context, v *launchJSON) (*launchPage, error) {
+	c := lc.Claims
+	p := &launchPage{
+		L:            v,
+		GivenName:    c.GivenName,
+		FamilyName:   c.FamilyName,
+		Locale:       c.Locale,
+		Context:      fields(v.Context),
+		ResourceLink: fields(v.ResourceLink),
+		Custom:       fields(v.Custom),
+		DeepLinking:  fields(v.DeepLinking),
+	}
+	if c.Context != nil {
+		p.ContextTitle = c.Context.Title
+	}
+	roles := lc.Roles()
+	for _, r := range roles {
+		p.Roles = append(p.Roles, role{URI: r, Name: shortRole(r)})
+	}
+	for _, k := range []struct {
+		name string
+		is   func() bool
+	}{
+		{"Administrator", roles.IsAdmin},
+		{"Instructor", roles.IsInstructor},
+		{"Teaching assistant", roles.IsTeachingAssistant},
+		{"Learner", roles.IsLearner},
+		{"Mentor", roles.IsMentor},
+		{"Content developer", roles.IsContentDeveloper},
+	} {
+		if k.is() {
+			p.Kinds = append(p.Kinds, k.name)
+		}
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(v.Claims, &all); err == nil {
+		p.ClaimCount = len(all)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, v.Claims, "", "  "); err != nil {
+		return nil, err
+	}
+	p.ClaimsJSON = pretty.String()
+	return p, nil
+}
+
+// errorHints say what to do about a refused launch; keyed by code.
+var errorHints = map[lti.Code]string{
+	lti.CodeInvalidState: "A launch must finish in the browser that started it, within a few minutes, and works only once: " +
+		"reloading the launch page, a browser that blocks the tool's cookie, or a replayed post end here. Start the launch again from the platform.",
+	lti.CodeUnknownRegistration: "The platform (issuer and client_id) is not registered with this tool: add it with 'demo-tool platform add'.",
+	lti.CodeUnknownDeployment:   "The deployment is not registered with this tool: add it with 'demo-tool deployment add'.",
+	lti.CodeInvalidSignature:    "The id_token's signature does not verify with the platform's published keys (its JWKS URL).",
+	lti.CodeTokenExpired:        "The id_token is too old or not yet valid: check the clocks of the platform and of the tool.",
+	lti.CodeKeysetUnavailable:   "The tool could not fetch the platform's key set; try again shortly.",
+	lti.CodeStorageUnavailable:  "The tool's database is unavailable; try again shortly.",
+}
+
+// renderLTIError renders a refused login or launch: the library's JSON
+// when asked for JSON, otherwise an HTML page. Only the code and the safe
+// description are shown, escaped.
+func (a *app) renderLTIError(w http.ResponseWriter, r *http.Request, e *lti.Error) {
+	if prefersJSON(r) {
+		launch.WriteError(w, r, e)
+		return
+	}
+	writeErrorPageHint(w, r, e.Status(), string(e.Code), e.Description, errorHints[e.Code])
+}
+
+// writeErrorPage answers an error in the launch errors' shape:
+// {"error": code, "error_description": desc} for JSON clients, otherwise
+// an HTML page.
+func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, code, desc string) {
+	writeErrorPageHint(w, r, status, code, desc, "")
+}
+
+func writeErrorPageHint(w http.ResponseWriter, r *http.Request, status int, code, desc, hint string) {
+	h := w.Header()
+	if prefersJSON(r) {
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+		return
+	}
+	var buf bytes.Buffer
+	err := pages["error"].ExecuteTemplate(&buf, "layout", map[string]any{
+		"Status": status, "StatusText": http.StatusText(status),
+		"Code": code, "Description": desc, "Hint": hint,
+		"RequestID": requestIDFrom(r.Context()),
+	})
+	setPageHeaders(h)
+	w.WriteHeader(status)
+	if err != nil {
+		_, _ = w.Write([]byte("<!doctype html><title>Error</title><p>error</p>\n"))
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (a *app) index(c echo.Context) error {
+	data := map[string]any{
+		"BaseURL":     a.cfg.BaseURL,
+		"LoginURL":    a.toolURL("/lti/login"),
+		"RedirectURI": a.toolURL("/lti/launch"),
+		"SandboxURL":  "",
+	}
+	if a.sandbox != nil {
+		data["SandboxURL"] = a.cfg.SandboxURL + "/"
+	}
+	return a.renderPage(c, http.StatusOK, "index", data)
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ltikit/ltikit/echolti"
+	"github.com/ltikit/ltikit/launch"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/ltitest"
+)
+
+// HTTP server limits.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 20 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// maxBodyBytes bounds every request body: larger ones are refused with
+	// 413 before any handler reads them. It is the launch pipeline's own
+	// limit, so a body the pipeline would refuse never reaches it.
+	maxBodyBytes    = launch.DefaultMaxBodyBytes
+	shutdownTimeout = 10 * time.Second
+	healthTimeout   = 2 * time.Second
+)
+
+// defaultAddr is the listen address when neither --addr nor LTIKIT_ADDR is
+// set.
+const defaultAddr = "127.0.0.1:8080"
+
+// serveConfig is the configuration of demo-tool serve.
+type serveConfig struct {
+	Addr       string
+	BaseURL    string // empty: http://<listen address>
+	DB         string
+	Sandbox    bool
+	SandboxURL string // empty: BaseURL + "/sandbox"
+}
+
+func parseServe(args []string, getenv env) (serveConfig, error) {
+	var cfg serveConfig
+	f := newFlagSet("serve")
+	f.fs.StringVar(&cfg.Addr, "addr", defaultAddr, "listen address")
+	f.fromEnv("addr", "LTIKIT_ADDR")
+	f.fs.StringVar(&cfg.BaseURL, "base-url", "", "the tool's public base URL")
+	f.fromEnv("base-url", "LTIKIT_BASE_URL")
+	f.fs.BoolVar(&cfg.Sandbox, "sandbox", false, "serve the sandbox LMS at /sandbox/")
+	f.fromEnv("sandbox", "LTIKIT_SANDBOX")
+	f.fs.StringVar(&cfg.SandboxURL, "sandbox-url", "", "the sandbox LMS's public URL")
+	f.fromEnv("sandbox-url", "LTIKIT_SANDBOX_URL")
+	db := f.dbFlag()
+	if err := f.parse(args, getenv); err != nil {
+		return cfg, err
+	}
+	cfg.DB = *db
+	if _, err := dbKind(cfg.DB); err != nil {
+		return cfg, err
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		return cfg, usagef("--addr %q must be host:port", cfg.Addr)
+	}
+	if cfg.BaseURL != "" {
+		u, err := checkBaseURL("--base-url", cfg.BaseURL)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.BaseURL = u
+	}
+	if cfg.SandboxURL != "" {
+		if !cfg.Sandbox {
+			return cfg, usagef("--sandbox-url needs --sandbox")
+		}
+		u, err := checkBaseURL("--sandbox-url", cfg.SandboxURL)
+		if err != nil {
+			return cfg, err
+		}
+		if !strings.HasSuffix(u, "/sandbox") {
+			return cfg, usagef("--sandbox-url %q: its path must end in /sandbox, where the sandbox is served", cfg.SandboxURL)
+		}
+		cfg.SandboxURL = u
+	}
+	return cfg, nil
+}
+
+// checkBaseURL checks a base URL and returns it without a trailing slash.
+func checkBaseURL(what, raw string) (string, error) {
+	u, err := checkHTTPURL(what, raw)
+	if err != nil {
+		return "", err
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		return "", usagef("%s %q must not contain a query", what, raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// defaultBaseURL is http://<addr> for the address actually listened on;
+// an unspecified host (":8080", "0.0.0.0:8080") becomes localhost.
+func defaultBaseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// serve runs demo-tool serve until ctx is cancelled (SIGINT, SIGTERM), then
+// shuts down gracefully.
+func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(contextHandler{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = defaultBaseURL(ln.Addr())
+	}
+	if cfg.Sandbox && cfg.SandboxURL == "" {
+		cfg.SandboxURL = cfg.BaseURL + "/sandbox"
+	}
+
+	store, err := openBackend(ctx, cfg.DB, log, true)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer store.Close()
+
+	app, err := newApp(cfg, store, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if app.sandbox != nil {
+		if err := ensurePlatform(ctx, store, app.sandbox.Registration(), app.sandbox.Deployment()); err != nil {
+			return fmt.Errorf("serve: registering the sandbox platform: %w", err)
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           app.echo,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	printStartup(stdout, cfg, ln.Addr())
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
+		slog.String("db", describeDB(cfg.DB)), slog.Bool("sandbox", cfg.Sandbox))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func printStartup(w io.Writer, cfg serveConfig, addr net.Addr) {
+	fmt.Fprintf(w, "demo-tool listening on %s\n", addr)
+	fmt.Fprintf(w, "  base URL:      %s\n", cfg.BaseURL)
+	fmt.Fprintf(w, "  database:      %s\n", describeDB(cfg.DB))
+	fmt.Fprintf(w, "  login URL:     %s/lti/login\n", cfg.BaseURL)
+	fmt.Fprintf(w, "  redirect URI:  %s/lti/launch\n", cfg.BaseURL)
+	if cfg.Sandbox {
+		fmt.Fprintf(w, "  sandbox LMS:   issuer %s, client_id %s, deployment %s\n", cfg.SandboxURL, sandboxClientID, sandboxDeploymentID)
+		fmt.Fprintf(w, "\nOpen %s/ in a browser and click a launch link.\n", cfg.SandboxURL)
+	} else {
+		fmt.Fprintf(w, "\nRegister a platform with 'demo-tool platform add' (see 'demo-tool help').\n")
+	}
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+}
+
+// app is the demo tool's HTTP application.
+type app struct {
+	cfg     serveConfig
+	store   backend
+	tool    *launch.Tool
+	log     *slog.Logger
+	sandbox *ltitest.Platform // nil without --sandbox
+	echo    *echo.Echo
+}
+
+// newApp builds the Echo application: the library's handlers at the LTI
+// endpoints, the launch page, the sandbox and the health check.
+// cfg.BaseURL must be set (and cfg.SandboxURL with cfg.Sandbox).
+func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, store: store, log: log}
+	var err error
+	a.tool, err = launch.New(launch.Config{Storage: store, BaseURL: cfg.BaseURL},
+		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Sandbox {
+		a.sandbox, err = newSandbox(cfg)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard)
+	e.HTTPErrorHandler = a.handleError
+	e.Use(requestID, accessLog(log), middleware.Recover(), middleware.BodyLimit(fmt.Sprint(maxBodyBytes)+"B"), securityHeaders)
+
+	e.GET("/", a.index)
+	e.GET("/healthz", a.healthz)
+	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(a.tool))
+	e.POST("/lti/launch", a.showLaunch, echolti.LaunchMiddleware(a.tool))
+	if a.sandbox != nil {
+		a.mountSandbox(e)
+	}
+	a.echo = e
+	return a, nil
+}
+
+// securityHeaders sets headers every answer carries; pages set their own
+// Content-Security-Policy (the sandbox's auto-submitting forms need script).
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		return next(c)
+	}
+}
+
+func (a *app) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
+	defer cancel()
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.ErrorContext(ctx, "health check: database unavailable", slog.String("error", err.Error()))
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleError renders errors that reach Echo: its own (404, 405, 413) and
+// any an application handler returns, in the launch errors' shape.
+func (a *app) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var le *lti.Error
+	if errors.As(err, &le) {
+		a.renderLTIError(c.Response(), c.Request(), le)
+		return
+	}
+	status, code, desc := http.StatusInternalServerError, "server_error", "the server failed to answer"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		switch {
+		case status == http.StatusNotFound:
+			code, desc = "not_found", "no such page"
+		case status == http.StatusMethodNotAllowed:
+			code, desc = "invalid_request", "method not allowed"
+		case status == http.StatusRequestEntityTooLarge:
+			code, desc = "invalid_request", "request body too large"
+		case status < http.StatusInternalServerError:
+			code, desc = "invalid_request", strings.ToLower(http.StatusText(status))
+		}
+	}
+	if status >= http.StatusInternalServerError {
+		a.log.ErrorContext(c.Request().Context(), "request failed", slog.String("error", err.Error()))
+	}
+	writeErrorPage(c.Response(), c.Request(), status, code, desc)
+}
+
+// toolURL is the absolute URL of path on the tool.
+func (a *app) toolURL(path string) string { return a.cfg.BaseURL + path }

@@ -1,0 +1,40 @@
+package ltitest
+
+import "net/http"
+
+// This file is an addition for cmd/demo-tool's sandbox, kept apart from the
+// rest of the package so it can be folded into platform.go (next to
+// serveBrowserLaunch, which does the same for GET /launch) or replaced.
+
+// StartBrowserLaunch answers a real browser's request with the start of a
+// launch, as GET /launch does (see [Platform.ServeHTTP]), but configured by
+// opts instead of query parameters: an auto-submitting login initiation
+// form to the tool (or a redirect, with WithLoginMethod("GET")), after which
+// the tool's auth request reaches /auth and the launch proceeds as usual.
+// A host that mounts the platform with [NewHandler] uses it to offer
+// launches the query parameters of /launch cannot describe, such as extra
+// custom claims ([WithClaims]) or a given user ([WithUser]). It does not
+// check r's method; that is the caller's route.
+func (p *Platform) StartBrowserLaunch(w http.ResponseWriter, r *http.Request, opts ...LaunchOption) {
+	if p.cfg.ToolLoginURL == "" {
+		http.Error(w, "ltitest: no tool login URL is configured", http.StatusNotFound)
+		return
+	}
+	lc, err := p.newLaunchConfig(opts)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	params := p.startLogin(lc)
+	w.Header().Set("Cache-Control", "no-store")
+	if lc.loginMethod == http.MethodGet {
+		u, err := withQuery(p.cfg.ToolLoginURL, params)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, u, http.StatusFound)
+		return
+	}
+	writeAutoSubmitForm(w, p.cfg.ToolLoginURL, orderedFields(params, loginParamOrder))
+}
