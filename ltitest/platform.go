@@ -435,23 +435,7 @@ func (p *Platform) serveBrowserLaunch(w http.ResponseWriter, r *http.Request) {
 	if m := q.Get("login_method"); m != "" {
 		opts = append(opts, WithLoginMethod(m))
 	}
-	lc, err := p.newLaunchConfig(opts)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	params := p.startLogin(lc)
-	w.Header().Set("Cache-Control", "no-store")
-	if lc.loginMethod == http.MethodGet {
-		u, err := withQuery(p.cfg.ToolLoginURL, params)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, u, http.StatusFound)
-		return
-	}
-	writeAutoSubmitForm(w, p.cfg.ToolLoginURL, orderedFields(params, loginParamOrder))
+	p.StartBrowserLaunch(w, r, opts...)
 }
 
 // pendingLaunch is a login initiation the platform sent and whose auth

@@ -2,10 +2,6 @@ package ltitest
 
 import "net/http"
 
-// This file is an addition for cmd/demo-tool's sandbox, kept apart from the
-// rest of the package so it can be folded into platform.go (next to
-// serveBrowserLaunch, which does the same for GET /launch) or replaced.
-
 // StartBrowserLaunch answers a real browser's request with the start of a
 // launch, as GET /launch does (see [Platform.ServeHTTP]), but configured by
 // opts instead of query parameters: an auto-submitting login initiation
