@@ -11,7 +11,7 @@ import (
 // boundary").
 func TestDependencyBoundary(t *testing.T) {
 	core := []string{"lti", "registration", "deployment", "nonce", "storage", "storage/storagetest",
-		"keys", "launch", "ltitest", "adapters/memory"}
+		"keys", "launch", "ltitest", "adapters/memory", "toolkey", "services/token", "services/ags", "services/nrps", "deeplink"}
 	args := []string{"list", "-deps"}
 	for _, p := range core {
 		args = append(args, "github.com/ltikit/ltikit/"+p)

@@ -62,6 +62,7 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusInternalServerError, "server_error", "minting the id_token: "+err.Error(), "")
 		return
 	}
+	p.recordDeepLinkingRequest(claims) // what a deep linking response must echo (deeplink.go)
 	writeAutoSubmitForm(w, redirectURI, []field{{"id_token", token}, {"state", state}})
 }
 

@@ -24,11 +24,42 @@
 // # Endpoints
 //
 // The platform serves, below its base URL (which is also its issuer):
-// /jwks (the key set), /auth (the authorization endpoint), /token (not
-// implemented: 501), /deep_links (records deep linking responses), and
+// /jwks (the key set), /auth (the authorization endpoint), /token (the
+// OAuth 2 token endpoint, see below), /deep_links (verifies and records
+// deep linking responses, see below), and
 // /launch plus an index page at / to start launches from a real browser.
 // [NewPlatform] starts it on its own local test server; [NewHandler]
 // returns it as an http.Handler to mount under a path of another server.
+//
+// # Deep linking
+//
+// A deep linking launch ([DeepLinking]) is remembered with what the
+// platform sent: its data, deployment_id and settings. /deep_links
+// verifies a posted response as a platform must: RS256 with the key of its
+// kid in the tool's key set (the one the token endpoint uses), iss =
+// client_id, aud = issuer, exp and iat, a nonce never seen before,
+// message_type and version, the data and deployment_id of a request the
+// platform sent, and items within that request's accept_types,
+// accept_multiple, accept_lineitem and presentation targets. It answers
+// 400 with the reason otherwise, and records every outcome for
+// [Platform.DeepLinkingResults]. [Platform.SubmitDeepLinkingForm] posts a
+// tool's auto-submitting response page as the browser would.
+//
+// # Service tokens
+//
+// The token endpoint runs the client credentials grant with a JWT client
+// assertion as a platform must: it verifies the assertion against the
+// tool's key set (Config.ToolJWKSURL, fetched per request, or a static set
+// from [Platform.SetToolKeySet]), requires RS256 and a kid, iss = sub =
+// client_id, aud = the token endpoint URL, an exp in the future and at
+// most [MaxAssertionLifetime] ahead, and a jti never seen before, and
+// answers refusals as RFC 6749 §5.2 JSON naming the parameter. It issues
+// random bearer tokens (expires_in from [Platform.SetTokenLifetime]) that
+// grant the requested scopes; service endpoints check them with
+// [Platform.ValidateBearer]. [Platform.TokenRequests] and
+// [Platform.TokenLog] show what tools sent; [Platform.SetTokenFailure],
+// [Platform.RevokeTokens] and [Platform.SetTokenClock] are for negative
+// tests.
 //
 // # Testing a tool
 //

@@ -30,8 +30,8 @@ const (
 	// PathAuth is the OIDC authorization endpoint (1EdTech Security
 	// Framework §5.1.1.2).
 	PathAuth = "/auth"
-	// PathToken is the OAuth 2 token endpoint. It is not implemented and
-	// answers 501.
+	// PathToken is the OAuth 2 token endpoint: the client credentials grant
+	// with a JWT client assertion (see [Platform.SetToolKeySet]).
 	PathToken = "/token"
 	// PathJWKS is the platform's public key set.
 	PathJWKS = "/jwks"
@@ -63,6 +63,10 @@ type Config struct {
 	// TargetLinkURI is the default target_link_uri, both in the login
 	// initiation and in the id_token. Default: ToolRedirectURIs[0].
 	TargetLinkURI string
+	// ToolJWKSURL is the tool's public key set URL, which the platform
+	// verifies the tool's JWTs with (client assertions at the token
+	// endpoint, deep linking responses); see also [Platform.SetToolKeySet].
+	ToolJWKSURL string
 }
 
 // Platform is an LTI 1.3 platform (an LMS) for tests: it publishes a key
@@ -86,6 +90,11 @@ type Platform struct {
 
 	jwksRequests atomic.Int64
 	launchSeq    atomic.Int64
+
+	tokens tokenState // the token endpoint (tokenendpoint.go)
+	svc    svcState   // the AGS and NRPS endpoints (ags*.go, nrps*.go)
+
+	dl deepLinkState // deep linking requests and responses (deeplink.go)
 }
 
 // NewPlatform starts a platform on a new local HTTP test server. Its issuer
@@ -135,6 +144,11 @@ func NewHandler(baseURL string, cfg Config) (*Platform, error) {
 	}
 	for _, r := range cfg.ToolRedirectURIs {
 		if err := checkToolURL("tool redirect URI", r); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ToolJWKSURL != "" {
+		if err := checkToolURL("tool JWKS URL", cfg.ToolJWKSURL); err != nil {
 			return nil, err
 		}
 	}
@@ -199,7 +213,7 @@ func (p *Platform) Config() Config {
 // AuthEndpoint returns the URL of the OIDC authorization endpoint.
 func (p *Platform) AuthEndpoint() string { return p.base + PathAuth }
 
-// TokenEndpoint returns the URL of the (unimplemented) token endpoint.
+// TokenEndpoint returns the URL of the OAuth 2 token endpoint.
 func (p *Platform) TokenEndpoint() string { return p.base + PathToken }
 
 // KeySetURL returns the URL of the platform's JWKS.
@@ -227,8 +241,9 @@ func (p *Platform) Deployment() deployment.Deployment {
 }
 
 // DeepLinkingResponses returns the JWT form values posted to the
-// deep_link_return_url so far, oldest first. They are recorded, not
-// verified.
+// deep_link_return_url so far, oldest first, as posted (refused ones
+// included); [Platform.DeepLinkingResults] has what the platform made of
+// them.
 func (p *Platform) DeepLinkingResponses() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -239,8 +254,15 @@ func (p *Platform) DeepLinkingResponses() []string {
 //
 //	GET      /jwks        the public key set (see SetKeySetFailure)
 //	GET/POST /auth        the OIDC authorization endpoint
-//	POST     /token       501: not implemented
-//	POST     /deep_links  records the JWT of a deep linking response
+//	POST     /token       the OAuth 2 token endpoint (client credentials
+//	                      grant with a JWT client assertion)
+//	POST     /deep_links  verifies and records a deep linking response
+//	                      (see DeepLinkingResults)
+//	GET/POST /ags/lineitems, GET/PUT/DELETE /ags/lineitems/<n>/lineitem,
+//	POST     …/lineitem/scores, GET …/lineitem/results
+//	                      Assignment and Grade Services (see WithAGS)
+//	GET      /nrps/memberships
+//	                      Names and Role Provisioning Services (see WithNRPS)
 //	GET      /return      the launch_presentation return_url: shows lti_msg
 //	                      and lti_errormsg
 //	GET      /launch      starts a launch from a browser: an auto-submitting
@@ -259,7 +281,7 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathAuth:
 		p.serveAuth(w, r)
 	case PathToken:
-		writeJSONError(w, http.StatusNotImplemented, "unsupported_grant_type", "the ltitest token endpoint is not implemented", "")
+		p.serveToken(w, r)
 	case PathDeepLinks:
 		p.serveDeepLinks(w, r)
 	case PathLaunch:
@@ -269,7 +291,9 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "", "/":
 		p.serveIndex(w, r)
 	default:
-		http.NotFound(w, r)
+		if !p.serveServices(w, r, path) {
+			http.NotFound(w, r)
+		}
 	}
 }
 
@@ -312,29 +336,6 @@ func (p *Platform) serveJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 const maxFormBytes = 1 << 20
-
-func (p *Platform) serveDeepLinks(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST", "")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid_request", "unreadable form", "")
-		return
-	}
-	jwt := r.PostForm.Get("JWT")
-	if jwt == "" {
-		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the JWT form field is missing", "JWT")
-		return
-	}
-	p.mu.Lock()
-	p.dlPosts = append(p.dlPosts, jwt)
-	p.mu.Unlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ltitest</title></head><body><p>Deep linking response received.</p></body></html>\n"))
-}
 
 var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>ltitest platform</title></head>

@@ -3,11 +3,12 @@
 // (github.com/glebarez/sqlite, pure Go). Its import path is
 // github.com/ltikit/ltikit/adapters/gorm.
 //
-// The package owns four tables: ltikit_nonces and ltikit_login_states for
+// The package owns five tables: ltikit_nonces and ltikit_login_states for
 // the single-use values of a launch, and ltikit_registrations and
 // ltikit_deployments for hosts that keep no platform table of their own
-// (the default models [Registration] and [Deployment]). Core packages of
-// ltikit never import GORM; only this one does.
+// (the default models [Registration] and [Deployment]), and
+// ltikit_tool_keys for the tool's signing keys ([ToolKeyStore]). Core
+// packages of ltikit never import GORM; only this one does.
 //
 // # Registrations and deployments: the host's models or ours
 //
@@ -53,7 +54,7 @@
 //
 // # Schema
 //
-// [Migrate] creates the four tables and [MigrateLoginTables] only the two
+// [Migrate] creates the five tables and [MigrateLoginTables] only the two
 // login tables; both are idempotent and never alter or drop anything. Teams
 // that run their own migrations apply the same SQL, which the package
 // exports ([PostgresRegistrationsSQL], [PostgresLoginSQL],
@@ -116,6 +117,32 @@
 // timeout and BEGIN IMMEDIATE so that concurrent TakeState calls, from one
 // pool or from several processes on the same file, wait for each other
 // instead of failing with SQLITE_BUSY.
+//
+// # Tool keys
+//
+// [ToolKeyStore] is a toolkey.Store in its own table, ltikit_tool_keys, so
+// a tool keeps its signing key (and kid) across restarts and every node
+// signs with the same key. [Migrate] creates it; hosts that use
+// [MigrateLoginTables] call [MigrateToolKeys]. On PostgreSQL
+// ([PostgresToolKeysSQL]; SQLite: [SQLiteToolKeysSQL]):
+//
+//	CREATE TABLE IF NOT EXISTS ltikit_tool_keys (
+//		kid         TEXT PRIMARY KEY,
+//		private_key BYTEA NOT NULL,
+//		public_key  BYTEA NOT NULL,
+//		created_at  TIMESTAMPTZ NOT NULL,
+//		retired_at  TIMESTAMPTZ,
+//		expires_at  TIMESTAMPTZ
+//	);
+//	CREATE UNIQUE INDEX IF NOT EXISTS ltikit_tool_keys_one_active
+//		ON ltikit_tool_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;
+//
+// private_key is PKCS #8 DER and public_key PKIX DER; the kid is the RFC
+// 7638 thumbprint. The partial unique index admits one active key; the
+// first key is inserted with ON CONFLICT DO NOTHING, so nodes that start
+// together agree on it, and a rotation is one transaction (under an
+// advisory lock on PostgreSQL) that retires the active key, inserts the
+// next and deletes keys past their grace period.
 //
 // # Errors
 //

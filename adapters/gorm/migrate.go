@@ -36,12 +36,16 @@ var (
 )
 
 // Migrate creates every table of the package, for hosts that use the
-// default models: ltikit_registrations, ltikit_deployments, ltikit_nonces
-// and ltikit_login_states, with their indexes. It is idempotent and safe to
-// run from several processes at once (on PostgreSQL it holds an advisory
-// lock). It never alters or drops anything.
+// default models: ltikit_registrations, ltikit_deployments, ltikit_nonces,
+// ltikit_login_states and ltikit_tool_keys (see [MigrateToolKeys]), with
+// their indexes. It is idempotent and safe to run from several processes
+// at once (on PostgreSQL it holds an advisory lock). It never alters or
+// drops anything.
 func Migrate(ctx context.Context, db *gorm.DB) error {
-	return migrate(ctx, db, true)
+	if err := migrate(ctx, db, true); err != nil {
+		return err
+	}
+	return MigrateToolKeys(ctx, db)
 }
 
 // MigrateLoginTables creates only ltikit_nonces and ltikit_login_states,

@@ -3,4 +3,44 @@
 // Services) carry: the client credentials grant with a signed JWT client
 // assertion (RFC 6749 §4.4, RFC 7523, 1EdTech Security Framework §4.1), and
 // the cache that shares one token per registration and scope set.
+//
+// # Client
+//
+// [Client] is the [Source] hosts use. [Client.Token] signs a client
+// assertion with the tool's key ([toolkey.Signer]: iss = sub = client_id,
+// aud = the registration's TokenAudience or else its token endpoint, a
+// 128-bit random jti, exp five minutes after iat at most), posts it with
+// grant_type=client_credentials and the space-separated scopes, and caches
+// the token per issuer, client_id and scope set (sorted, without
+// duplicates) until shortly before expires_in runs out (30 s, or a tenth
+// of the lifetime for short-lived tokens). Concurrent callers for one key
+// share one request. [Client.Invalidate] drops a token only if it is still
+// the cached one, so a late 401 for an old token does not evict a new one.
+//
+// [Client.Do] is what service clients send with: it refuses any URL that
+// is not on the registration's platform (same origin as its issuer or
+// token endpoint, see [OnPlatform] and [SameOrigin]; redirects included)
+// before a token is fetched, sets "Authorization: Bearer", and after a 401
+// invalidates the token and retries exactly once with a new one. Service
+// clients that follow Link: rel="next" pages call Do for each page, so a
+// next page on another host is refused too.
+//
+// Tokens and assertions are never logged ([WithLogger] records issuer,
+// client_id, scopes and lifetimes only), never part of an error, and
+// [Response] prints its token redacted.
+//
+// # Errors
+//
+// Every unusable answer of the token endpoint is a *[TokenError] carrying
+// the HTTP status and, when the platform said, its error, error_description
+// and error_uri (RFC 6749 §5.2). It wraps the kind of failure, for
+// errors.Is: [ErrRejected] (an error status, or an error member without a
+// token), [ErrMalformedResponse] (not a JSON object, or a member of the
+// wrong type), [ErrResponseTooLarge] (over [WithMaxBytes], 1 MiB by
+// default; not parsed), [ErrNoAccessToken] and [ErrUnsupportedTokenType]
+// (token_type other than Bearer, compared case-insensitively). Nothing is
+// cached after an error. A registration without a usable token endpoint or
+// client_id is [ErrNoTokenEndpoint]; a URL off the platform is
+// [ErrForeignHost]. Failures of the signer and of the network are returned
+// wrapped as they come.
 package token

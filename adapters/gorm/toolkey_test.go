@@ -1,0 +1,222 @@
+package gormadapter_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/toolkey"
+	"github.com/ltikit/ltikit/toolkey/toolkeytest"
+)
+
+func newToolKeyStore(t testing.TB, db *gorm.DB, opts toolkey.StoreOptions) *gormadapter.ToolKeyStore {
+	t.Helper()
+	s, err := gormadapter.NewToolKeyStore(context.Background(), db, opts)
+	if err != nil {
+		t.Fatalf("NewToolKeyStore: %v", err)
+	}
+	return s
+}
+
+// TestToolKeyStoreConformance runs the toolkey conformance suite on both
+// databases; every "node" is a pool of its own on the same database.
+func TestToolKeyStoreConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			toolkeytest.Run(t, func(t *testing.T, opts toolkey.StoreOptions) func(*testing.T) toolkey.Store {
+				openPool, _ := migrated(t, b)
+				return func(t *testing.T) toolkey.Store { return newToolKeyStore(t, openPool(t), opts) }
+			})
+		})
+	}
+}
+
+// TestToolKeyConcurrentRotationTwoPools: many Rotate calls at once from
+// two pools leave exactly one active key, which both pools see, and every
+// retired key stays published; repeated for several rounds.
+func TestToolKeyConcurrentRotationTwoPools(t *testing.T) {
+	const (
+		perPool = 4
+		rounds  = 3
+	)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			openPool, db1 := migrated(t, b)
+			db2 := openPool(t)
+			clk := toolkeytest.NewClock()
+			opts := toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now}
+			nodes := []*gormadapter.ToolKeyStore{newToolKeyStore(t, db1, opts), newToolKeyStore(t, db2, opts)}
+			ctx := context.Background()
+			for round := range rounds {
+				var wg sync.WaitGroup
+				errs := make([]error, 2*perPool)
+				start := make(chan struct{})
+				for i := range errs {
+					wg.Go(func() {
+						<-start
+						errs[i] = nodes[i%2].Rotate(ctx)
+					})
+				}
+				close(start)
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d: Rotate %d: %v", round, i, err)
+					}
+				}
+				var active int64
+				if err := db1.Raw("SELECT COUNT(*) FROM ltikit_tool_keys WHERE retired_at IS NULL").Scan(&active).Error; err != nil {
+					t.Fatal(err)
+				}
+				if active != 1 {
+					t.Fatalf("round %d: %d active rows; want exactly 1", round, active)
+				}
+				k1, err := nodes[0].Active(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k2, err := nodes[1].Active(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k1.KID() != k2.KID() {
+					t.Fatalf("round %d: pools disagree: %s vs %s", round, k1.KID(), k2.KID())
+				}
+				pub, err := nodes[1].Published(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Every rotation inserted one key and all are within the
+				// grace period (the very first retired nothing).
+				if want := (round + 1) * 2 * perPool; len(pub) != want {
+					t.Fatalf("round %d: %d published keys; want %d", round, len(pub), want)
+				}
+			}
+		})
+	}
+}
+
+// TestToolKeySurvivesRestart: a new store on a new pool (a restarted
+// process) signs with the same kid.
+func TestToolKeySurvivesRestart(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			openPool, db := migrated(t, b)
+			ctx := context.Background()
+			k1, err := newToolKeyStore(t, db, toolkey.StoreOptions{}).Active(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ring, err := toolkey.NewKeyring(newToolKeyStore(t, openPool(t), toolkey.StoreOptions{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			k2, err := ring.ActiveKey(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k1.KID() != k2.KID() || !k1.CreatedAt().Equal(k2.CreatedAt()) {
+				t.Fatalf("after a restart: %v; want %v", k2, k1)
+			}
+			if _, err := ring.SignJWT(ctx, map[string]any{"iss": "x"}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestToolKeyStoreErrors: a closed pool is storage_unavailable, an
+// unmigrated database is ErrNotMigrated, and neither shows key material.
+func TestToolKeyStoreErrors(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			openPool := b.newDatabase(t)
+			if _, err := gormadapter.NewToolKeyStore(context.Background(), openPool(t), toolkey.StoreOptions{}); !errors.Is(err, gormadapter.ErrNotMigrated) {
+				t.Fatalf("unmigrated: %v; want ErrNotMigrated", err)
+			}
+			db := openPool(t)
+			if err := gormadapter.MigrateToolKeys(context.Background(), db); err != nil {
+				t.Fatal(err)
+			}
+			if err := gormadapter.MigrateToolKeys(context.Background(), db); err != nil {
+				t.Fatalf("second MigrateToolKeys: %v", err)
+			}
+			s := newToolKeyStore(t, db, toolkey.StoreOptions{})
+			k, err := s.Active(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, _ := k.MarshalPKCS8()
+			closeDB(db)
+			ctx := context.Background()
+			for name, call := range map[string]func() error{
+				"Active":    func() error { _, err := s.Active(ctx); return err },
+				"Published": func() error { _, err := s.Published(ctx); return err },
+				"Rotate":    func() error { return s.Rotate(ctx) },
+			} {
+				err := call()
+				if !errors.Is(err, lti.ErrStorageUnavailable) {
+					t.Errorf("%s on a closed pool: %v; want storage_unavailable", name, err)
+				}
+				if err != nil && strings.Contains(err.Error(), string(der[40:60])) {
+					t.Errorf("%s: error shows key material", name)
+				}
+			}
+			cancelled, cancel := context.WithCancel(context.Background())
+			cancel()
+			if _, err := gormadapter.NewToolKeyStore(cancelled, openPool(t), toolkey.StoreOptions{}); !errors.Is(err, lti.ErrStorageUnavailable) {
+				t.Errorf("cancelled context: %v", err)
+			}
+			if _, err := gormadapter.NewToolKeyStore(context.Background(), nil, toolkey.StoreOptions{}); err == nil {
+				t.Error("nil db accepted")
+			}
+			if _, err := gormadapter.NewToolKeyStore(context.Background(), openPool(t), toolkey.StoreOptions{RSABits: 1024}); err == nil {
+				t.Error("1024-bit keys accepted")
+			}
+		})
+	}
+}
+
+// TestDocumentedToolKeysSchema keeps the tool keys SQL shown in doc.go
+// identical to what Migrate runs.
+func TestDocumentedToolKeysSchema(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc strings.Builder
+	for line := range strings.Lines(string(src)) {
+		doc.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "//"), "\t"))
+	}
+	normal := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	if !strings.Contains(normal(doc.String()), normal(gormadapter.PostgresToolKeysSQL)) {
+		t.Error("doc.go does not show PostgresToolKeysSQL as Migrate runs it")
+	}
+}
+
+func BenchmarkToolKeyActive(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			_, db := migrated(b, be)
+			s := newToolKeyStore(b, db, toolkey.StoreOptions{})
+			ctx := context.Background()
+			if _, err := s.Active(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Active(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

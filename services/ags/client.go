@@ -1,0 +1,320 @@
+package ags
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/ltikit/ltikit/launch"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/internal/svchttp"
+	"github.com/ltikit/ltikit/services/token"
+)
+
+// Scopes of the Assignment and Grade Services (AGS 2.0 §3.1).
+const (
+	// ScopeLineItem lets the tool read, create, update and delete its line
+	// items.
+	ScopeLineItem = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+	// ScopeLineItemReadOnly lets the tool read line items.
+	ScopeLineItemReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+	// ScopeResultReadOnly lets the tool read results.
+	ScopeResultReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+	// ScopeScore lets the tool post scores.
+	ScopeScore = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+)
+
+// Media types of the Assignment and Grade Services (AGS 2.0 §3.2–3.4).
+const (
+	// MediaTypeLineItem is a single line item (Content-Type of create and
+	// update, Accept of get, create and update).
+	MediaTypeLineItem = "application/vnd.ims.lis.v2.lineitem+json"
+	// MediaTypeLineItemContainer is a page of line items (Accept of list).
+	MediaTypeLineItemContainer = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+	// MediaTypeScore is a score (Content-Type of the score POST).
+	MediaTypeScore = "application/vnd.ims.lis.v1.score+json"
+	// MediaTypeResultContainer is a page of results (Accept of results).
+	MediaTypeResultContainer = "application/vnd.ims.lis.v2.resultcontainer+json"
+)
+
+// DefaultMaxResponseBytes bounds each response body (one page of a list)
+// unless [WithMaxResponseBytes] says otherwise: 4 MiB.
+const DefaultMaxResponseBytes = 4 << 20
+
+// Errors of the AGS client. Compare with errors.Is; they come wrapped with
+// details.
+var (
+	// ErrNoAGS: the launch carries no AGS endpoint claim (the platform did
+	// not enable the service for this link).
+	ErrNoAGS = errors.New("ags: the launch has no Assignment and Grade Services endpoint claim (" + lti.ClaimAGSEndpoint + ")")
+	// ErrScopeNotGranted: the AGS claim does not grant the scope the call
+	// needs. It is returned before any HTTP request.
+	ErrScopeNotGranted = errors.New("ags: the platform did not grant the scope this call needs")
+	// ErrNoLineItemsURL: the call needs the claim's lineitems URL and there
+	// is none.
+	ErrNoLineItemsURL = errors.New("ags: the AGS claim has no lineitems URL")
+	// ErrNoLineItem: no line item URL was given and the claim has none.
+	ErrNoLineItem = errors.New("ags: no line item URL was given and the AGS claim has none")
+	// ErrInvalidScore: the score breaks a rule of AGS 2.0 §3.4; nothing
+	// was sent.
+	ErrInvalidScore = errors.New("ags: invalid score")
+	// ErrInvalidLineItem: the line item breaks a rule of AGS 2.0 §3.2;
+	// nothing was sent.
+	ErrInvalidLineItem = errors.New("ags: invalid line item")
+	// ErrForeignHost is token.ErrForeignHost: a service URL, redirect or
+	// Link rel="next" is not on the registration's platform, so no bearer
+	// token (and no request) is sent there (SECURITY-CASES 47).
+	ErrForeignHost = svchttp.ErrForeignHost
+	// ErrBadURL: a service URL is not an absolute URL.
+	ErrBadURL = svchttp.ErrBadURL
+	// ErrResponseTooLarge: a response body (one page) is over the limit.
+	ErrResponseTooLarge = svchttp.ErrResponseTooLarge
+	// ErrMalformedResponse: the platform's answer is not the JSON AGS
+	// describes.
+	ErrMalformedResponse = svchttp.ErrMalformedResponse
+	// ErrPagingLoop: a Link rel="next" points back at a page already read.
+	ErrPagingLoop = svchttp.ErrPagingLoop
+)
+
+// HTTPError is a call the platform answered with an unexpected status
+// (after one retry with a new token on 401); get it with errors.As. Its
+// fields: Method and URL of the request; StatusCode (e.g. 404) and Status
+// ("404 Not Found"); ContentType of the answer; Body, the first KiB of the
+// platform's body (valid UTF-8, for logs, not for end users);
+// WWWAuthenticate, the header of a 401 or 403. The NRPS client returns the
+// same type (nrps.HTTPError).
+type HTTPError = svchttp.HTTPError
+
+// Config holds what a Client needs.
+type Config struct {
+	// Registration is the platform registration: whose tokens, and which
+	// origins (issuer, token endpoint) may receive them.
+	Registration registration.Registration
+	// Endpoint is the AGS claim of a launch (or saved from one): the
+	// granted scopes and the lineitems and lineitem URLs.
+	Endpoint lti.AGSEndpoint
+	// Source provides access tokens, usually a *token.Client.
+	Source token.Source
+	// HTTPClient sends the service calls. When nil and Source is a
+	// *token.Client, the token client's Do sends them (its HTTP client,
+	// host policy and 401 retry); when nil otherwise, a client with a 30 s
+	// timeout.
+	HTTPClient *http.Client
+}
+
+// Option tunes a Client.
+type Option func(*options)
+
+type options struct {
+	maxBody int64
+	policy  func(registration.Registration, *url.URL) bool
+	now     func() time.Time
+}
+
+// WithMaxResponseBytes bounds each response body, that is each page of a
+// list, to n bytes (default [DefaultMaxResponseBytes]). A larger answer
+// fails with [ErrResponseTooLarge].
+func WithMaxResponseBytes(n int64) Option { return func(o *options) { o.maxBody = n } }
+
+// WithHostPolicy allows bearer tokens to go to service URLs off the
+// registration's issuer and token endpoint origins, for platforms that
+// serve AGS from another host (Canvas serves it from the institution's
+// host). allow is asked only for absolute http(s) URLs that
+// token.OnPlatform rejects; it must compare origins strictly. With a
+// *token.Client as the Source and no HTTP client, the token client's own
+// policy (token.WithHostPolicy) must allow the URL too.
+func WithHostPolicy(allow func(reg registration.Registration, u *url.URL) bool) Option {
+	return func(o *options) { o.policy = allow }
+}
+
+// WithClock sets the clock that stamps scores posted without a timestamp.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Client calls a platform's Assignment and Grade Services for one AGS
+// claim. It is safe for concurrent use; every call gets its token from the
+// Source, which caches it.
+type Client struct {
+	ep     lti.AGSEndpoint
+	caller *svchttp.Caller
+	now    func() time.Time
+}
+
+// FromLaunch returns a Client for the AGS claim of a validated launch and
+// its registration. It fails with [ErrNoAGS] when the launch has no AGS
+// claim, and with [ErrForeignHost] when the claim's URLs are not on the
+// registration's platform. hc may be nil (see [Config.HTTPClient]).
+func FromLaunch(lc *launch.Context, src token.Source, hc *http.Client, opts ...Option) (*Client, error) {
+	if lc == nil || lc.Claims == nil {
+		return nil, errors.New("ags: no launch")
+	}
+	if lc.Claims.AGS == nil {
+		return nil, ErrNoAGS
+	}
+	return New(Config{Registration: lc.Registration, Endpoint: *lc.Claims.AGS, Source: src, HTTPClient: hc}, opts...)
+}
+
+// New returns a Client for cfg. The token it requests for every call
+// carries exactly the AGS scopes the claim grants (so one cached token
+// serves every AGS call of the registration and claim). It fails when
+// Source is nil, the claim grants no AGS scope, or a URL of the claim is
+// not an absolute URL on the registration's platform ([ErrForeignHost]).
+func New(cfg Config, opts ...Option) (*Client, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var scopes []string
+	for _, s := range cfg.Endpoint.Scope {
+		switch s {
+		case ScopeLineItem, ScopeLineItemReadOnly, ScopeResultReadOnly, ScopeScore:
+			scopes = append(scopes, s)
+		}
+	}
+	if len(scopes) == 0 {
+		return nil, fmt.Errorf("%w: the AGS claim grants no AGS scope", ErrScopeNotGranted)
+	}
+	caller, err := svchttp.New(svchttp.Config{
+		Registration: cfg.Registration,
+		Source:       cfg.Source,
+		HTTPClient:   cfg.HTTPClient,
+		Scopes:       scopes,
+		MaxBody:      o.maxBody,
+		HostPolicy:   o.policy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ags: %w", err)
+	}
+	for _, raw := range []string{cfg.Endpoint.LineItems, cfg.Endpoint.LineItem} {
+		if raw == "" {
+			continue
+		}
+		if _, err := caller.CheckURL(raw); err != nil {
+			return nil, fmt.Errorf("ags: the AGS claim's URL: %w", err)
+		}
+	}
+	ep := cfg.Endpoint
+	ep.Scope = slices.Clone(ep.Scope)
+	return &Client{ep: ep, caller: caller, now: o.now}, nil
+}
+
+// Endpoint returns the AGS claim the client was made for.
+func (c *Client) Endpoint() lti.AGSEndpoint {
+	ep := c.ep
+	ep.Scope = slices.Clone(ep.Scope)
+	return ep
+}
+
+// Registration returns the registration the client calls for.
+func (c *Client) Registration() registration.Registration { return c.caller.Registration() }
+
+// Scopes returns the scopes every call's token is requested with: the AGS
+// scopes of the claim, sorted.
+func (c *Client) Scopes() []string { return c.caller.Scopes() }
+
+// Granted reports whether the claim grants scope.
+func (c *Client) Granted(scope string) bool { return slices.Contains(c.ep.Scope, scope) }
+
+// LineItemURL returns the claim's lineitem URL: the line item of the
+// launch's resource link, when the platform made exactly one (AGS 2.0
+// §3.1). It may be empty.
+func (c *Client) LineItemURL() string { return c.ep.LineItem }
+
+// LineItemsURL returns the claim's lineitems URL, the context's line item
+// container. It may be empty.
+func (c *Client) LineItemsURL() string { return c.ep.LineItems }
+
+// need returns ErrScopeNotGranted unless the claim grants one of scopes.
+func (c *Client) need(op string, scopes ...string) error {
+	for _, s := range scopes {
+		if c.Granted(s) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s needs %v", ErrScopeNotGranted, op, scopes)
+}
+
+// lineItemURL returns raw, or the claim's lineitem URL when raw is empty.
+func (c *Client) lineItemURL(raw string) (string, error) {
+	if raw != "" {
+		return raw, nil
+	}
+	if c.ep.LineItem == "" {
+		return "", ErrNoLineItem
+	}
+	return c.ep.LineItem, nil
+}
+
+// subURL returns the line item URL with elem appended to its path, before
+// any query: Moodle's line item URLs carry "?type_id=1", so the scores of
+// ".../lineitem?type_id=1" are at ".../lineitem/scores?type_id=1" (AGS 2.0
+// §3.4.1, §3.3.1).
+func (c *Client) subURL(lineItem, elem string) (string, error) {
+	u, err := c.caller.CheckURL(lineItem)
+	if err != nil {
+		return "", err
+	}
+	s := u.JoinPath(elem)
+	s.Fragment, s.RawFragment = "", ""
+	return s.String(), nil
+}
+
+// withQuery returns raw with the non-empty params added to its query,
+// keeping the query it has.
+func withQuery(raw string, params ...string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadURL, err)
+	}
+	q := u.Query()
+	changed := false
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] != "" {
+			q.Set(params[i], params[i+1])
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// readJSON decodes a response body into v; an empty body leaves v as it is
+// and reports false.
+func readJSON(resp *http.Response, v any) (bool, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return false, svchttp.Malformed(err)
+	}
+	if len(trimSpace(b)) == 0 {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, svchttp.Malformed(err)
+	}
+	return true, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// drainClose reads what remains of a (bounded) body so the connection can
+// be reused, and closes it.
+func drainClose(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}

@@ -1,0 +1,265 @@
+package nrps
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/ltikit/ltikit/launch"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/internal/svchttp"
+	"github.com/ltikit/ltikit/services/token"
+)
+
+// Scope is the one scope of the Names and Role Provisioning Services
+// (NRPS 2.0 §2.1); every call's token is requested with it alone.
+const Scope = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+
+// MediaTypeMembershipContainer is the media type of a membership page
+// (NRPS 2.0 §2.2), sent as Accept.
+const MediaTypeMembershipContainer = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+
+// DefaultMaxResponseBytes bounds each page unless [WithMaxResponseBytes]
+// says otherwise: 4 MiB.
+const DefaultMaxResponseBytes = 4 << 20
+
+// Member statuses (NRPS 2.0 §2.3). An absent status means Active.
+const (
+	StatusActive   = "Active"
+	StatusInactive = "Inactive"
+	StatusDeleted  = "Deleted"
+)
+
+// Errors of the NRPS client. Compare with errors.Is.
+var (
+	// ErrNoNRPS: the launch carries no namesroleservice claim.
+	ErrNoNRPS = errors.New("nrps: the launch has no Names and Role Provisioning Services claim (" + lti.ClaimNRPS + ")")
+	// ErrUnsupportedVersion: the claim's service_versions does not list 2.0.
+	ErrUnsupportedVersion = errors.New("nrps: the platform does not offer NRPS 2.0")
+	// ErrNoMembershipsURL: the claim has no context_memberships_url.
+	ErrNoMembershipsURL = errors.New("nrps: the claim has no context_memberships_url")
+	// ErrForeignHost is token.ErrForeignHost: the memberships URL or a
+	// Link rel="next" is not on the registration's platform, so no bearer
+	// token (and no request) is sent there (SECURITY-CASES 47).
+	ErrForeignHost = svchttp.ErrForeignHost
+	// ErrBadURL: a service URL is not an absolute URL.
+	ErrBadURL = svchttp.ErrBadURL
+	// ErrResponseTooLarge: one page is over the size limit.
+	ErrResponseTooLarge = svchttp.ErrResponseTooLarge
+	// ErrMalformedResponse: a page is not a membership container.
+	ErrMalformedResponse = svchttp.ErrMalformedResponse
+	// ErrPagingLoop: a Link rel="next" points back at a page already read.
+	ErrPagingLoop = svchttp.ErrPagingLoop
+)
+
+// HTTPError is a call the platform answered with a status other than 200
+// (after one retry with a new token on 401); get it with errors.As. Its
+// fields: Method and URL of the request; StatusCode and Status; the
+// answer's ContentType; Body, the first KiB of the platform's body (for
+// logs); WWWAuthenticate, the header of a 401 or 403. It is the same type
+// as ags.HTTPError.
+type HTTPError = svchttp.HTTPError
+
+// Config holds what a Client needs.
+type Config struct {
+	// Registration is the platform registration: whose tokens, and which
+	// origins (issuer, token endpoint) may receive them.
+	Registration registration.Registration
+	// Endpoint is the namesroleservice claim of a launch (or saved from
+	// one).
+	Endpoint lti.NRPSEndpoint
+	// Source provides access tokens, usually a *token.Client.
+	Source token.Source
+	// HTTPClient sends the calls. When nil and Source is a *token.Client,
+	// the token client's Do sends them; when nil otherwise, a client with
+	// a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// Option tunes a Client.
+type Option func(*options)
+
+type options struct {
+	maxBody int64
+	policy  func(registration.Registration, *url.URL) bool
+}
+
+// WithMaxResponseBytes bounds each page's body to n bytes (default
+// [DefaultMaxResponseBytes]); a larger page fails with
+// [ErrResponseTooLarge].
+func WithMaxResponseBytes(n int64) Option { return func(o *options) { o.maxBody = n } }
+
+// WithHostPolicy allows bearer tokens to go to URLs off the registration's
+// issuer and token endpoint origins, for platforms that serve NRPS from
+// another host. allow is asked only for absolute http(s) URLs that
+// token.OnPlatform rejects; it must compare origins strictly. With a
+// *token.Client as the Source and no HTTP client, the token client's own
+// policy must allow the URL too.
+func WithHostPolicy(allow func(reg registration.Registration, u *url.URL) bool) Option {
+	return func(o *options) { o.policy = allow }
+}
+
+// Client reads a context's memberships from a platform's Names and Role
+// Provisioning Services. It is safe for concurrent use.
+type Client struct {
+	ep     lti.NRPSEndpoint
+	caller *svchttp.Caller
+}
+
+// FromLaunch returns a Client for the namesroleservice claim of a
+// validated launch and its registration. It fails with [ErrNoNRPS] when
+// the launch has no such claim. hc may be nil (see [Config.HTTPClient]).
+func FromLaunch(lc *launch.Context, src token.Source, hc *http.Client, opts ...Option) (*Client, error) {
+	if lc == nil || lc.Claims == nil {
+		return nil, errors.New("nrps: no launch")
+	}
+	if lc.Claims.NRPS == nil {
+		return nil, ErrNoNRPS
+	}
+	return New(Config{Registration: lc.Registration, Endpoint: *lc.Claims.NRPS, Source: src, HTTPClient: hc}, opts...)
+}
+
+// New returns a Client for cfg. It fails when Source is nil, the claim has
+// no context_memberships_url ([ErrNoMembershipsURL]) or one off the
+// registration's platform ([ErrForeignHost]), or its service_versions is
+// not empty and lacks "2.0" ([ErrUnsupportedVersion]).
+func New(cfg Config, opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if cfg.Endpoint.ContextMembershipsURL == "" {
+		return nil, ErrNoMembershipsURL
+	}
+	if v := cfg.Endpoint.ServiceVersions; len(v) > 0 && !slices.Contains(v, "2.0") {
+		return nil, fmt.Errorf("%w: service_versions %q", ErrUnsupportedVersion, v)
+	}
+	caller, err := svchttp.New(svchttp.Config{
+		Registration: cfg.Registration,
+		Source:       cfg.Source,
+		HTTPClient:   cfg.HTTPClient,
+		Scopes:       []string{Scope},
+		MaxBody:      o.maxBody,
+		HostPolicy:   o.policy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nrps: %w", err)
+	}
+	if _, err := caller.CheckURL(cfg.Endpoint.ContextMembershipsURL); err != nil {
+		return nil, fmt.Errorf("nrps: the claim's context_memberships_url: %w", err)
+	}
+	ep := cfg.Endpoint
+	ep.ServiceVersions = slices.Clone(ep.ServiceVersions)
+	return &Client{ep: ep, caller: caller}, nil
+}
+
+// Endpoint returns the claim the client was made for.
+func (c *Client) Endpoint() lti.NRPSEndpoint {
+	ep := c.ep
+	ep.ServiceVersions = slices.Clone(ep.ServiceVersions)
+	return ep
+}
+
+// Registration returns the registration the client calls for.
+func (c *Client) Registration() registration.Registration { return c.caller.Registration() }
+
+// Query filters a membership request (NRPS 2.0 §2.4, §3). Empty fields do
+// not filter.
+type Query struct {
+	// Role keeps the members holding this role (role), e.g.
+	// lti.RoleContextLearner. It is sent as given.
+	Role string
+	// Limit asks for at most this many members per page (limit); 0 leaves
+	// the page size to the platform.
+	Limit int
+	// ResourceLinkID asks for the members who can access this resource
+	// link (rlid), with each member's message claims for that link
+	// (NRPS 2.0 §3).
+	ResourceLinkID string
+}
+
+func (c *Client) membershipsURL(q Query) (string, error) {
+	u, err := url.Parse(c.ep.ContextMembershipsURL)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadURL, err)
+	}
+	v := u.Query()
+	changed := false
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+			changed = true
+		}
+	}
+	set("role", q.Role)
+	if q.Limit > 0 {
+		set("limit", strconv.Itoa(q.Limit))
+	}
+	set("rlid", q.ResourceLinkID)
+	if changed {
+		u.RawQuery = v.Encode()
+	}
+	return u.String(), nil
+}
+
+// Member is one membership of the context (NRPS 2.0 §2.3). The personal
+// fields are present only as far as the platform's privacy settings allow.
+type Member struct {
+	// UserID is the member's user id, the sub of their launches.
+	UserID string `json:"user_id"`
+	// Roles are the member's roles in the context as sent: full URIs or
+	// short names such as Moodle's "Learner". The lti.Roles helpers
+	// understand both.
+	Roles lti.Roles `json:"roles"`
+	// Status is Active, Inactive or Deleted; empty means Active.
+	Status string `json:"status,omitempty"`
+	// Name, GivenName, FamilyName, MiddleName, Email and Picture are the
+	// OIDC-style person fields.
+	Name       string `json:"name,omitempty"`
+	GivenName  string `json:"given_name,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+	MiddleName string `json:"middle_name,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Picture    string `json:"picture,omitempty"`
+	// LISPersonSourcedID is the SIS id of the person.
+	LISPersonSourcedID string `json:"lis_person_sourcedid,omitempty"`
+	// Message holds, for a resource link request (Query.ResourceLinkID),
+	// the message claims the member would launch the link with, one JSON
+	// object per message type, as sent.
+	Message []json.RawMessage `json:"message,omitempty"`
+	// Extensions holds the members no field claims, as sent (Moodle adds
+	// "ext_user_username").
+	Extensions map[string]json.RawMessage `json:"-"`
+}
+
+// Active reports whether the membership is active: status Active or none.
+func (m Member) Active() bool { return m.Status == "" || m.Status == StatusActive }
+
+type memberFields Member
+
+var memberKnown = svchttp.KnownNames[memberFields]()
+
+// UnmarshalJSON decodes a member, keeping unknown members in Extensions.
+func (m *Member) UnmarshalJSON(b []byte) error {
+	var f memberFields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	f.Extensions = memberKnown.Extensions(b)
+	*m = Member(f)
+	return nil
+}
+
+// MarshalJSON encodes a member with its Extensions.
+func (m Member) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(memberFields(m))
+	if err != nil {
+		return nil, err
+	}
+	return memberKnown.AppendExtensions(b, m.Extensions)
+}

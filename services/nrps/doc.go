@@ -1,0 +1,52 @@
+// Package nrps is the tool side of the 1EdTech Names and Role Provisioning
+// Services 2.0 (NRPS): a client that reads a context's memberships (the
+// course roster) from the platform, with the access tokens of a
+// token.Source.
+//
+// A [Client] is made for one namesroleservice claim: from a validated
+// launch with [FromLaunch], or with [New] from a registration and a claim
+// saved earlier. Every call's token is requested with the one NRPS scope,
+// contextmembership.readonly.
+//
+//	Call                HTTP                                               Accept
+//	Client.Members      GET context_memberships_url?role=&limit=&rlid=     application/vnd.ims.lti-nrps.v2.membershipcontainer+json
+//	Client.Differences  GET an earlier read's Link rel="differences" URL   application/vnd.ims.lti-nrps.v2.membershipcontainer+json
+//
+// # Streaming
+//
+// [Client.Members] returns a [Members] that reads the container lazily:
+// the first page is requested by the first Next, each next page (Link
+// rel="next") only when the previous one is used up, and each page's
+// members are decoded one at a time from the response body. A course of
+// 10,000 members is read in the memory of one member and the decoder's
+// buffer. Use Next/Member/Err, or range over [Members.All].
+//
+// Members' roles are kept as the platform sent them: Moodle sends short
+// names ("Learner", "Instructor"), other platforms full URIs; the lti.Roles
+// helpers (IsLearner, IsInstructor, Has) understand both. Member fields
+// the package does not know (Moodle's "ext_user_username") are kept in
+// Member.Extensions.
+//
+// # Security
+//
+// A bearer token is sent only to URLs on the registration's platform: the
+// origin of its issuer or token endpoint (token.OnPlatform), or what
+// [WithHostPolicy] allows. A memberships URL, a redirect or a Link
+// rel="next" elsewhere stops the reading with [ErrForeignHost] and nothing
+// is sent there (SECURITY-CASES 47). Each page is bounded, 4 MiB by default
+// ([WithMaxResponseBytes]); a page over it fails while streaming. After a
+// 401 the token is invalidated and the request sent once more. Reading
+// honours its context.
+//
+// # Errors
+//
+// Errors wrap sentinels to compare with errors.Is:
+//   - [ErrNoNRPS]: FromLaunch on a launch without the NRPS claim.
+//   - [ErrNoMembershipsURL], [ErrUnsupportedVersion], [ErrBadURL]: an unusable claim.
+//   - [ErrForeignHost]: a URL off the platform; no token sent.
+//   - [ErrResponseTooLarge], [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer.
+//   - the Source's errors and the context's errors, wrapped.
+//
+// A platform answer other than 200 is an *[HTTPError] (the same type as
+// ags.HTTPError) with the status and the first KiB of the body.
+package nrps

@@ -1,0 +1,401 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/toolkey"
+)
+
+// ClientAssertionType is the client_assertion_type of a JWT client
+// assertion (RFC 7523 §2.2).
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// Defaults of a Client.
+const (
+	// DefaultMaxBytes bounds a token endpoint response.
+	DefaultMaxBytes = 1 << 20
+	// DefaultFetchTimeout bounds one token request.
+	DefaultFetchTimeout = 10 * time.Second
+	// DefaultRefreshMargin is how long before expiry a cached token is
+	// replaced; for short-lived tokens it shrinks to a tenth of the
+	// lifetime.
+	DefaultRefreshMargin = 30 * time.Second
+	// DefaultAssertionLifetime is the exp - iat of a client assertion, and
+	// its maximum.
+	DefaultAssertionLifetime = 5 * time.Minute
+	// DefaultExpiresIn is the lifetime assumed for a token whose answer has
+	// no expires_in (RFC 6749 §5.1 makes it only RECOMMENDED).
+	DefaultExpiresIn = 5 * time.Minute
+)
+
+// maxEntries is the cache size past which expired entries are swept.
+const maxEntries = 1024
+
+// maxLifetime caps expires_in so absurd answers cannot overflow time math.
+const maxLifetime = 366 * 24 * time.Hour
+
+// Config holds the required dependencies of a Client.
+type Config struct {
+	// Signer signs client assertions with the tool's active key. Required;
+	// usually a *toolkey.Keyring.
+	Signer toolkey.Signer
+}
+
+// Option tunes a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the client that token requests and [Client.Do]
+// requests are sent with. Default: a client without a timeout of its own
+// (token requests are bounded by [WithFetchTimeout]). Token requests are
+// sent with a copy that follows no redirect; Do sends with a copy whose
+// CheckRedirect refuses redirects off the platform, then calls the
+// original CheckRedirect, if any.
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithClock sets the clock of the cache and of client assertions (tests).
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// WithMaxBytes bounds the size of a token endpoint response (default
+// [DefaultMaxBytes]).
+func WithMaxBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
+
+// WithFetchTimeout bounds one token request (default [DefaultFetchTimeout]).
+func WithFetchTimeout(d time.Duration) Option { return func(c *Client) { c.fetchTimeout = d } }
+
+// WithRefreshMargin sets how long before its expiry a cached token is
+// replaced (default [DefaultRefreshMargin]). The margin used is never more
+// than a tenth of the token's lifetime.
+func WithRefreshMargin(d time.Duration) Option { return func(c *Client) { c.margin = d } }
+
+// WithAssertionLifetime sets exp - iat of client assertions (default and
+// maximum [DefaultAssertionLifetime], SECURITY-CASES 45).
+func WithAssertionLifetime(d time.Duration) Option { return func(c *Client) { c.assertionTTL = d } }
+
+// WithDefaultExpiresIn sets the lifetime assumed for a token answer without
+// expires_in (default [DefaultExpiresIn]).
+func WithDefaultExpiresIn(d time.Duration) Option { return func(c *Client) { c.defaultTTL = d } }
+
+// WithHostPolicy lets [Client.Do] send bearer tokens to URLs off the
+// registration's issuer and token endpoint origins, for platforms that
+// serve their services from other hosts (e.g. one per institution). allow
+// is asked only for URLs [OnPlatform] rejects; it must be strict (compare
+// origins, not substrings).
+func WithHostPolicy(allow func(reg registration.Registration, u *url.URL) bool) Option {
+	return func(c *Client) { c.allow = allow }
+}
+
+// WithLogger sets the logger for token fetches (debug) and failures
+// (warn). Tokens and assertions are never logged. Default: no logging.
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+
+// Client is a [Source] that gets access tokens with the OAuth 2 client
+// credentials grant and a JWT client assertion (RFC 6749 §4.4, RFC 7523,
+// 1EdTech Security Framework §4.1), caches them per issuer, client_id and
+// scope set until shortly before they expire, and shares one token request
+// between concurrent callers. It also sends service requests with
+// [Client.Do]. It is safe for concurrent use; create it with [NewClient].
+type Client struct {
+	signer       toolkey.Signer
+	http         *http.Client
+	now          func() time.Time
+	maxBytes     int64
+	fetchTimeout time.Duration
+	margin       time.Duration
+	assertionTTL time.Duration
+	defaultTTL   time.Duration
+	allow        func(registration.Registration, *url.URL) bool
+	log          *slog.Logger
+
+	group singleflight.Group
+
+	mu    sync.Mutex
+	cache map[cacheKey]*entry
+}
+
+var _ Source = (*Client)(nil)
+
+type cacheKey struct {
+	issuer, clientID, scopes string
+}
+
+func (k cacheKey) flightKey() string {
+	return k.issuer + "\x00" + k.clientID + "\x00" + k.scopes
+}
+
+type entry struct {
+	token     string
+	refreshAt time.Time // replace from here on
+}
+
+// NewClient returns a Client signing its assertions with cfg.Signer.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if cfg.Signer == nil {
+		return nil, errors.New("token: Config.Signer is nil")
+	}
+	c := &Client{
+		signer:       cfg.Signer,
+		http:         &http.Client{},
+		now:          time.Now,
+		maxBytes:     DefaultMaxBytes,
+		fetchTimeout: DefaultFetchTimeout,
+		margin:       DefaultRefreshMargin,
+		assertionTTL: DefaultAssertionLifetime,
+		defaultTTL:   DefaultExpiresIn,
+		cache:        make(map[cacheKey]*entry),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	switch {
+	case c.http == nil:
+		return nil, errors.New("token: nil HTTP client")
+	case c.now == nil:
+		return nil, errors.New("token: nil clock")
+	case c.maxBytes <= 0:
+		return nil, errors.New("token: max bytes must be positive")
+	case c.fetchTimeout <= 0:
+		return nil, errors.New("token: fetch timeout must be positive")
+	case c.margin < 0:
+		return nil, errors.New("token: refresh margin must not be negative")
+	case c.assertionTTL < time.Second || c.assertionTTL > DefaultAssertionLifetime:
+		return nil, fmt.Errorf("token: assertion lifetime must be in [1s, %s]", DefaultAssertionLifetime)
+	case c.defaultTTL <= 0:
+		return nil, errors.New("token: default expires_in must be positive")
+	}
+	return c, nil
+}
+
+// NormalizeScopes returns scopes sorted, without duplicates and empty
+// strings: the scope set a token is cached under and the order the scope
+// parameter lists them in.
+func NormalizeScopes(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func keyOf(reg registration.Registration, scopes []string) cacheKey {
+	return cacheKey{issuer: reg.Issuer, clientID: reg.ClientID, scopes: strings.Join(NormalizeScopes(scopes), " ")}
+}
+
+// Token implements [Source]. It returns the cached token for reg and the
+// scope set (order and duplicates do not matter) while it is valid for
+// longer than the refresh margin; otherwise it requests one from
+// reg.TokenEndpoint. Concurrent calls for the same key share one request;
+// a caller whose ctx ends stops waiting, but the shared request goes on
+// (bounded by [WithFetchTimeout]) so the others still get the token.
+//
+// Errors: [ErrNoTokenEndpoint] for a registration without a usable token
+// endpoint or client_id; a *[TokenError] for an unusable answer of the
+// token endpoint; the signer's error when the assertion cannot be signed;
+// transport errors as they come from the HTTP client.
+func (c *Client) Token(ctx context.Context, reg registration.Registration, scopes []string) (string, error) {
+	k := keyOf(reg, scopes)
+	if tok, ok := c.cached(k); ok {
+		return tok, nil
+	}
+	ch := c.group.DoChan(k.flightKey(), func() (any, error) {
+		// Someone may have stored a token while this call was starting.
+		if tok, ok := c.cached(k); ok {
+			return tok, nil
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fetchTimeout)
+		defer cancel()
+		return c.fetch(fctx, reg, k)
+	})
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	}
+}
+
+// Invalidate implements [Source]: it drops the cached token for reg and
+// scopes only if it is still token, so a late 401 for an old token does
+// not evict a fresh one.
+func (c *Client) Invalidate(reg registration.Registration, scopes []string, token string) {
+	k := keyOf(reg, scopes)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.cache[k]; ok && e.token == token {
+		delete(c.cache, k)
+	}
+}
+
+func (c *Client) cached(k cacheKey) (string, bool) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.cache[k]
+	if !ok || !now.Before(e.refreshAt) {
+		return "", false
+	}
+	return e.token, true
+}
+
+func (c *Client) store(k cacheKey, e *entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cache) >= maxEntries {
+		now := c.now()
+		for key, x := range c.cache {
+			if !now.Before(x.refreshAt) {
+				delete(c.cache, key)
+			}
+		}
+	}
+	c.cache[k] = e
+}
+
+// fetch runs the client credentials grant and caches the result.
+func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cacheKey) (string, error) {
+	endpoint, err := tokenEndpoint(reg)
+	if err != nil {
+		return "", err
+	}
+	start := c.now()
+	assertion, err := c.Assertion(ctx, reg)
+	if err != nil {
+		return "", err
+	}
+	form := url.Values{
+		"grant_type":            {"client_credentials"},
+		"client_assertion_type": {ClientAssertionType},
+		"client_assertion":      {assertion},
+	}
+	if k.scopes != "" {
+		form.Set("scope", k.scopes)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("token: building the token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	// Redirects are not followed: the assertion goes to the token
+	// endpoint only, and a 3xx answer is a refusal.
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.warn("token request failed", reg, k, slog.String("error", err.Error()))
+		return "", fmt.Errorf("token: requesting a token: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("token: reading the token response: %w", err)
+	}
+	var tr *Response
+	if int64(len(body)) > c.maxBytes {
+		err = &TokenError{Status: resp.StatusCode, cause: ErrResponseTooLarge}
+	} else {
+		tr, err = ParseResponse(resp.StatusCode, body)
+	}
+	if err != nil {
+		c.warn("token request refused", reg, k, slog.String("error", err.Error()))
+		return "", err
+	}
+
+	lifetime := tr.ExpiresIn
+	switch {
+	case !tr.HasExpiresIn:
+		lifetime = c.defaultTTL
+	case lifetime > maxLifetime:
+		lifetime = maxLifetime
+	}
+	if tr.HasExpiresIn && lifetime <= 0 {
+		// Already expired by its own account: hand it to the callers
+		// waiting now, never cache it.
+		return tr.AccessToken, nil
+	}
+	margin := min(c.margin, lifetime/10)
+	c.store(k, &entry{token: tr.AccessToken, refreshAt: start.Add(lifetime - margin)})
+	if c.log != nil {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "token: access token obtained",
+			slog.String("issuer", reg.Issuer), slog.String("client_id", reg.ClientID),
+			slog.String("scope", k.scopes), slog.Duration("expires_in", lifetime))
+	}
+	return tr.AccessToken, nil
+}
+
+func (c *Client) warn(msg string, reg registration.Registration, k cacheKey, attrs ...slog.Attr) {
+	if c.log == nil {
+		return
+	}
+	attrs = append([]slog.Attr{slog.String("issuer", reg.Issuer), slog.String("client_id", reg.ClientID), slog.String("scope", k.scopes)}, attrs...)
+	c.log.LogAttrs(context.Background(), slog.LevelWarn, "token: "+msg, attrs...)
+}
+
+// tokenEndpoint checks what the grant needs from reg.
+func tokenEndpoint(reg registration.Registration) (string, error) {
+	if reg.ClientID == "" {
+		return "", fmt.Errorf("%w: the registration has no client_id", ErrNoTokenEndpoint)
+	}
+	if reg.TokenEndpoint == "" {
+		return "", ErrNoTokenEndpoint
+	}
+	u, err := url.Parse(reg.TokenEndpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return "", fmt.Errorf("%w: the token endpoint is not an absolute http(s) URL", ErrNoTokenEndpoint)
+	}
+	return reg.TokenEndpoint, nil
+}
+
+// Assertion returns a signed client assertion for reg (RFC 7523 §3,
+// 1EdTech Security Framework §4.1.1): iss = sub = client_id, aud =
+// reg.TokenAudience or else reg.TokenEndpoint, a random jti (128 bits from
+// crypto/rand), iat = now and exp = now + the assertion lifetime (at most
+// five minutes). [Client.Token] uses it; it is exported for platforms that
+// need the assertion elsewhere and for tests.
+func (c *Client) Assertion(ctx context.Context, reg registration.Registration) (string, error) {
+	if _, err := tokenEndpoint(reg); err != nil {
+		return "", err
+	}
+	aud := reg.TokenAudience
+	if aud == "" {
+		aud = reg.TokenEndpoint
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("token: reading randomness for jti: %w", err)
+	}
+	now := c.now().Unix()
+	claims := map[string]any{
+		"iss": reg.ClientID,
+		"sub": reg.ClientID,
+		"aud": aud,
+		"jti": base64.RawURLEncoding.EncodeToString(b[:]),
+		"iat": now,
+		"exp": now + int64(c.assertionTTL/time.Second),
+	}
+	s, err := c.signer.SignJWT(ctx, claims)
+	if err != nil {
+		return "", fmt.Errorf("token: signing the client assertion: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,184 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ltikit/ltikit/registration"
+)
+
+// ErrForeignHost means a service URL (or a redirect, or a Link: next page)
+// is not on the registration's platform, so the bearer token was not sent
+// (1EdTech Security Framework §4.1; SECURITY-CASES 47).
+var ErrForeignHost = errors.New("token: URL is not on the registration's platform; bearer token not sent")
+
+// Do sends req to an LTI Advantage service of reg with a bearer token for
+// scopes in its Authorization header, and returns the response.
+//
+// Before anything is sent, req.URL must be on the registration's platform
+// (see [OnPlatform] and [WithHostPolicy]); otherwise Do returns an error
+// wrapping [ErrForeignHost] and no token is fetched or sent. Redirects to a
+// host off the platform are refused the same way. Service clients that
+// follow pagination (Link: rel="next") simply call Do for every page: a
+// next URL on a foreign host fails with ErrForeignHost.
+//
+// When the service answers 401 Unauthorized, Do invalidates that token
+// (only that one: a concurrent caller's fresher token stays cached),
+// fetches a new one and retries exactly once. A retry needs the body
+// again: requests built by http.NewRequest[WithContext] from a
+// *bytes.Buffer, *bytes.Reader or *strings.Reader (or with GetBody set)
+// are retried; for others the first 401 response is returned as it is.
+// The second answer is returned whatever its status; if the new token
+// cannot be had, that error is returned instead of the 401.
+//
+// Do sends clones of req carrying ctx, so req's headers are left as they
+// are; its Body is consumed as by http.Client.Do. The caller closes the
+// response body. Token errors are returned as they
+// come from [Client.Token] (a *[TokenError] for an unusable token answer).
+func (c *Client) Do(ctx context.Context, reg registration.Registration, scopes []string, req *http.Request) (*http.Response, error) {
+	return c.do(ctx, reg, scopes, req)
+}
+
+// OnPlatform reports whether u is on reg's platform: whether it has the
+// same origin (scheme, host and port, see [SameOrigin]) as the
+// registration's token endpoint or its issuer. Only such URLs may receive
+// a bearer token issued for reg.
+func OnPlatform(reg registration.Registration, u *url.URL) bool {
+	if u == nil {
+		return false
+	}
+	for _, raw := range []string{reg.TokenEndpoint, reg.Issuer} {
+		if raw == "" {
+			continue
+		}
+		p, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if SameOrigin(p, u) {
+			return true
+		}
+	}
+	return false
+}
+
+// SameOrigin reports whether a and b have the same origin (RFC 6454):
+// equal scheme and host, case-insensitively, and equal port once the
+// scheme's default port is filled in. URLs with user info, or that are not
+// absolute http(s) URLs, are never the same origin as anything.
+func SameOrigin(a, b *url.URL) bool {
+	oa, ok := origin(a)
+	if !ok {
+		return false
+	}
+	ob, ok := origin(b)
+	return ok && oa == ob
+}
+
+// origin returns "scheme://host:port" of an absolute http(s) URL.
+func origin(u *url.URL) (string, bool) {
+	if u == nil || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "" {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), true
+}
+
+func (c *Client) allowed(reg registration.Registration, u *url.URL) bool {
+	if OnPlatform(reg, u) {
+		return true
+	}
+	if _, ok := origin(u); !ok {
+		return false
+	}
+	return c.allow != nil && c.allow(reg, u)
+}
+
+func foreign(u *url.URL) error {
+	if u == nil {
+		return fmt.Errorf("%w: no URL", ErrForeignHost)
+	}
+	return fmt.Errorf("%w: %s://%s", ErrForeignHost, u.Scheme, u.Host)
+}
+
+func (c *Client) do(ctx context.Context, reg registration.Registration, scopes []string, req *http.Request) (*http.Response, error) {
+	if req == nil || req.URL == nil {
+		return nil, errors.New("token: Do: nil request or URL")
+	}
+	if !c.allowed(reg, req.URL) {
+		return nil, foreign(req.URL)
+	}
+	hc := *c.http
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if !c.allowed(reg, r.URL) {
+			return foreign(r.URL)
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("token: Do: stopped after 10 redirects")
+		}
+		return nil
+	}
+
+	tok, err := c.Token(ctx, reg, scopes)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := send(ctx, &hc, req, tok, req.Body)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	// One refresh and retry (SECURITY-CASES 46). Without a way to send the
+	// body again, the 401 is the answer.
+	body := req.Body
+	if body != nil && body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil
+		}
+		if body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	c.Invalidate(reg, scopes, tok)
+	fresh, err := c.Token(ctx, reg, scopes)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	return send(ctx, &hc, req, fresh, body)
+}
+
+// send sends a clone of req with the bearer token and body.
+func send(ctx context.Context, hc *http.Client, req *http.Request, tok string, body io.ReadCloser) (*http.Response, error) {
+	r := req.Clone(ctx)
+	r.Body = body
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return hc.Do(r)
+}

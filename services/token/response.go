@@ -1,0 +1,214 @@
+package token
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Errors of a Client. Those about the token endpoint's answer come wrapped
+// in a *[TokenError]; match them with errors.Is.
+var (
+	// ErrNoTokenEndpoint means the registration has no usable token
+	// endpoint or client_id, so no token can be requested.
+	ErrNoTokenEndpoint = errors.New("token: the registration has no token endpoint")
+	// ErrRejected means the token endpoint answered with an error status
+	// (RFC 6749 §5.2); TokenError.Code says which error when the answer
+	// said.
+	ErrRejected = errors.New("token: the token endpoint refused the request")
+	// ErrMalformedResponse means the answer is not a JSON object, or a
+	// member has the wrong type.
+	ErrMalformedResponse = errors.New("token: the token response is not a valid JSON object")
+	// ErrResponseTooLarge means the answer is larger than the limit
+	// ([WithMaxBytes]); it was not parsed.
+	ErrResponseTooLarge = errors.New("token: the token response is too large")
+	// ErrNoAccessToken means a success answer has no access_token.
+	ErrNoAccessToken = errors.New("token: the token response has no access_token")
+	// ErrUnsupportedTokenType means token_type is not "Bearer"
+	// (compared case-insensitively, RFC 6749 §7.1).
+	ErrUnsupportedTokenType = errors.New("token: the token type is not Bearer")
+)
+
+// TokenError is the error for an unusable answer of a token endpoint. It
+// carries what the platform said (RFC 6749 §5.2) and wraps one of
+// [ErrRejected], [ErrMalformedResponse], [ErrResponseTooLarge],
+// [ErrNoAccessToken] or [ErrUnsupportedTokenType]. Get it with errors.As.
+//
+// Code, Description and URI come from the platform, unverified; they are
+// cut to a few hundred characters and stripped of control characters, so
+// they are safe for logs, but they should not be shown to end users as
+// they are. A TokenError never contains an access token.
+type TokenError struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// Code is the answer's "error" member, e.g. "invalid_client"; empty
+	// when there was none.
+	Code string
+	// Description is the answer's "error_description" member.
+	Description string
+	// URI is the answer's "error_uri" member.
+	URI string
+
+	cause error
+}
+
+// Error implements error.
+func (e *TokenError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.cause.Error())
+	fmt.Fprintf(&b, " (HTTP %d", e.Status)
+	if e.Code != "" {
+		b.WriteString(", error=")
+		b.WriteString(strconv.Quote(e.Code))
+	}
+	if e.Description != "" {
+		b.WriteString(", error_description=")
+		b.WriteString(strconv.Quote(e.Description))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Unwrap returns the kind of failure: ErrRejected, ErrMalformedResponse,
+// ErrResponseTooLarge, ErrNoAccessToken or ErrUnsupportedTokenType.
+func (e *TokenError) Unwrap() error { return e.cause }
+
+// Response is a successful token answer (RFC 6749 §5.1).
+type Response struct {
+	// AccessToken is the bearer token. Never log it.
+	AccessToken string
+	// TokenType is the answer's token_type as sent ("Bearer" in any case).
+	TokenType string
+	// ExpiresIn is the token's lifetime; meaningful only if HasExpiresIn.
+	ExpiresIn time.Duration
+	// HasExpiresIn reports whether the answer had expires_in.
+	HasExpiresIn bool
+	// Scope is the granted scope, space-separated, when the answer says.
+	Scope string
+}
+
+// String redacts the access token, so a Response can be printed.
+func (r Response) String() string {
+	return fmt.Sprintf("token.Response{TokenType:%q ExpiresIn:%s Scope:%q AccessToken:[redacted]}", r.TokenType, r.ExpiresIn, r.Scope)
+}
+
+// GoString redacts the access token for %#v.
+func (r Response) GoString() string { return r.String() }
+
+// maxErrField bounds each error member kept from an answer.
+const maxErrField = 256
+
+// ParseResponse interprets a token endpoint answer with HTTP status and
+// body (RFC 6749 §5.1, §5.2). Any error is a *[TokenError]. It is exported
+// for hosts that send the token request themselves; the body's size must
+// already be bounded.
+func ParseResponse(status int, body []byte) (*Response, error) {
+	var raw struct {
+		AccessToken json.RawMessage `json:"access_token"`
+		TokenType   json.RawMessage `json:"token_type"`
+		ExpiresIn   json.RawMessage `json:"expires_in"`
+		Scope       json.RawMessage `json:"scope"`
+		Error       json.RawMessage `json:"error"`
+		Description json.RawMessage `json:"error_description"`
+		URI         json.RawMessage `json:"error_uri"`
+	}
+	body = bytes.TrimSpace(body)
+	isObject := len(body) > 0 && body[0] == '{' && json.Unmarshal(body, &raw) == nil
+	ok := status >= 200 && status < 300
+
+	if !ok || (isObject && len(raw.Error) > 0 && len(raw.AccessToken) == 0) {
+		e := &TokenError{Status: status, cause: ErrRejected}
+		if isObject {
+			e.Code = cleanField(raw.Error)
+			e.Description = cleanField(raw.Description)
+			e.URI = cleanField(raw.URI)
+		}
+		return nil, e
+	}
+	if !isObject {
+		return nil, &TokenError{Status: status, cause: ErrMalformedResponse}
+	}
+	var r Response
+	if !stringField(raw.AccessToken, &r.AccessToken) || !stringField(raw.TokenType, &r.TokenType) || !stringField(raw.Scope, &r.Scope) {
+		return nil, &TokenError{Status: status, cause: ErrMalformedResponse}
+	}
+	if r.AccessToken == "" {
+		return nil, &TokenError{Status: status, cause: ErrNoAccessToken}
+	}
+	if !strings.EqualFold(r.TokenType, "bearer") {
+		return nil, &TokenError{Status: status, cause: ErrUnsupportedTokenType}
+	}
+	if len(raw.ExpiresIn) > 0 && string(raw.ExpiresIn) != "null" {
+		d, ok := seconds(raw.ExpiresIn)
+		if !ok {
+			return nil, &TokenError{Status: status, cause: ErrMalformedResponse}
+		}
+		r.ExpiresIn, r.HasExpiresIn = d, true
+	}
+	return &r, nil
+}
+
+// stringField decodes a JSON string member; absent and null give "".
+func stringField(m json.RawMessage, dst *string) bool {
+	if len(m) == 0 || string(m) == "null" {
+		return true
+	}
+	return json.Unmarshal(m, dst) == nil
+}
+
+// seconds decodes expires_in: a JSON number, or a string holding one (some
+// platforms quote it). Fractions are dropped; the value is clamped to
+// [math.MinInt32, maxLifetime].
+func seconds(m json.RawMessage) (time.Duration, bool) {
+	s := string(m)
+	if len(m) > 0 && m[0] == '"' {
+		if json.Unmarshal(m, &s) != nil {
+			return 0, false
+		}
+		s = strings.TrimSpace(s)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	if f > maxLifetime.Seconds() {
+		return maxLifetime, true
+	}
+	if f < math.MinInt32 {
+		f = math.MinInt32
+	}
+	return time.Duration(int64(f)) * time.Second, true
+}
+
+// cleanField keeps a bounded, printable rendering of an untrusted error
+// member: strings as they are, other JSON values as their text.
+func cleanField(m json.RawMessage) string {
+	if len(m) == 0 || string(m) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m, &s) != nil {
+		s = string(m)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == maxErrField {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.In(r, unicode.Cf) {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
