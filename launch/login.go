@@ -80,28 +80,6 @@ func ParseLoginRequest(r *http.Request, maxBody int64) (*LoginRequest, error) {
 
 var errMethod = lti.ErrInvalidRequest.WithDescription("method not allowed")
 
-func parsePostForm(r *http.Request, maxBody int64) error {
-	if r.ContentLength > maxBody {
-		return lti.ErrInvalidRequest.WithDescription("request body too large")
-	}
-	ct := r.Header.Get("Content-Type")
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
-		return lti.ErrInvalidRequest.WithDescription("expected an application/x-www-form-urlencoded body")
-	}
-	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return lti.ErrInvalidRequest.WithDescription("request body too large").WithCause(err)
-		}
-		return lti.ErrInvalidRequest.WithDescription("the form cannot be parsed").WithCause(err)
-	}
-	return nil
-}
-
 // checkTarget refuses a target_link_uri that does not point at the tool
 // itself, so the login can never be used as an open redirect (LTI
 // Implementation Guide, "Open redirects").

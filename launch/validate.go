@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -36,11 +35,13 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 	if r.Method != http.MethodPost {
 		return nil, errMethod
 	}
-	q := r.URL.Query()
-	if q.Has("id_token") || q.Has("state") {
-		// An id_token in the query would leak into logs and Referer headers.
-		return nil, lti.ErrInvalidRequest.WithDescription("id_token and state must be posted as a form, not sent in the URL").
-			WithSpec("OpenID Connect Form Post Response Mode §2")
+	if r.URL.RawQuery != "" {
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		if q.Has("id_token") || q.Has("state") {
+			// An id_token in the query would leak into logs and Referer headers.
+			return nil, lti.ErrInvalidRequest.WithDescription("id_token and state must be posted as a form, not sent in the URL").
+				WithSpec("OpenID Connect Form Post Response Mode §2")
+		}
 	}
 	if err := parsePostForm(r, t.opt.maxBody); err != nil {
 		return nil, err
@@ -66,8 +67,12 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		return nil, lti.ErrInvalidState.WithDescription("the state is not bound to this browser")
 	}
 
-	tok, perr := splitToken(tokens[0])
-	if perr != nil {
+	// The signing input, header and signature live in pooled buffers
+	// until the signature is verified; only the payload is kept.
+	bufs := tokenPool.Get().(*tokenBuffers)
+	defer bufs.release()
+	var tok token
+	if perr := splitTokenInto(tokens[0], &tok, bufs); perr != nil {
 		return nil, perr
 	}
 
@@ -91,7 +96,7 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		return nil, lerr
 	}
 
-	if err := t.verify(ctx, reg, tok); err != nil {
+	if err := t.verify(ctx, reg, &tok); err != nil {
 		return nil, err
 	}
 	claims, derr := decodePayload(tok.payload)
@@ -181,37 +186,74 @@ type joseHeader struct {
 
 var b64 = base64.RawURLEncoding
 
+// tokenBuffers are the scratch buffers of one token's split: the token's
+// bytes (the signing input is a prefix), the decoded header and the
+// decoded signature.
+type tokenBuffers struct {
+	raw, header, signature []byte
+}
+
+var tokenPool = sync.Pool{New: func() any { return new(tokenBuffers) }}
+
+// maxPooledToken bounds the buffers kept in tokenPool.
+const maxPooledToken = 64 << 10
+
+func (b *tokenBuffers) release() {
+	if cap(b.raw) > maxPooledToken || cap(b.header) > maxPooledToken || cap(b.signature) > maxPooledToken {
+		return
+	}
+	tokenPool.Put(b)
+}
+
 // splitToken parses a compact JWS (RFC 7515 §7.1): three base64url parts.
 func splitToken(raw string) (*token, error) {
+	var tok token
+	if err := splitTokenInto(raw, &tok, new(tokenBuffers)); err != nil {
+		return nil, err
+	}
+	return &tok, nil
+}
+
+// splitTokenInto is splitToken into tok, with the signing input, header
+// and signature in bufs; the payload gets its own slice.
+func splitTokenInto(raw string, tok *token, bufs *tokenBuffers) error {
 	bad := lti.ErrInvalidToken
 	first := indexByte(raw, '.', 0)
 	if first < 0 {
-		return nil, bad.WithDescription("the id_token is not a compact JWS")
+		return bad.WithDescription("the id_token is not a compact JWS")
 	}
 	second := indexByte(raw, '.', first+1)
 	if second < 0 || indexByte(raw, '.', second+1) >= 0 {
-		return nil, bad.WithDescription("the id_token does not have three parts")
+		return bad.WithDescription("the id_token does not have three parts")
 	}
-	h, p, s := raw[:first], raw[first+1:second], raw[second+1:]
-	if h == "" || p == "" {
-		return nil, bad.WithDescription("the id_token has an empty part")
+	if first == 0 || second == first+1 {
+		return bad.WithDescription("the id_token has an empty part")
 	}
-	var tok token
-	hb, err := b64.DecodeString(h)
+	// One copy of the token's bytes serves as the signing input and as
+	// the source of the three decodings.
+	bufs.raw = append(bufs.raw[:0], raw...)
+	b := bufs.raw
+	var err error
+	if bufs.header, err = b64.AppendDecode(bufs.header[:0], b[:first]); err != nil {
+		return bad.WithDescription("the id_token header is not base64url").WithCause(err)
+	}
+	var hdr joseHeader
+	if err := json.Unmarshal(bufs.header, &hdr); err != nil {
+		return bad.WithDescription("the id_token header is not a JSON object").WithCause(err)
+	}
+	tok.header = hdr
+	payload := make([]byte, b64.DecodedLen(second-first-1))
+	n, err := b64.Decode(payload, b[first+1:second])
 	if err != nil {
-		return nil, bad.WithDescription("the id_token header is not base64url").WithCause(err)
+		return bad.WithDescription("the id_token payload is not base64url").WithCause(err)
 	}
-	if err := json.Unmarshal(hb, &tok.header); err != nil {
-		return nil, bad.WithDescription("the id_token header is not a JSON object").WithCause(err)
+	tok.payload = payload[:n]
+	if bufs.signature, err = b64.AppendDecode(bufs.signature[:0], b[second+1:]); err != nil {
+		return bad.WithDescription("the id_token signature is not base64url").WithCause(err)
 	}
-	if tok.payload, err = b64.DecodeString(p); err != nil {
-		return nil, bad.WithDescription("the id_token payload is not base64url").WithCause(err)
-	}
-	if tok.signature, err = b64.DecodeString(s); err != nil {
-		return nil, bad.WithDescription("the id_token signature is not base64url").WithCause(err)
-	}
-	tok.signingInput = []byte(raw[:second])
-	return &tok, nil
+	tok.signature = bufs.signature
+	tok.signingInput = b[:second]
+	return nil
 }
 
 func indexByte(s string, c byte, from int) int {
@@ -290,17 +332,14 @@ func (t *Tool) verify(ctx context.Context, reg registrationView, tok *token) err
 // object is invalid_token; one whose claims have wrong types is
 // invalid_claims.
 func decodePayload(p []byte) (*lti.Claims, error) {
-	trimmed := bytes.TrimLeft(p, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, lti.ErrInvalidToken.WithDescription("the id_token payload is not a JSON object")
-	}
 	c, err := lti.DecodeClaims(p)
 	if err != nil {
-		// Only on the error path: tell malformed JSON from wrong claim types.
-		if !json.Valid(p) {
-			return nil, lti.ErrInvalidToken.WithDescription("the id_token payload is not a JSON object").WithCause(err)
+		// DecodeClaims validates the whole payload before it judges a
+		// claim's type: malformed JSON anywhere is invalid_token.
+		if errors.Is(err, lti.ErrInvalidClaims) {
+			return nil, lti.ErrInvalidClaims.WithDescription("an id_token claim has the wrong type").WithCause(err)
 		}
-		return nil, lti.ErrInvalidClaims.WithDescription("an id_token claim has the wrong type").WithCause(err)
+		return nil, lti.ErrInvalidToken.WithDescription("the id_token payload is not a JSON object").WithCause(err)
 	}
 	return c, nil
 }

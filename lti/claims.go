@@ -1,15 +1,10 @@
 package lti
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"math"
-	"reflect"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -109,79 +104,13 @@ type Claims struct {
 // type (aud a number, exp a string or null, roles a string, …) is an
 // [ErrInvalidClaims]. The cause is wrapped for logs.
 func DecodeClaims(payload []byte) (*Claims, error) {
-	// One pass over the payload: the top-level object is walked token by
-	// token, each known claim decoded straight into its field, each unknown
-	// one skipped (the caller keeps the raw payload for those).
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, ErrInvalidToken.WithCause(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, ErrInvalidToken.WithCause(errors.New("lti: the claims are not a JSON object"))
-	}
-	var c Claims
-	v := reflect.ValueOf(&c).Elem()
-	var skip json.RawMessage
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, ErrInvalidToken.WithCause(err)
-		}
-		name, _ := tok.(string)
-		i, known := claimFields[name]
-		if !known {
-			if err := dec.Decode(&skip); err != nil {
-				return nil, ErrInvalidToken.WithCause(err)
-			}
-			continue
-		}
-		if name == "sub" {
-			// A present but null sub is neither a user nor an anonymous
-			// launch (LTI 1.3 Core §5.3.6: sub, when present, is a
-			// non-empty string).
-			if err := dec.Decode(&skip); err != nil {
-				return nil, ErrInvalidToken.WithCause(err)
-			}
-			var sub *string
-			if err := json.Unmarshal(skip, &sub); err != nil || sub == nil {
-				return nil, ErrInvalidClaims.WithCause(fmt.Errorf("lti: sub must be a string: %v", err))
-			}
-			c.Subject = sub
-			continue
-		}
-		f := v.Field(i)
-		f.SetZero() // a repeated name keeps its last value only
-		if err := dec.Decode(f.Addr().Interface()); err != nil {
-			var syntax *json.SyntaxError
-			if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				return nil, ErrInvalidToken.WithCause(err)
-			}
-			return nil, ErrInvalidClaims.WithCause(fmt.Errorf("lti: claim %q: %w", name, err))
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, ErrInvalidToken.WithCause(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, ErrInvalidToken.WithCause(errors.New("lti: trailing data after the claims object"))
-	}
-	return &c, nil
+	// One pass over one copy of the payload (claimsjson.go): each top-level
+	// member's span is found and validated without allocating, each known
+	// claim decoded from its span straight into its field, each unknown one
+	// skipped (the caller keeps the raw payload for those). Strings without
+	// escapes share the copy.
+	return decodeClaims(string(payload))
 }
-
-// claimFields maps the exact JSON name of each Claims field to its index.
-var claimFields = func() map[string]int {
-	t := reflect.TypeFor[Claims]()
-	names := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			names[name] = i
-		}
-	}
-	return names
-}()
 
 // RoleSet returns the roles claim as [Roles]: nil when the claim is absent
 // (or c is nil), empty when the platform sent an empty array.
