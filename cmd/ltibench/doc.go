@@ -1,0 +1,106 @@
+// Command ltibench measures complete LTI 1.3 launches over real HTTP
+// against ltikit, next to the floors no launch can go below, and next to a
+// peer tool on ltijs, all in one run on one machine. It states performance
+// as ratios measured in that run, never as a bare number.
+//
+//	go run ./cmd/ltibench                                  # in-process, memory + SQLite + PostgreSQL
+//	go run ./cmd/ltibench -targets in-process,demo-tool,ltijs -stores memory,sqlite,postgres \
+//	        -launches 5000 -json bench/results/run.json -chart bench/results/run.svg
+//	go run ./cmd/ltibench -targets in-process -stores sqlite,postgres -fill 100000,1000000
+//
+// # A launch
+//
+// Each launch is one fresh browser (cookie jar) doing what a browser does
+// between an LMS and a tool, with the in-process test platform of package
+// ltitest as the LMS:
+//
+//  1. the login initiation form post (iss, login_hint, target_link_uri,
+//     lti_message_hint, client_id, lti_deployment_id) to the tool;
+//  2. the tool's redirect to the platform's auth endpoint, read from its
+//     Location and checked (response_type, response_mode, prompt, scope,
+//     client_id, login_hint, lti_message_hint, state, nonce, redirect_uri);
+//  3. an id_token for that nonce, minted and RS256-signed by the platform;
+//  4. the form post of id_token and state to the redirect_uri, with the
+//     state cookie the tool set at login; it must answer 200 (ltijs answers
+//     a redirect to its app route, which is followed).
+//
+// Latency is the tool's share: the login round trip plus the launch post
+// round trip. Connections are kept alive. A launch that does not end in the
+// tool's page is an error; the run fails when any launch fails. At the end
+// of each configuration the last launch post is sent again with its state
+// cookie, as an attacker who captured both would: it must be refused (4xx).
+//
+// # Targets and stores
+//
+//	in-process  the library's own handlers (launch.Tool's LoginHandler and
+//	            LaunchHandler on a net/http ServeMux), served from this
+//	            process, on the memory store, SQLite or PostgreSQL (GORM adapter)
+//	own-process the same handlers in a child process (ltibench started
+//	            again), measured from /proc like the other processes and
+//	            with the child's exact allocation counters
+//	demo-tool   the demo-tool binary (built with go build unless -demo-tool),
+//	            registered with "demo-tool platform add", run with
+//	            "demo-tool serve", on SQLite or PostgreSQL
+//	ltijs       bench/peers/ltijs: ltijs 5.9 with ltijs-sequelize on the same
+//	            PostgreSQL (its own database), started with node; run
+//	            npm ci in that directory first
+//
+// Every SQL configuration starts on empty tables: SQLite in a fresh file,
+// PostgreSQL in a schema of its own (search_path), dropped afterwards.
+//
+// # Figures
+//
+// Per configuration: launches/s; p50, p90, p99 latency; the server's CPU
+// milliseconds per launch; its allocations and bytes per launch
+// (in-process only); the CPU of PostgreSQL's processes per launch; the load
+// generator's own CPU per launch (the platform's RSA signing is most of
+// it, and it runs on the same CPUs); the rows written to the login tables
+// per launch; key set fetches during the measured launches; errors; and the
+// replay check.
+//
+// The server's CPU comes from /proc/<pid>/stat for another process. In
+// process, the load generator and the server share the process's CPU time,
+// so it is split with the runtime's CPU profile: the server's goroutines
+// carry the pprof label role=server (http.Server's connection goroutines
+// inherit it from the goroutine that serves), the generator's role=client,
+// and unlabeled runtime work (background GC) is apportioned by the bytes
+// each side allocated. Allocations come from the allocs profile (sampled at
+// -memprofilerate), counting the stacks under net/http's server connection
+// loop. This counts the server goroutines' own work and is a lower bound:
+// the own-process target, which runs the same handlers alone in a process,
+// also pays its runtime's scheduling and idle work, as demo-tool and ltijs
+// do, and is the one to compare with them.
+//
+// # Floors
+//
+// Measured in the same run, before the launches:
+//
+//   - the in-process validation: launch.Tool.ValidateLaunch on the memory
+//     store with the key set cached, in alternating rounds with its floor,
+//     the RSA-2048 PKCS #1 v1.5 verification of the same id_token with
+//     crypto/rsa; with its allocations and bytes per launch, and the
+//     issue's targets (≤ 2.0 × the verify, ≤ 150 allocations, ≤ 24 KiB);
+//   - PostgreSQL: a raw pgx INSERT of a state row and a conditional
+//     UPDATE … RETURNING that consumes it, one pair at a time (p50) and
+//     from -clients connections (pairs/s);
+//   - SQLite: the same pair through database/sql on the adapter's pool.
+//
+// Each launch figure is printed as a ratio to its floor, and, with ltijs,
+// ltikit's launches/s and CPU per launch as ratios to the peer's; with
+// -fill, launches/s with the database filled as a ratio to the empty one.
+// The machine may be shared: -repeat n measures each configuration n times
+// on the same server and reports the run with the median launches/s, and
+// the load average before and after is printed with the results.
+//
+// # Output
+//
+// The table goes to standard output and progress lines to standard error;
+// -json writes every figure (and how it was measured) to a file, -chart an
+// SVG of launches/s and p99 per configuration, -profiles the CPU profile of
+// each in-process configuration (go tool pprof -tagfocus role=server).
+// The exit status is 1 when a launch failed, a replay was not refused or a
+// configuration could not run; with -strict also when a target is missed.
+//
+// TestSmoke runs a few hundred launches on the memory store, SQLite and
+// PostgreSQL (LTIKIT_TEST_POSTGRES_DSN) as part of go test ./...
+package main

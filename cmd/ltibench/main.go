@@ -1,0 +1,558 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	"github.com/ltikit/ltikit/ltitest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the command line.
+type options struct {
+	targets        []string
+	stores         []string
+	clients        int
+	launches       int
+	duration       time.Duration
+	warmup         int
+	postgres       string
+	demoTool       string
+	ltijsDir       string
+	node           string
+	micro          time.Duration
+	floors         time.Duration
+	fillRegs       int
+	fillStates     int
+	jsonOut        string
+	chartOut       string
+	quiet          bool
+	strict         bool
+	memProfileRate int
+	profileDir     string
+	repeat         int
+}
+
+const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("ltibench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	targets := fs.String("targets", "in-process", "comma-separated servers to launch: in-process, own-process, demo-tool, ltijs")
+	stores := fs.String("stores", "memory,sqlite,postgres", "comma-separated stores: memory, sqlite, postgres (demo-tool: sqlite, postgres; ltijs: postgres)")
+	fs.IntVar(&o.clients, "clients", 8, "concurrent clients (browsers)")
+	fs.IntVar(&o.launches, "launches", 2000, "measured launches per configuration; 0 runs for -duration instead")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per configuration when -launches is 0")
+	fs.IntVar(&o.warmup, "warmup", 100, "unmeasured launches before each measurement")
+	pg := getenv("LTIKIT_TEST_POSTGRES_DSN")
+	if pg == "" {
+		pg = defaultPostgres
+	}
+	fs.StringVar(&o.postgres, "postgres", pg, "PostgreSQL URL (default $LTIKIT_TEST_POSTGRES_DSN, else "+defaultPostgres+"); each configuration gets a schema of its own")
+	fs.StringVar(&o.demoTool, "demo-tool", "", "demo-tool binary (default: go build github.com/ltikit/ltikit/cmd/demo-tool into a temporary directory)")
+	fs.StringVar(&o.ltijsDir, "ltijs", "bench/peers/ltijs", "directory of the ltijs peer, with its node_modules installed (npm ci)")
+	fs.StringVar(&o.node, "node", "node", "node binary for the ltijs peer")
+	fs.DurationVar(&o.micro, "micro", 3*time.Second, "time for the in-process validation measurement against the RSA floor; 0 skips it")
+	fs.DurationVar(&o.floors, "floors", 2*time.Second, "time for each raw database floor; 0 skips them")
+	fill := fs.String("fill", "", "registrations,states: also run each SQL configuration with that many registrations and login states (half expired) stored, e.g. 100000,1000000")
+	fs.StringVar(&o.jsonOut, "json", "", "write the results as JSON to this file")
+	fs.StringVar(&o.chartOut, "chart", "", "draw launches/s and p99 per configuration into this SVG file")
+	fs.BoolVar(&o.quiet, "q", false, "no progress lines")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed, too (errors and a replay that is not refused always do)")
+	fs.IntVar(&o.memProfileRate, "memprofilerate", 16<<10, "runtime.MemProfileRate while launches run, for the in-process allocation figures")
+	fs.IntVar(&o.repeat, "repeat", 1, "measure each configuration this many times on the same server and report the run with the median launches/s (the machine may be shared)")
+	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.targets = splitList(*targets)
+	o.stores = splitList(*stores)
+	for _, t := range o.targets {
+		if t != "in-process" && t != "own-process" && t != "demo-tool" && t != "ltijs" {
+			return o, fmt.Errorf("-targets: unknown target %q", t)
+		}
+	}
+	for _, s := range o.stores {
+		if s != "memory" && s != "sqlite" && s != "postgres" {
+			return o, fmt.Errorf("-stores: unknown store %q", s)
+		}
+	}
+	if o.clients < 1 || o.launches < 0 || o.warmup < 0 || (o.launches == 0 && o.duration <= 0) || o.repeat < 1 {
+		return o, errors.New("-clients and -repeat must be positive, -launches and -warmup not negative, -duration positive when -launches is 0")
+	}
+	if *fill != "" {
+		r, s, ok := strings.Cut(*fill, ",")
+		var err1, err2 error
+		o.fillRegs, err1 = strconv.Atoi(strings.TrimSpace(r))
+		o.fillStates, err2 = strconv.Atoi(strings.TrimSpace(s))
+		if !ok || err1 != nil || err2 != nil || o.fillRegs < 0 || o.fillStates < 0 {
+			return o, fmt.Errorf("-fill %q: want registrations,states", *fill)
+		}
+	}
+	return o, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+const usage = `ltibench: complete LTI 1.3 launches over HTTP against ltikit, with floors and a peer.
+
+Usage: ltibench [flags]
+
+Each configuration (target × store) is started fresh, warmed up, then driven by
+-clients concurrent browsers: login initiation, the tool's redirect to the
+platform read from its Location, an id_token minted by the in-process platform
+(package ltitest), the form post with the state cookie. The results table goes
+to standard output, progress lines to standard error. The exit status is 1
+when a launch failed or a replayed launch was not refused.
+
+Flags:
+`
+
+// bench is one ltibench run.
+type bench struct {
+	opts     options
+	prefix   string // of the schema and database names, unique per run
+	platform *ltitest.Platform
+	tmp      string
+	demoBin  string
+	progress io.Writer
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		return serveChild(cfg, stdout, stderr)
+	}
+	opts, err := parseFlags(args, os.Getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "ltibench: %v\n", err)
+		return 2
+	}
+	res, err := execute(ctx, opts, stderr)
+	if res != nil {
+		writeTable(stdout, res)
+		if opts.jsonOut != "" {
+			if werr := writeJSON(opts.jsonOut, res); werr != nil {
+				fmt.Fprintf(stderr, "ltibench: %v\n", werr)
+				err = errors.Join(err, werr)
+			}
+		}
+		if opts.chartOut != "" {
+			if werr := writeChart(opts.chartOut, res); werr != nil {
+				fmt.Fprintf(stderr, "ltibench: %v\n", werr)
+				err = errors.Join(err, werr)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ltibench: %v\n", err)
+		return 1
+	}
+	if failed := res.failures(opts.strict); len(failed) > 0 {
+		for _, f := range failed {
+			fmt.Fprintf(stderr, "ltibench: FAIL %s\n", f)
+		}
+		return 1
+	}
+	return 0
+}
+
+// execute runs the whole benchmark. It returns what it measured even when
+// a configuration failed.
+func execute(ctx context.Context, opts options, stderr io.Writer) (*results, error) {
+	b := &bench{opts: opts, progress: stderr, prefix: fmt.Sprintf("ltibench_%d_%d_", os.Getpid(), time.Now().Unix()%100000)}
+	if opts.quiet {
+		b.progress = io.Discard
+	}
+	var err error
+	if b.tmp, err = os.MkdirTemp("", "ltibench-"); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(b.tmp)
+
+	// The platform: its issuer, key set and signing for every target. The
+	// tool URLs here are placeholders; launches send their own.
+	b.platform, err = ltitest.NewPlatform(ltitest.Config{
+		ToolLoginURL:     "http://127.0.0.1/lti/login",
+		ToolRedirectURIs: []string{"http://127.0.0.1/lti/launch"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer b.platform.Close()
+
+	res := newResults(opts)
+	if opts.micro > 0 {
+		fmt.Fprintf(b.progress, "in-process validation against the RSA-2048 verify floor (%s)\n", opts.micro)
+		m, err := micro(ctx, b.platform, opts.micro)
+		if err != nil {
+			m.Err = err.Error()
+		}
+		res.Micro = &m
+	}
+	if opts.floors > 0 {
+		b.measureFloors(ctx, res)
+	}
+
+	runtime.MemProfileRate = opts.memProfileRate
+	var errs []error
+	for _, target := range opts.targets {
+		for _, store := range opts.stores {
+			if !supported(target, store) {
+				continue
+			}
+			if ctx.Err() != nil {
+				errs = append(errs, ctx.Err())
+				break
+			}
+			rows, err := b.configuration(ctx, target, store)
+			res.Rows = append(res.Rows, rows...)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s/%s: %w", target, store, err))
+				res.Failed = append(res.Failed, fmt.Sprintf("%s/%s: %v", target, store, err))
+			}
+		}
+	}
+	res.finish()
+	return res, errors.Join(errs...)
+}
+
+// supported reports whether target runs on store.
+func supported(target, store string) bool {
+	switch target {
+	case "demo-tool":
+		return store != "memory"
+	case "ltijs":
+		return store == "postgres"
+	}
+	return true
+}
+
+func (b *bench) start(ctx context.Context, target, store string) (*site, error) {
+	switch target {
+	case "in-process":
+		return b.startInProcess(ctx, store)
+	case "own-process":
+		return b.startOwnProcess(ctx, store)
+	case "demo-tool":
+		return b.startDemoTool(ctx, store)
+	case "ltijs":
+		return b.startLTIJS(ctx, store)
+	}
+	return nil, fmt.Errorf("unknown target %q", target)
+}
+
+// configuration starts one target on one store, measures it (and again
+// with the database filled, with -fill), checks a replay, and stops it.
+func (b *bench) configuration(ctx context.Context, target, store string) ([]row, error) {
+	fmt.Fprintf(b.progress, "starting %s/%s\n", target, store)
+	s, err := b.start(ctx, target, store)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := s.close(); err != nil {
+			fmt.Fprintf(b.progress, "stopping %s: %v\n", s.name(), err)
+		}
+	}()
+	g := newGenerator(b.platform, b.opts.clients)
+	defer g.transport.CloseIdleConnections()
+
+	var rows []row
+	r, err := b.measureRepeated(ctx, g, s, "")
+	rows = append(rows, r)
+	if err != nil {
+		return rows, err
+	}
+	if (b.opts.fillRegs > 0 || b.opts.fillStates > 0) && s.fill != nil {
+		fmt.Fprintf(b.progress, "  filling %s: %d registrations, %d login states\n", s.name(), b.opts.fillRegs, b.opts.fillStates)
+		t := time.Now()
+		if err := s.fill(ctx, b.opts.fillRegs, b.opts.fillStates); err != nil {
+			return rows, err
+		}
+		fmt.Fprintf(b.progress, "  filled in %s\n", time.Since(t).Round(time.Millisecond))
+		fr, err := b.measureRepeated(ctx, g, s, fmt.Sprintf("%d regs, %d states", b.opts.fillRegs, b.opts.fillStates))
+		rows = append(rows, fr)
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+// measureRepeated measures -repeat times and returns the run with the
+// median launches/s, with every run's launches/s.
+func (b *bench) measureRepeated(ctx context.Context, g *generator, s *site, filled string) (row, error) {
+	var runs []row
+	for i := range b.opts.repeat {
+		r, err := b.measure(ctx, g, s, filled, i > 0)
+		if err != nil {
+			return r, err
+		}
+		runs = append(runs, r)
+	}
+	rates := make([]float64, len(runs))
+	for i, r := range runs {
+		rates[i] = r.LaunchesPerS
+	}
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b row) int { return cmp.Compare(a.LaunchesPerS, b.LaunchesPerS) })
+	m := sorted[(len(sorted)-1)/2]
+	if len(runs) > 1 {
+		m.RunsPerS = rates
+	}
+	return m, nil
+}
+
+// measure warms up, then runs the measured launches with the server's
+// costs read around them, then replays the last launch.
+func (b *bench) measure(ctx context.Context, g *generator, s *site, filled string, warm bool) (row, error) {
+	o := b.opts
+	r := row{Target: s.target, Store: s.store, Clients: o.clients, Filled: filled,
+		AllocsPerLaunch: -1, BytesPerLaunch: -1, DBCPUMsPerLaunch: -1, WritesPerLaunch: -1}
+	label := "warm-up"
+	if o.warmup > 0 && !warm {
+		w := g.run(ctx, s, min(o.clients, o.warmup), o.warmup, 0, label, b.progress)
+		if w.errors > 0 {
+			r.Errors = w.errors
+			r.ErrorSamples = w.errorMsgs
+			return r, fmt.Errorf("warm-up: %d of %d launches failed: %s%s", w.errors, w.launches, strings.Join(w.errorMsgs, "; "), tail(s))
+		}
+	}
+
+	jwks0 := b.platform.KeySetRequests()
+	var writes0 int64
+	if s.writes != nil {
+		var err error
+		if writes0, err = s.writes(ctx); err != nil {
+			return r, fmt.Errorf("counting rows: %w", err)
+		}
+	}
+	var (
+		cpuProfile bytes.Buffer
+		allocs0    allocTotals
+		self0      time.Duration
+		proc0      time.Duration
+		db0        time.Duration
+		profiling  bool
+	)
+	dbCPU := s.store == "postgres"
+	if dbCPU {
+		db0 = commandCPU("postgres")
+	}
+	if s.pid == 0 {
+		runtime.GC()
+		var err error
+		if allocs0, err = readAllocs(); err != nil {
+			return r, err
+		}
+		if err := pprof.StartCPUProfile(&cpuProfile); err == nil {
+			profiling = true
+		}
+	} else {
+		var err error
+		if proc0, err = procCPU(s.pid); err != nil {
+			return r, err
+		}
+	}
+	var stats0 memStats
+	if s.stats != nil {
+		var err error
+		if stats0, err = s.stats(ctx); err != nil {
+			return r, fmt.Errorf("server stats: %w", err)
+		}
+	}
+	self0 = selfCPU()
+
+	label = "measured"
+	if filled != "" {
+		label = "filled"
+	}
+	st := g.run(ctx, s, o.clients, o.launches, o.duration, label, b.progress)
+
+	self := selfCPU() - self0
+	if s.pid == 0 {
+		cpu := self
+		if profiling {
+			pprof.StopCPUProfile()
+		}
+		allocs1, err := readAllocs()
+		if err != nil {
+			return r, err
+		}
+		d := allocs1.sub(allocs0)
+		share := 0.0
+		if d.serverBytes+d.otherBytes > 0 {
+			share = float64(d.serverBytes) / float64(d.serverBytes+d.otherBytes)
+		}
+		if ok := len(st.latencies); ok > 0 {
+			r.AllocsPerLaunch = float64(d.serverObjects) / float64(ok)
+			r.BytesPerLaunch = float64(d.serverBytes) / float64(ok)
+		}
+		frac, genFrac := 0.0, 0.0
+		if profiling {
+			if shares, err := readCPUShares(cpuProfile.Bytes()); err == nil {
+				frac = shares.serverFraction(share)
+				genFrac = 1 - frac
+				r.CPUSamples = shares.server + shares.client + shares.unlabeled
+				r.CPUShares = fmt.Sprintf("server %.0f ms, client %.0f ms, unlabeled %.0f ms of profiled CPU; the server allocated %.0f%% of the bytes",
+					float64(shares.server)/1e6, float64(shares.client)/1e6, float64(shares.unlabeled)/1e6, 100*share)
+			}
+		}
+		if profiling && o.profileDir != "" {
+			name := filepath.Join(o.profileDir, s.target+"-"+s.store+map[bool]string{true: "-filled"}[filled != ""]+".cpu.pprof")
+			if err := os.WriteFile(name, cpuProfile.Bytes(), 0o644); err != nil {
+				fmt.Fprintf(b.progress, "  saving the CPU profile: %v\n", err)
+			}
+		}
+		r.ProcessCPUMs = float64(cpu) / float64(time.Millisecond)
+		r.serverCPU = time.Duration(float64(cpu) * frac)
+		r.genCPU = time.Duration(float64(cpu) * genFrac)
+		r.CPUSource = "CPU profile labels (role=server) × process CPU time"
+	} else {
+		proc1, err := procCPU(s.pid)
+		if err != nil {
+			return r, err
+		}
+		r.serverCPU = proc1 - proc0
+		r.genCPU = self
+		r.CPUSource = "/proc/" + strconv.Itoa(s.pid) + "/stat"
+		if s.stats != nil {
+			if stats1, err := s.stats(ctx); err == nil && len(st.latencies) > 0 {
+				n := float64(len(st.latencies))
+				r.AllocsPerLaunch = float64(stats1.Mallocs-stats0.Mallocs) / n
+				r.BytesPerLaunch = float64(stats1.TotalAlloc-stats0.TotalAlloc) / n
+			}
+		}
+	}
+	var dbUsed time.Duration
+	if dbCPU {
+		dbUsed = commandCPU("postgres") - db0
+	}
+	r.JWKSFetches = b.platform.KeySetRequests() - jwks0
+	if s.writes != nil {
+		if w1, err := s.writes(ctx); err == nil && len(st.latencies) > 0 {
+			r.WritesPerLaunch = float64(w1-writes0) / float64(len(st.latencies))
+		}
+	}
+
+	r.Launches = st.launches
+	r.Errors = st.errors
+	r.ErrorSamples = st.errorMsgs
+	r.WallSeconds = st.wall.Seconds()
+	ok := len(st.latencies)
+	if ok > 0 {
+		r.LaunchesPerS = float64(ok) / st.wall.Seconds()
+		r.P50Ms = ms(percentile(st.latencies, 50))
+		r.P90Ms = ms(percentile(st.latencies, 90))
+		r.P99Ms = ms(percentile(st.latencies, 99))
+		r.MaxMs = ms(st.latencies[ok-1])
+		r.CPUMsPerLaunch = ms(r.serverCPU) / float64(ok)
+		r.GenCPUMs = ms(r.genCPU) / float64(ok)
+		if dbCPU {
+			r.DBCPUMsPerLaunch = ms(dbUsed) / float64(ok)
+		}
+	}
+	if st.last != nil {
+		refused, status, err := g.replay(ctx, st.last)
+		r.ReplayChecked = true
+		r.ReplayRefused = refused
+		r.ReplayStatus = status
+		if err != nil {
+			r.ReplayError = err.Error()
+		}
+	}
+	fmt.Fprintf(b.progress, "  %-22s %d launches in %.1fs: %.0f/s, p99 %.1f ms, errors %d, replay %s\n",
+		s.name(), r.Launches, r.WallSeconds, r.LaunchesPerS, r.P99Ms, r.Errors, replayWord(r))
+	if st.errors > 0 {
+		return r, fmt.Errorf("%d of %d launches failed: %s%s", st.errors, st.launches, strings.Join(st.errorMsgs, "; "), tail(s))
+	}
+	if ok == 0 {
+		return r, errNoLaunch
+	}
+	return r, nil
+}
+
+func tail(s *site) string {
+	if s.logTail == nil {
+		return ""
+	}
+	return "\nserver log:\n" + s.logTail()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// measureFloors measures the raw database floors of the stores in use.
+func (b *bench) measureFloors(ctx context.Context, res *results) {
+	for _, store := range b.opts.stores {
+		switch store {
+		case "postgres":
+			fmt.Fprintf(b.progress, "PostgreSQL floor (pgx insert + conditional consume, %s)\n", b.opts.floors)
+			dsn, drop, err := pgSchema(ctx, b.opts.postgres, b.prefix+"floor")
+			if err != nil {
+				res.Floors = append(res.Floors, floorResult{Name: "PostgreSQL insert + conditional consume (pgx)", Error: err.Error()})
+				continue
+			}
+			res.Floors = append(res.Floors, pgxFloor(ctx, dsn, b.opts.clients, b.opts.floors))
+			drop()
+		case "sqlite":
+			fmt.Fprintf(b.progress, "SQLite floor (insert + conditional consume, %s)\n", b.opts.floors)
+			name := "SQLite insert + conditional consume (database/sql)"
+			path := filepath.Join(b.tmp, "floor.db")
+			db, err := gormadapter.OpenSQLite(path)
+			if err != nil {
+				res.Floors = append(res.Floors, floorResult{Name: name, Error: err.Error()})
+				continue
+			}
+			sqlDB, err := db.DB()
+			if err != nil {
+				res.Floors = append(res.Floors, floorResult{Name: name, Error: err.Error()})
+				continue
+			}
+			f := sqlFloor(ctx, name, sqlDB, b.opts.clients, b.opts.floors)
+			f.Detail += " on the adapter's SQLite pool (WAL, " + strconv.Itoa(gormadapter.SQLiteMaxConns) + " connections)"
+			res.Floors = append(res.Floors, f)
+			sqlDB.Close()
+		}
+	}
+}
