@@ -101,7 +101,8 @@ func TestPages(t *testing.T) {
 	}
 
 	r := get("/")
-	if r.status != http.StatusOK || !strings.Contains(string(r.body), srv.URL+"/lti/login") || !strings.Contains(string(r.body), srv.URL+"/sandbox/") {
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), srv.URL+"/lti/login") || !strings.Contains(string(r.body), srv.URL+"/sandbox/") ||
+		!strings.Contains(string(r.body), srv.URL+pathJWKS) {
 		t.Errorf("index: %d\n%s", r.status, r.body)
 	}
 	if r = get("/sandbox"); r.status != http.StatusFound || r.header.Get("Location") != a.cfg.SandboxURL+"/" {
@@ -109,7 +110,7 @@ func TestPages(t *testing.T) {
 	}
 	r = get("/sandbox/")
 	page := string(r.body)
-	for _, id := range []string{"launch-instructor", "launch-learner", "launch-anonymous", "launch-custom", "launch-deep-linking"} {
+	for _, id := range []string{"launch-instructor", "launch-learner", "launch-anonymous", "launch-custom", "launch-deep-linking", "launch-deep-linking-one"} {
 		if !strings.Contains(page, `id="`+id+`"`) {
 			t.Errorf("the sandbox page has no link %s", id)
 		}

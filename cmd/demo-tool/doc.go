@@ -38,11 +38,15 @@
 //
 // # HTTP endpoints
 //
-//	GET|POST /lti/login    OIDC login initiation (register it as the tool's login URL)
-//	POST     /lti/launch   the redirect URI: <base-url>/lti/launch
-//	GET      /healthz      200 {"status":"ok"} while the database answers, else 503
-//	GET      /             the tool's registration details
-//	         /sandbox/     the sandbox LMS, with --sandbox
+//	GET|POST /lti/login              OIDC login initiation (register it as the tool's login URL)
+//	POST     /lti/launch             the redirect URI: <base-url>/lti/launch
+//	GET      /.well-known/jwks.json  the tool's public key set (register it as the tool's JWKS URL)
+//	GET|POST /grade                  send a grade (Assignment and Grade Services), after a launch
+//	GET      /roster                 the course roster (Names and Role Provisioning Services), after a launch
+//	POST     /deep-linking           the deep linking picker's answer
+//	GET      /healthz                200 {"status":"ok"} while the database answers, else 503
+//	GET      /                       the tool's registration details
+//	         /sandbox/               the sandbox LMS, with --sandbox
 //
 // Every URL the tool sends out (redirect URI, target link URI, sandbox
 // endpoints) is built from --base-url and --sandbox-url, never from a
@@ -61,18 +65,70 @@
 // refused launch answers the pipeline's HTTP status with
 // {"error": CODE, "error_description": TEXT} in JSON, or an HTML page.
 //
+// # LTI Advantage
+//
+// The tool signs with its own RSA key: the client assertions it gets
+// service access tokens with, and its deep linking responses. The key is
+// made on first use and kept in the database (table ltikit_tool_keys), so
+// a restart keeps its kid and every node sharing the database signs with,
+// and publishes, the same key at /.well-known/jwks.json. Register that URL
+// with a platform as the tool's key set URL, and the platform's token
+// endpoint with 'demo-tool platform add --token-url'.
+//
+// The launch page links to the pages the launch's claims allow:
+//
+//   - Send a grade, for a resource link launch with an AGS claim granting
+//     the score scope and naming the link's line item: a learner posts a
+//     score for themselves, an instructor (teaching assistant,
+//     administrator) for a learner of the roster. The page reads the line
+//     item, posts the score (scoreGiven, scoreMaximum, activity and
+//     grading progress, comment) and reads the result back when the
+//     result scope is granted.
+//   - Roster, for instructors, teaching assistants and administrators,
+//     with an NRPS claim: the members with their roles, streamed to the
+//     page as the platform's pages arrive.
+//   - A deep linking launch shows a picker of content items (an
+//     ltiResourceLink with a line item, one without, a link, an html
+//     fragment), checkboxes or, when the platform accepts one item only,
+//     radio buttons; items of types the platform does not accept are
+//     disabled, and line items are left out when it does not accept them.
+//     The chosen items go back in a signed LtiDeepLinkingResponse that the
+//     tool's page posts to the platform's deep_link_return_url.
+//
+// The follow-up pages find their launch in a session: a record in the
+// server's memory for an hour, under a random id in the cookie
+// demo_tool_session (HttpOnly, Secure, SameSite=None, as the launch is a
+// cross-site post, often in an iframe). It holds the registration's
+// issuer and client_id, the user, the roles and the service claims; no
+// token, and nothing goes in a URL. Forms carry a per-session CSRF token. A
+// deep linking request waits for the user's pick in memory too, for 30
+// minutes, under a random id in the picker's hidden field, and can be
+// answered once. Both are lost on restart and seen by one node only: a
+// deployment on several nodes would keep them in the shared database.
+//
 // # Sandbox
 //
 // With --sandbox the server also runs a test platform (package ltitest) at
-// /sandbox/ and registers it, with one deployment, in the database on
-// start (idempotent on restart). Its page has launch links: as instructor,
-// as learner, anonymous, with custom parameters, and a deep linking request.
+// /sandbox/ and registers it, with one deployment and its token endpoint,
+// in the database on start (idempotent on restart). Its page has launch
+// links: as instructor, as learner, anonymous, with custom parameters, and
+// two deep linking requests (several items with line items; one item
+// without). Every launch carries AGS and NRPS claims pointing at the
+// sandbox's own services: a course of 27 members (the default instructor
+// and learner and 25 more learners) and a gradebook column per resource
+// link. The sandbox knows the tool's JWKS URL, so its token endpoint and
+// its deep_link_return_url verify the tool's signatures; its return page
+// shows the verified items. Its page lists the scores it recorded and the
+// items returned; GET /sandbox/scores answers the scores as JSON
+// ({"scores":[{"lineItem","label","userId","scoreGiven","scoreMaximum",
+// "comment","timestamp","activityProgress","gradingProgress",
+// "scoringUserId"}]}, oldest first).
 // A link starts a real browser launch: the sandbox posts the login
 // initiation to /lti/login, the tool redirects the browser to
 // /sandbox/auth, which posts the signed id_token to /lti/launch. The
 // sandbox makes a new signing key at each start and its registration points
 // at its key set URL, so restarts need no change in the database. It keeps
-// pending launches in memory: run it on one node only.
+// pending launches, scores and members in memory: run it on one node only.
 //
 // # Logs
 //

@@ -121,10 +121,14 @@ Flags (a flag on the command line wins over its environment variable):
                                     its path must end in /sandbox)
 
 Endpoints:
-  GET|POST /lti/login    login initiation URL to register with the platform
-  POST     /lti/launch   redirect URI to register with the platform
-  GET      /healthz      health check (the database answers)
-  GET      /sandbox/     the sandbox LMS's launch links (with --sandbox)
+  GET|POST /lti/login              login initiation URL to register with the platform
+  POST     /lti/launch             redirect URI to register with the platform
+  GET      /.well-known/jwks.json  the tool's public keys: the JWKS URL to register with the platform
+  GET|POST /grade                  send a grade (AGS), linked from the launch page
+  GET      /roster                 the course roster (NRPS), linked from the launch page
+  POST     /deep-linking           the deep linking picker's answer
+  GET      /healthz                health check (the database answers)
+  GET      /sandbox/               the sandbox LMS's launch links (with --sandbox)
 
 A launch answers an HTML page, or JSON with "Accept: application/json".
 Exit status: 0 success, 1 failure (duplicate, database, port), 2 bad usage or input.

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -130,6 +131,15 @@ func TestMultiNode(t *testing.T) {
 		resp, err := platform.Post(t.Context(), browser, &at)
 		return readResponse(t, resp, err)
 	}
+
+	t.Run("one key set on both nodes", func(t *testing.T) {
+		// The tool's signing keys are in the shared database: both nodes
+		// publish (and sign with) the same key.
+		kidsA, kidsB := fetchJWKS(t, a.url), fetchJWKS(t, b.url)
+		if len(kidsA) != 1 || !slices.Equal(kidsA, kidsB) {
+			t.Fatalf("node A publishes %v, node B %v; want one and the same key", kidsA, kidsB)
+		}
+	})
 
 	t.Run("login on A, launch on B, replay on A", func(t *testing.T) {
 		ar, cookies := authorize(t, jsonBrowser())

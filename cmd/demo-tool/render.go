@@ -26,8 +26,8 @@ var templateFS embed.FS
 // unescaped.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"launch", "sandbox", "error", "index"} {
-		m[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	for _, name := range []string{"launch", "sandbox", "error", "index", "picker", "grade", "roster", "deeplinks"} {
+		m[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return m
 }()
@@ -37,19 +37,29 @@ var pages = func() map[string]*template.Template {
 // auto-submitting pages are ltitest's and set none.)
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
+// formCSP is pageCSP for pages with a form: it may post to the tool only.
+const formCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'"
+
 // renderPage renders the page name with data.
 func (a *app) renderPage(c echo.Context, status int, name string, data any) error {
+	return a.renderPageCSP(c, status, name, pageCSP, data)
+}
+
+// renderPageCSP renders the page name with data and the policy csp.
+func (a *app) renderPageCSP(c echo.Context, status int, name, csp string, data any) error {
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		return err
 	}
-	setPageHeaders(c.Response().Header())
+	setPageHeadersCSP(c.Response().Header(), csp)
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-func setPageHeaders(h http.Header) {
+func setPageHeaders(h http.Header) { setPageHeadersCSP(h, pageCSP) }
+
+func setPageHeadersCSP(h http.Header, csp string) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 }
@@ -156,6 +166,7 @@ func (a *app) showLaunch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	sess := a.startSession(c, lc)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if prefersJSON(r) {
 		body, err := json.Marshal(v)
@@ -168,7 +179,40 @@ func (a *app) showLaunch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	page.Services = a.launchServices(sess)
+	if lc.IsDeepLinking() {
+		page.Picker, page.PickerError = a.startDeepLinking(lc)
+		return a.renderPageCSP(c, http.StatusOK, "launch", formCSP, page)
+	}
 	return a.renderPage(c, http.StatusOK, "launch", page)
+}
+
+// launchServices are the launch page's links to the LTI Advantage pages,
+// or why each is not available for this launch.
+type launchServices struct {
+	GradeURL, GradeNote   string // GradeURL empty: not available
+	RosterURL, RosterNote string
+	JWKSURL               string
+}
+
+func (a *app) launchServices(s *session) launchServices {
+	ls := launchServices{JWKSURL: a.toolURL(pathJWKS)}
+	if note := gradeProblem(s); note != "" {
+		ls.GradeNote = note
+	} else {
+		ls.GradeURL = a.toolURL(pathGrade)
+		ls.GradeNote = "post a score to this link's gradebook column (Assignment and Grade Services)"
+		if !s.staff() {
+			ls.GradeNote = "post your own score to this link's gradebook column (Assignment and Grade Services)"
+		}
+	}
+	if note := rosterProblem(s); note != "" {
+		ls.RosterNote = note
+	} else {
+		ls.RosterURL = a.toolURL(pathRoster)
+		ls.RosterNote = "the course members and their roles (Names and Role Provisioning Services)"
+	}
+	return ls
 }
 
 // field is one key and value of a claim object as shown on a page. JSON is
@@ -238,6 +282,9 @@ type launchPage struct {
 	DeepLinking  []field
 	ClaimsJSON   string
 	ClaimCount   int
+	Services     launchServices
+	Picker       *picker // deep linking launches
+	PickerError  string  // why a deep linking request cannot be answered
 }
 
 func newLaunchPage(lc *launch.Context, v *launchJSON) (*launchPage, error) {
@@ -309,14 +356,16 @@ func (a *app) renderLTIError(w http.ResponseWriter, r *http.Request, e *lti.Erro
 	writeErrorPageHint(w, r, e.Status(), string(e.Code), e.Description, errorHints[e.Code])
 }
 
-// writeErrorPage answers an error in the launch errors' shape:
+// writeErrorPageHint answers a refused launch in the launch errors' shape:
 // {"error": code, "error_description": desc} for JSON clients, otherwise
-// an HTML page.
-func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, code, desc string) {
-	writeErrorPageHint(w, r, status, code, desc, "")
+// an HTML page with the hint.
+func writeErrorPageHint(w http.ResponseWriter, r *http.Request, status int, code, desc, hint string) {
+	writeErrorPageFull(w, r, "Launch refused", status, code, desc, hint)
 }
 
-func writeErrorPageHint(w http.ResponseWriter, r *http.Request, status int, code, desc, hint string) {
+// writeErrorPageFull answers any error in the launch errors' shape, the
+// HTML page under heading (a 404 is always "Not found").
+func writeErrorPageFull(w http.ResponseWriter, r *http.Request, heading string, status int, code, desc, hint string) {
 	h := w.Header()
 	if prefersJSON(r) {
 		h.Set("Content-Type", "application/json")
@@ -328,7 +377,7 @@ func writeErrorPageHint(w http.ResponseWriter, r *http.Request, status int, code
 	var buf bytes.Buffer
 	err := pages["error"].ExecuteTemplate(&buf, "layout", map[string]any{
 		"Status": status, "StatusText": http.StatusText(status),
-		"Code": code, "Description": desc, "Hint": hint,
+		"Code": code, "Description": desc, "Hint": hint, "Heading": heading,
 		"RequestID": requestIDFrom(r.Context()),
 	})
 	setPageHeaders(h)
@@ -345,6 +394,7 @@ func (a *app) index(c echo.Context) error {
 		"BaseURL":     a.cfg.BaseURL,
 		"LoginURL":    a.toolURL("/lti/login"),
 		"RedirectURI": a.toolURL("/lti/launch"),
+		"JWKSURL":     a.toolURL(pathJWKS),
 		"SandboxURL":  "",
 	}
 	if a.sandbox != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,28 +27,54 @@ var sandboxCustom = map[string]any{
 	"greeting_html": `<b>Hello</b> & "welcome"`,
 }
 
+// sandboxLearners is how many learners the sandbox's course has besides
+// its default instructor and learner: the roster the tool reads.
+const sandboxLearners = 25
+
 // newSandbox returns the sandbox platform, served at cfg.SandboxURL and
-// pointed at this tool.
+// pointed at this tool: its launch and redirect URLs, and its key set URL,
+// which the sandbox's token endpoint and deep_link_return_url verify the
+// tool's signatures with. Its course has the default instructor and
+// learner and sandboxLearners more learners.
 func newSandbox(cfg serveConfig) (*ltitest.Platform, error) {
-	return ltitest.NewHandler(cfg.SandboxURL, ltitest.Config{
+	p, err := ltitest.NewHandler(cfg.SandboxURL, ltitest.Config{
 		ClientID:         sandboxClientID,
 		DeploymentID:     sandboxDeploymentID,
 		ToolLoginURL:     cfg.BaseURL + "/lti/login",
 		ToolRedirectURIs: []string{cfg.BaseURL + "/lti/launch"},
 		TargetLinkURI:    cfg.BaseURL + "/lti/launch",
+		ToolJWKSURL:      cfg.BaseURL + pathJWKS,
 	})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range []struct {
+		user ltitest.User
+		role string
+	}{{ltitest.DefaultInstructor, ltitest.RoleInstructor}, {ltitest.DefaultLearner, ltitest.RoleLearner}} {
+		given, family, _ := strings.Cut(u.user.Name, " ")
+		p.AddMember(ltitest.Member{UserID: u.user.Sub, Name: u.user.Name, GivenName: given, FamilyName: family,
+			Email: u.user.Email, Roles: []string{u.role}})
+	}
+	p.AddMembers(sandboxLearners)
+	return p, nil
 }
 
 // mountSandbox serves the sandbox at /sandbox/: this tool's page of launch
-// links at /sandbox/, the custom-parameter launch at /sandbox/custom, and
-// the platform's own endpoints (/auth, /jwks, /launch, …) below.
+// links at /sandbox/, the launches (with the AGS and NRPS claims) at
+// /sandbox/launch and /sandbox/custom, the deep linking return page at
+// /sandbox/deep_links, the recorded scores at /sandbox/scores, and the
+// platform's own endpoints (/auth, /jwks, /token, /ags/…, /nrps/…) below.
 func (a *app) mountSandbox(e *echo.Echo) {
 	platform := echo.WrapHandler(http.StripPrefix("/sandbox", a.sandbox))
 	e.GET("/sandbox", func(c echo.Context) error {
 		return c.Redirect(http.StatusFound, a.cfg.SandboxURL+"/")
 	})
 	e.GET("/sandbox/", a.sandboxPage)
+	e.GET("/sandbox"+ltitest.PathLaunch, a.sandboxLaunch)
 	e.GET("/sandbox/custom", a.sandboxCustomLaunch)
+	e.POST("/sandbox"+ltitest.PathDeepLinks, a.sandboxDeepLinks)
+	e.GET("/sandbox/scores", a.sandboxScores)
 	e.Any("/sandbox/*", platform)
 }
 
@@ -64,7 +91,8 @@ func (a *app) sandboxLinks() []sandboxLink {
 		{"launch-learner", "Launch as learner", le.Name + " (sub " + le.Sub + "), role Learner", launchURL + "?role=learner"},
 		{"launch-anonymous", "Anonymous launch", "no sub, name or email (LTI 1.3 Core §5.3.6)", launchURL + "?role=learner&anonymous=1"},
 		{"launch-custom", "Launch with custom parameters", "as instructor, with custom parameters chapter, difficulty, due_at and greeting_html", a.cfg.SandboxURL + "/custom"},
-		{"launch-deep-linking", "Deep linking request", "LtiDeepLinkingRequest as instructor, with deep_linking_settings", launchURL + "?role=instructor&message=deep_linking"},
+		{"launch-deep-linking", "Deep linking request", "LtiDeepLinkingRequest as instructor: pick content items, the sandbox verifies the signed response", launchURL + "?role=instructor&message=deep_linking"},
+		{"launch-deep-linking-one", "Deep linking request, one item", "accept_multiple false, accept_lineitem false, accept_types ltiResourceLink, link and html", launchURL + "?role=instructor&message=deep_linking&settings=one"},
 		{"launch-instructor-get", "Launch as instructor, login by GET", "the login initiation as a redirect instead of a form post", launchURL + "?role=instructor&login_method=get"},
 	}
 }
@@ -73,6 +101,12 @@ func (a *app) sandboxPage(c echo.Context) error {
 	reg := a.sandbox.Registration()
 	return a.renderPage(c, http.StatusOK, "sandbox", map[string]any{
 		"Links":        a.sandboxLinks(),
+		"Scores":       a.sandboxGradebook(maxSandboxRows),
+		"ScoresURL":    a.cfg.SandboxURL + "/scores",
+		"ContentItems": a.sandboxContentItems(maxSandboxRows),
+		"Members":      len(a.sandbox.Members()),
+		"TokenURL":     reg.TokenEndpoint,
+		"ToolJWKSURL":  a.toolURL(pathJWKS),
 		"Issuer":       reg.Issuer,
 		"ClientID":     reg.ClientID,
 		"DeploymentID": a.sandbox.DeploymentID(),
@@ -83,10 +117,70 @@ func (a *app) sandboxPage(c echo.Context) error {
 	})
 }
 
+// sandboxServices are the service claims of every sandbox launch: AGS
+// (with the resource link's line item) and NRPS.
+func (a *app) sandboxServices() []ltitest.LaunchOption {
+	return []ltitest.LaunchOption{a.sandbox.WithAGS(), a.sandbox.WithNRPS()}
+}
+
+// sandboxLaunch starts a launch from the sandbox page's links, as the
+// platform's own GET /launch does (the same query parameters), with the
+// service claims added. settings=one (with message=deep_linking) asks for
+// one item at most, no line items, and accepts html items too.
+func (a *app) sandboxLaunch(c echo.Context) error {
+	q := c.QueryParams()
+	opts := a.sandboxServices()
+	switch q.Get("role") {
+	case "", "instructor":
+		opts = append(opts, ltitest.AsInstructor())
+	case "learner":
+		opts = append(opts, ltitest.AsLearner())
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "role must be instructor or learner")
+	}
+	switch q.Get("message") {
+	case "", "resource_link":
+	case "deep_linking":
+		opts = append(opts, ltitest.DeepLinking())
+		switch q.Get("settings") {
+		case "":
+		case "one":
+			opts = append(opts, ltitest.WithClaims(oneItemSettings))
+		default:
+			return echo.NewHTTPError(http.StatusBadRequest, "settings must be one")
+		}
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "message must be resource_link or deep_linking")
+	}
+	if q.Get("anonymous") == "1" {
+		opts = append(opts, ltitest.Anonymous())
+	}
+	switch m := q.Get("login_method"); m {
+	case "":
+	case "get", "post":
+		opts = append(opts, ltitest.WithLoginMethod(m))
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "login_method must be get or post")
+	}
+	a.sandbox.StartBrowserLaunch(c.Response(), c.Request(), opts...)
+	return nil
+}
+
+// oneItemSettings changes a deep linking request's settings to accept one
+// item at most, no line items, and html items besides resource links and
+// links.
+func oneItemSettings(claims map[string]any) {
+	if dl, ok := claims[lti.ClaimDeepLinking].(map[string]any); ok {
+		dl["accept_types"] = []string{"ltiResourceLink", "link", "html"}
+		dl["accept_multiple"] = false
+		dl["accept_lineitem"] = false
+	}
+}
+
 // sandboxCustomLaunch starts an instructor launch whose custom claim
 // carries sandboxCustom besides the platform's defaults.
 func (a *app) sandboxCustomLaunch(c echo.Context) error {
-	a.sandbox.StartBrowserLaunch(c.Response(), c.Request(), ltitest.AsInstructor(),
+	a.sandbox.StartBrowserLaunch(c.Response(), c.Request(), append(a.sandboxServices(), ltitest.AsInstructor(),
 		ltitest.WithClaims(func(claims map[string]any) {
 			custom, _ := claims[lti.ClaimCustom].(map[string]any)
 			if custom == nil {
@@ -96,6 +190,6 @@ func (a *app) sandboxCustomLaunch(c echo.Context) error {
 				custom[k] = v
 			}
 			claims[lti.ClaimCustom] = custom
-		}))
+		}))...)
 	return nil
 }

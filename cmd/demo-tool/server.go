@@ -14,10 +14,13 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/ltikit/ltikit/deeplink"
 	"github.com/ltikit/ltikit/echolti"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
+	"github.com/ltikit/ltikit/services/token"
+	"github.com/ltikit/ltikit/toolkey"
 )
 
 // HTTP server limits.
@@ -192,6 +195,7 @@ func printStartup(w io.Writer, cfg serveConfig, addr net.Addr) {
 	fmt.Fprintf(w, "  database:      %s\n", describeDB(cfg.DB))
 	fmt.Fprintf(w, "  login URL:     %s/lti/login\n", cfg.BaseURL)
 	fmt.Fprintf(w, "  redirect URI:  %s/lti/launch\n", cfg.BaseURL)
+	fmt.Fprintf(w, "  JWKS URL:      %s%s\n", cfg.BaseURL, pathJWKS)
 	if cfg.Sandbox {
 		fmt.Fprintf(w, "  sandbox LMS:   issuer %s, client_id %s, deployment %s\n", cfg.SandboxURL, sandboxClientID, sandboxDeploymentID)
 		fmt.Fprintf(w, "\nOpen %s/ in a browser and click a launch link.\n", cfg.SandboxURL)
@@ -203,12 +207,17 @@ func printStartup(w io.Writer, cfg serveConfig, addr net.Addr) {
 
 // app is the demo tool's HTTP application.
 type app struct {
-	cfg     serveConfig
-	store   backend
-	tool    *launch.Tool
-	log     *slog.Logger
-	sandbox *ltitest.Platform // nil without --sandbox
-	echo    *echo.Echo
+	cfg       serveConfig
+	store     backend
+	tool      *launch.Tool
+	keys      *toolkey.Keyring    // the tool's signing keys, in the database
+	tokens    *token.Client       // service access tokens, signed with keys
+	responder *deeplink.Responder // deep linking responses, signed with keys
+	sessions  *memStore[*session]
+	pendingDL *memStore[*deeplink.Request] // deep linking requests awaiting the user's pick
+	log       *slog.Logger
+	sandbox   *ltitest.Platform // nil without --sandbox
+	echo      *echo.Echo
 }
 
 // newApp builds the Echo application: the library's handlers at the LTI
@@ -220,6 +229,9 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	a.tool, err = launch.New(launch.Config{Storage: store, BaseURL: cfg.BaseURL},
 		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError))
 	if err != nil {
+		return nil, err
+	}
+	if err := a.setUpAdvantage(); err != nil {
 		return nil, err
 	}
 	if cfg.Sandbox {
@@ -239,6 +251,7 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	e.GET("/healthz", a.healthz)
 	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(a.tool))
 	e.POST("/lti/launch", a.showLaunch, echolti.LaunchMiddleware(a.tool))
+	a.mountAdvantage(e)
 	if a.sandbox != nil {
 		a.mountSandbox(e)
 	}
@@ -297,7 +310,7 @@ func (a *app) handleError(err error, c echo.Context) {
 	if status >= http.StatusInternalServerError {
 		a.log.ErrorContext(c.Request().Context(), "request failed", slog.String("error", err.Error()))
 	}
-	writeErrorPage(c.Response(), c.Request(), status, code, desc)
+	writeErrorPageFull(c.Response(), c.Request(), "Request failed", status, code, desc, "")
 }
 
 // toolURL is the absolute URL of path on the tool.

@@ -16,6 +16,7 @@ import (
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
+	"github.com/ltikit/ltikit/toolkey"
 )
 
 // backend is what demo-tool needs from its database: the launch
@@ -33,6 +34,10 @@ type backend interface {
 	// Platforms lists every registration with its deployment ids, ordered by
 	// issuer and client_id.
 	Platforms(ctx context.Context) ([]platformRow, error)
+	// ToolKeys is the store of the tool's own signing keys, in the same
+	// database: every node and every restart signs with, and publishes, the
+	// same keys.
+	ToolKeys() toolkey.Store
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close stops background work and closes the database.
@@ -92,6 +97,7 @@ func describeDB(dsn string) string {
 type gormBackend struct {
 	*gormadapter.Adapter
 	db        *gorm.DB
+	toolKeys  *gormadapter.ToolKeyStore
 	stopSweep func()
 }
 
@@ -126,6 +132,13 @@ func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) 
 		b.closeDB()
 		return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), err)
 	}
+	// The tool's signing keys (ltikit_tool_keys, created by Migrate); the
+	// first key is made on first use, by whichever node comes first.
+	b.toolKeys, err = gormadapter.NewToolKeyStore(ctx, db, toolkey.StoreOptions{})
+	if err != nil {
+		b.closeDB()
+		return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), err)
+	}
 	if sweep {
 		b.stopSweep = b.StartSweeper(0)
 	}
@@ -145,6 +158,9 @@ func (b *gormBackend) Close() error {
 	b.stopSweep()
 	return b.closeDB()
 }
+
+// ToolKeys implements backend.
+func (b *gormBackend) ToolKeys() toolkey.Store { return b.toolKeys }
 
 // Ping implements backend.
 func (b *gormBackend) Ping(ctx context.Context) error {

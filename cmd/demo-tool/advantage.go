@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ltikit/ltikit/deeplink"
+	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/ags"
+	"github.com/ltikit/ltikit/services/nrps"
+	"github.com/ltikit/ltikit/services/token"
+	"github.com/ltikit/ltikit/toolkey"
+)
+
+// The tool's LTI Advantage endpoints.
+const (
+	// pathJWKS is the tool's public key set: register <base-url>/.well-known/jwks.json
+	// with platforms as the tool's JWKS URL.
+	pathJWKS = "/.well-known/jwks.json"
+	// pathGrade is the send-a-grade page (GET) and its form's target (POST).
+	pathGrade = "/grade"
+	// pathRoster is the roster page.
+	pathRoster = "/roster"
+	// pathDeepLinking is the deep linking picker's form target.
+	pathDeepLinking = "/deep-linking"
+)
+
+// serviceTimeout bounds one call to a platform's token endpoint or services;
+// serviceCallTimeout bounds the platform calls of one page.
+const (
+	serviceTimeout     = 15 * time.Second
+	serviceCallTimeout = 25 * time.Second
+)
+
+// setUpAdvantage makes what the LTI Advantage pages need: the keyring over
+// the database's key store, the token client and deep linking responder
+// that sign with it, and the in-memory sessions.
+func (a *app) setUpAdvantage() error {
+	var err error
+	a.keys, err = toolkey.NewKeyring(a.store.ToolKeys())
+	if err != nil {
+		return err
+	}
+	a.tokens, err = token.NewClient(token.Config{Signer: a.keys},
+		token.WithLogger(a.log), token.WithHTTPClient(&http.Client{Timeout: serviceTimeout}))
+	if err != nil {
+		return err
+	}
+	a.responder, err = deeplink.New(deeplink.Config{Signer: a.keys})
+	if err != nil {
+		return err
+	}
+	a.sessions = newMemStore[*session](sessionTTL, maxSessions)
+	a.pendingDL = newMemStore[*deeplink.Request](pendingDLTTL, maxPendingDL)
+	return nil
+}
+
+func (a *app) mountAdvantage(e *echo.Echo) {
+	jwks := echo.WrapHandler(a.keys)
+	e.GET(pathJWKS, jwks)
+	e.HEAD(pathJWKS, jwks)
+	e.GET(pathGrade, a.gradePage)
+	e.POST(pathGrade, a.postGrade)
+	e.GET(pathRoster, a.rosterPage)
+	e.POST(pathDeepLinking, a.respondDeepLinking)
+}
+
+// registration reads the session's registration from the database again,
+// so a registration changed or removed since the launch is seen.
+func (a *app) registration(ctx context.Context, s *session) (registration.Registration, error) {
+	r, err := a.store.FindRegistration(ctx, s.Registration.Issuer, s.Registration.ClientID)
+	if err != nil {
+		return registration.Registration{}, err
+	}
+	return r.LTIRegistration(), nil
+}
+
+// agsClient is the AGS client for the session's claim.
+func (a *app) agsClient(ctx context.Context, s *session) (*ags.Client, error) {
+	reg, err := a.registration(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return ags.New(ags.Config{Registration: reg, Endpoint: *s.AGS, Source: a.tokens})
+}
+
+// nrpsClient is the NRPS client for the session's claim.
+func (a *app) nrpsClient(ctx context.Context, s *session) (*nrps.Client, error) {
+	reg, err := a.registration(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return nrps.New(nrps.Config{Registration: reg, Endpoint: *s.NRPS, Source: a.tokens})
+}
+
+// serviceFailure is a failed service call as shown to the user: a status,
+// a code and a description that say what failed without echoing anything
+// the platform sent. The error itself goes to the log.
+type serviceFailure struct {
+	Status      int
+	Code        string
+	Description string
+}
+
+// oauthCodes are the token endpoint error codes of RFC 6749 §5.2: the only
+// part of a token error shown as it is.
+var oauthCodes = []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+	"unsupported_grant_type", "invalid_scope"}
+
+// describeServiceError logs err and says what failed, for the page.
+func (a *app) describeServiceError(ctx context.Context, what string, err error) serviceFailure {
+	a.log.LogAttrs(ctx, slog.LevelWarn, what+" failed", slog.String("error", err.Error()))
+	var (
+		te *token.TokenError
+		he *ags.HTTPError
+		le *lti.Error
+	)
+	switch {
+	case errors.Is(err, registration.ErrNotFound):
+		return serviceFailure{http.StatusForbidden, "unknown_registration",
+			"the platform of this launch is no longer registered with the tool"}
+	case errors.As(err, &te):
+		desc := fmt.Sprintf("the platform's token endpoint refused the tool's request (HTTP %d)", te.Status)
+		if slices.Contains(oauthCodes, te.Code) {
+			desc = fmt.Sprintf("the platform's token endpoint refused the tool's request: %s (HTTP %d)", te.Code, te.Status)
+		}
+		if te.Code == "invalid_client" {
+			desc += "; is the tool's JWKS URL registered with the platform?"
+		}
+		return serviceFailure{http.StatusBadGateway, "token_refused", desc}
+	case errors.Is(err, token.ErrNoTokenEndpoint):
+		return serviceFailure{http.StatusBadGateway, "no_token_endpoint",
+			"the platform's registration has no token endpoint: add one with 'demo-tool platform add --token-url'"}
+	case errors.As(err, &he):
+		return serviceFailure{http.StatusBadGateway, "service_error",
+			fmt.Sprintf("the platform answered HTTP %d", he.StatusCode)}
+	case errors.Is(err, token.ErrForeignHost):
+		return serviceFailure{http.StatusBadGateway, "foreign_host",
+			"a service URL the platform sent is not on the platform's host; no token was sent there"}
+	case errors.Is(err, ags.ErrMalformedResponse), errors.Is(err, ags.ErrResponseTooLarge), errors.Is(err, ags.ErrPagingLoop):
+		return serviceFailure{http.StatusBadGateway, "service_error", "the platform's answer could not be read"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return serviceFailure{http.StatusGatewayTimeout, "service_timeout", "the platform did not answer in time"}
+	case errors.As(err, &le):
+		return serviceFailure{le.Status(), string(le.Code), le.Description}
+	}
+	return serviceFailure{http.StatusBadGateway, "service_error", "the call to the platform failed"}
+}
+
+// writeServiceError answers a failed service call with the error page.
+func (a *app) writeServiceError(c echo.Context, what string, err error) error {
+	f := a.describeServiceError(c.Request().Context(), what, err)
+	writeErrorPageFull(c.Response(), c.Request(), what+" failed", f.Status, f.Code, f.Description, "")
+	return nil
+}
