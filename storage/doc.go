@@ -4,5 +4,10 @@
 // host type that implements the four interfaces is an Adapter, and hosts may
 // mix backends with [Combine].
 //
+// [CacheLookups] puts a short-lived in-process cache of found registrations
+// and deployments in front of any Adapter, so that a launch costs its
+// database only the single-use state (and nonce) calls. States and nonces
+// are never cached: their single-use guarantee stays at the adapter.
+//
 // The conformance suite every adapter must pass is in storage/storagetest.
 package storage

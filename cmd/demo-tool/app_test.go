@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -181,15 +182,21 @@ func TestParseServe(t *testing.T) {
 		want serveConfig
 		err  string
 	}{
-		{name: "defaults", want: serveConfig{Addr: defaultAddr, DB: defaultDB}},
+		{name: "defaults", want: serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: defaultLookupCache}},
 		{name: "environment", env: map[string]string{"LTIKIT_ADDR": ":9000", "LTIKIT_BASE_URL": "https://tool.example/",
 			"LTIKIT_DB": "postgres://u@db/x", "LTIKIT_SANDBOX": "true", "LTIKIT_SANDBOX_URL": "https://lms.example/sandbox"},
-			want: serveConfig{Addr: ":9000", BaseURL: "https://tool.example", DB: "postgres://u@db/x", Sandbox: true, SandboxURL: "https://lms.example/sandbox"}},
+			want: serveConfig{Addr: ":9000", BaseURL: "https://tool.example", DB: "postgres://u@db/x", Sandbox: true, SandboxURL: "https://lms.example/sandbox", LookupCache: defaultLookupCache}},
+		{name: "lookup cache from the environment", env: map[string]string{"LTIKIT_LOOKUP_CACHE": "0s"},
+			want: serveConfig{Addr: defaultAddr, DB: defaultDB}},
+		{name: "lookup cache flag", args: []string{"--lookup-cache", "2m"},
+			want: serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: 2 * time.Minute}},
+		{name: "negative lookup cache", args: []string{"--lookup-cache", "-1s"}, err: "must not be negative"},
+		{name: "bad lookup cache", args: []string{"--lookup-cache", "soon"}, err: "lookup-cache"},
 		{name: "flags win", args: []string{"--addr", "127.0.0.1:1", "--db", "x.db", "--sandbox=false"},
 			env:  map[string]string{"LTIKIT_ADDR": ":9000", "LTIKIT_DB": "y.db", "LTIKIT_SANDBOX": "true"},
-			want: serveConfig{Addr: "127.0.0.1:1", DB: "x.db"}},
+			want: serveConfig{Addr: "127.0.0.1:1", DB: "x.db", LookupCache: defaultLookupCache}},
 		{name: "base URL with a path", args: []string{"--base-url", "https://example.edu/tools/demo/"},
-			want: serveConfig{Addr: defaultAddr, DB: defaultDB, BaseURL: "https://example.edu/tools/demo"}},
+			want: serveConfig{Addr: defaultAddr, DB: defaultDB, BaseURL: "https://example.edu/tools/demo", LookupCache: defaultLookupCache}},
 		{name: "positional argument", args: []string{"now"}, err: `unexpected argument "now"`},
 		{name: "base URL with user", args: []string{"--base-url", "http://u:p@x"}, err: "must not contain user info"},
 		{name: "base URL with fragment", args: []string{"--base-url", "http://x/#a"}, err: "must not contain a fragment"},

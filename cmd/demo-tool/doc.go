@@ -35,6 +35,9 @@
 //	--sandbox     LTIKIT_SANDBOX      serve the sandbox LMS at /sandbox/ (true/false)
 //	--sandbox-url LTIKIT_SANDBOX_URL  the sandbox LMS's public URL, its issuer
 //	                                  (default <base-url>/sandbox; its path must end in /sandbox)
+//	--lookup-cache LTIKIT_LOOKUP_CACHE how long a registration or deployment read from the
+//	                                  database is reused (default 30s; 0: never); see
+//	                                  storage.CacheLookups
 //
 // # HTTP endpoints
 //

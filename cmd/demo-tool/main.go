@@ -104,6 +104,7 @@ const helpText = `demo-tool: an LTI 1.3 tool built on ltikit, with a built-in sa
 Usage:
   demo-tool                      same as: demo-tool serve --sandbox
   demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
+                  [--lookup-cache 30s]
   demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL
                          [--token-url URL] [--deployment ID]... [--db DSN]
   demo-tool platform list [--json] [--db DSN]
@@ -119,6 +120,9 @@ Flags (a flag on the command line wins over its environment variable):
   --sandbox     LTIKIT_SANDBOX      serve a sandbox LMS at /sandbox/ and register it (true/false)
   --sandbox-url LTIKIT_SANDBOX_URL  the sandbox's public URL and issuer (default <base-url>/sandbox;
                                     its path must end in /sandbox)
+  --lookup-cache LTIKIT_LOOKUP_CACHE how long a platform or deployment read from the database is
+                                    reused (default 30s; 0: read it on every launch). Additions
+                                    are seen at once, changes within this long
 
 Endpoints:
   GET|POST /lti/login              login initiation URL to register with the platform

@@ -20,6 +20,7 @@ import (
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
 	"github.com/ltikit/ltikit/services/token"
+	"github.com/ltikit/ltikit/storage"
 	"github.com/ltikit/ltikit/toolkey"
 )
 
@@ -38,6 +39,11 @@ const (
 	healthTimeout   = 2 * time.Second
 )
 
+// defaultLookupCache is --lookup-cache's default: a platform or deployment
+// changed in the database (not added: additions are seen at once) is seen
+// by a running server within this long.
+const defaultLookupCache = 30 * time.Second
+
 // defaultAddr is the listen address when neither --addr nor LTIKIT_ADDR is
 // set.
 const defaultAddr = "127.0.0.1:8080"
@@ -49,6 +55,10 @@ type serveConfig struct {
 	DB         string
 	Sandbox    bool
 	SandboxURL string // empty: BaseURL + "/sandbox"
+	// LookupCache is how long a registration or deployment found in the
+	// database is reused (storage.CacheLookups); 0 asks the database on
+	// every launch.
+	LookupCache time.Duration
 }
 
 func parseServe(args []string, getenv env) (serveConfig, error) {
@@ -62,11 +72,16 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	f.fromEnv("sandbox", "LTIKIT_SANDBOX")
 	f.fs.StringVar(&cfg.SandboxURL, "sandbox-url", "", "the sandbox LMS's public URL")
 	f.fromEnv("sandbox-url", "LTIKIT_SANDBOX_URL")
+	f.fs.DurationVar(&cfg.LookupCache, "lookup-cache", defaultLookupCache, "reuse registrations and deployments found in the database this long (0: never)")
+	f.fromEnv("lookup-cache", "LTIKIT_LOOKUP_CACHE")
 	db := f.dbFlag()
 	if err := f.parse(args, getenv); err != nil {
 		return cfg, err
 	}
 	cfg.DB = *db
+	if cfg.LookupCache < 0 {
+		return cfg, usagef("serve: --lookup-cache must not be negative")
+	}
 	if _, err := dbKind(cfg.DB); err != nil {
 		return cfg, err
 	}
@@ -226,7 +241,13 @@ type app struct {
 func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, store: store, log: log}
 	var err error
-	a.tool, err = launch.New(launch.Config{Storage: store, BaseURL: cfg.BaseURL},
+	var lookups storage.Adapter = store
+	if cfg.LookupCache > 0 {
+		// Registrations and deployments change rarely; states and nonces
+		// still go to the database on every launch.
+		lookups = storage.CacheLookups(store, storage.CacheConfig{TTL: cfg.LookupCache})
+	}
+	a.tool, err = launch.New(launch.Config{Storage: lookups, BaseURL: cfg.BaseURL},
 		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError))
 	if err != nil {
 		return nil, err

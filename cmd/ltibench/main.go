@@ -53,6 +53,7 @@ type options struct {
 	memProfileRate int
 	profileDir     string
 	repeat         int
+	lookupCache    time.Duration
 }
 
 const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -84,6 +85,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed, too (errors and a replay that is not refused always do)")
 	fs.IntVar(&o.memProfileRate, "memprofilerate", 16<<10, "runtime.MemProfileRate while launches run, for the in-process allocation figures")
 	fs.IntVar(&o.repeat, "repeat", 1, "measure each configuration this many times on the same server and report the run with the median launches/s (the machine may be shared)")
+	fs.DurationVar(&o.lookupCache, "lookup-cache", 0, "serve registrations and deployments from storage.CacheLookups with this TTL (in-process, own-process; demo-tool --lookup-cache); 0: from the database on every launch")
 	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)

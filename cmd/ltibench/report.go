@@ -48,7 +48,11 @@ type configInfo struct {
 	Postgres  string   `json:"postgres,omitempty"`
 	FillRegs  int      `json:"fill_registrations,omitempty"`
 	FillState int      `json:"fill_states,omitempty"`
-	Latency   string   `json:"latency"`
+	// LookupCache is -lookup-cache: the TTL of storage.CacheLookups around
+	// the SQL stores, empty when registrations and deployments are read
+	// from the database on every launch.
+	LookupCache string `json:"lookup_cache,omitempty"`
+	Latency     string `json:"latency"`
 }
 
 // row is one measured configuration.
@@ -117,6 +121,9 @@ func newResults(o options) *results {
 	}
 	if o.launches == 0 {
 		r.Config.Duration = o.duration.String()
+	}
+	if o.lookupCache > 0 {
+		r.Config.LookupCache = o.lookupCache.String()
 	}
 	return r
 }
@@ -327,7 +334,11 @@ func writeTable(w io.Writer, r *results) {
 		fmt.Fprintln(w)
 	}
 	if len(r.Rows) > 0 {
-		fmt.Fprintf(w, "Complete launches over HTTP (login initiation + launch post; latency excludes the platform's signing), %d clients:\n", r.Config.Clients)
+		lookups := "registrations and deployments read from the store on every launch"
+		if r.Config.LookupCache != "" {
+			lookups = "registrations and deployments cached for " + r.Config.LookupCache + " (storage.CacheLookups)"
+		}
+		fmt.Fprintf(w, "Complete launches over HTTP (login initiation + launch post; latency excludes the platform's signing), %d clients, %s:\n", r.Config.Clients, lookups)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "target\tstore\tlaunches\tlaunches/s\tp50 ms\tp90 ms\tp99 ms\tCPU-ms/launch\t×RSA\tallocs\tKiB\tdb CPU-ms\tgen CPU-ms\tdb writes\tjwks\terrors\treplay\t")
 		for _, x := range r.Rows {

@@ -127,7 +127,7 @@ func (b *bench) startInProcess(ctx context.Context, store string) (*site, error)
 	default:
 		return nil, fmt.Errorf("unknown store %q", store)
 	}
-	base, stop, err := serveHandlers(adapter, "server")
+	base, stop, err := serveHandlers(withLookupCache(adapter, b.opts.lookupCache), "server")
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -213,14 +213,23 @@ const childEnv = "LTIBENCH_SERVE"
 
 // childConfig is what the child needs: the store and the platform.
 type childConfig struct {
-	Store         string `json:"store"`
-	DSN           string `json:"dsn,omitempty"`
-	Issuer        string `json:"issuer"`
-	ClientID      string `json:"client_id"`
-	AuthEndpoint  string `json:"auth_endpoint"`
-	TokenEndpoint string `json:"token_endpoint"`
-	KeySetURL     string `json:"key_set_url"`
-	DeploymentID  string `json:"deployment_id"`
+	Store         string        `json:"store"`
+	DSN           string        `json:"dsn,omitempty"`
+	Issuer        string        `json:"issuer"`
+	ClientID      string        `json:"client_id"`
+	AuthEndpoint  string        `json:"auth_endpoint"`
+	TokenEndpoint string        `json:"token_endpoint"`
+	KeySetURL     string        `json:"key_set_url"`
+	DeploymentID  string        `json:"deployment_id"`
+	LookupCache   time.Duration `json:"lookup_cache,omitempty"`
+}
+
+// withLookupCache wraps a in storage.CacheLookups when ttl is positive.
+func withLookupCache(a storage.Adapter, ttl time.Duration) storage.Adapter {
+	if ttl <= 0 {
+		return a
+	}
+	return storage.CacheLookups(a, storage.CacheConfig{TTL: ttl})
 }
 
 // serveChild is the own-process server: the library's handlers, as in
@@ -265,7 +274,7 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ltibench server: unknown store %q\n", c.Store)
 		return 2
 	}
-	base, stopServer, err := serveHandlers(adapter, "server")
+	base, stopServer, err := serveHandlers(withLookupCache(adapter, c.LookupCache), "server")
 	if err != nil {
 		fmt.Fprintf(stderr, "ltibench server: %v\n", err)
 		return 1
@@ -286,7 +295,8 @@ func (b *bench) startOwnProcess(ctx context.Context, store string) (*site, error
 	p := b.platform
 	reg, dep := p.Registration(), p.Deployment()
 	cfg := childConfig{Store: store, Issuer: reg.Issuer, ClientID: reg.ClientID, AuthEndpoint: reg.AuthEndpoint,
-		TokenEndpoint: p.TokenEndpoint(), KeySetURL: reg.KeySetURL, DeploymentID: dep.DeploymentID}
+		TokenEndpoint: p.TokenEndpoint(), KeySetURL: reg.KeySetURL, DeploymentID: dep.DeploymentID,
+		LookupCache: b.opts.lookupCache}
 	s := &site{target: "own-process", store: store}
 	cleanup := func() {}
 	if store != "memory" {
@@ -485,7 +495,8 @@ func (b *bench) startDemoTool(ctx context.Context, store string) (*site, error) 
 		return nil, fmt.Errorf("demo-tool platform add: %v: %s", err, out)
 	}
 	logs := &logFile{}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base, "--db", dsn)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base, "--db", dsn,
+		"--lookup-cache", b.opts.lookupCache.String())
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
