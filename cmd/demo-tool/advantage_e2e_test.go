@@ -123,7 +123,7 @@ func TestAdvantageEndToEnd(t *testing.T) {
 	if !strings.Contains(n.stdout.String(), "JWKS URL:      "+n.url+pathJWKS) {
 		t.Errorf("the startup text lacks the JWKS URL:\n%s", n.stdout.String())
 	}
-	scoreOpts := cmpopts.IgnoreFields(sandboxScore{}, "Timestamp", "LineItem")
+	scoreOpts := cmpopts.IgnoreFields(sandboxScore{}, "Score.Timestamp", "LineItem")
 
 	t.Run("learner sends their own grade", func(t *testing.T) {
 		browser := ltitest.NewBrowser()
@@ -186,8 +186,8 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		if strings.Contains(page, "<b>done</b>") {
 			t.Error("the comment is echoed unescaped")
 		}
-		want := []sandboxScore{{Label: "ltitest activity", UserID: ltitest.DefaultLearner.Sub, ScoreGiven: ptr(7.5),
-			ScoreMaximum: ptr(10), Comment: "Well <b>done</b>", ActivityProgress: "Completed", GradingProgress: "FullyGraded"}}
+		want := []sandboxScore{{Label: "ltitest activity", Score: ltitest.Score{UserID: ltitest.DefaultLearner.Sub, ScoreGiven: ptr(7.5),
+			ScoreMaximum: ptr(10), Comment: "Well <b>done</b>", ActivityProgress: "Completed", GradingProgress: "FullyGraded"}}}
 		got := sandboxScores(t, n.url)
 		if diff := cmp.Diff(want, got, scoreOpts); diff != "" {
 			t.Fatalf("recorded scores (-want +got):\n%s", diff)
@@ -219,8 +219,8 @@ func TestAdvantageEndToEnd(t *testing.T) {
 			t.Fatalf("post grade: %d\n%s", r.status, r.body)
 		}
 		got := sandboxScores(t, n.url)
-		want := sandboxScore{Label: "ltitest activity", UserID: "ltitest-user-3", ScoreGiven: ptr(9), ScoreMaximum: ptr(10),
-			ActivityProgress: "Submitted", GradingProgress: "PendingManual", ScoringUserID: ltitest.DefaultInstructor.Sub}
+		want := sandboxScore{Label: "ltitest activity", Score: ltitest.Score{UserID: "ltitest-user-3", ScoreGiven: ptr(9), ScoreMaximum: ptr(10),
+			ActivityProgress: "Submitted", GradingProgress: "PendingManual", ScoringUserID: ltitest.DefaultInstructor.Sub}}
 		if len(got) != 2 {
 			t.Fatalf("%d scores recorded, want 2: %+v", len(got), got)
 		}

@@ -20,7 +20,7 @@ import (
 
 // newTestApp runs the application in process on an SQLite file, with the
 // sandbox, registered as serve does.
-func newTestApp(t *testing.T) (*app, *httptest.Server) {
+func newTestApp(t testing.TB) (*app, *httptest.Server) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()

@@ -25,18 +25,12 @@ import (
 // maxSandboxRows bounds the scores and items the sandbox page lists.
 const maxSandboxRows = 20
 
-// sandboxScore is a recorded score as GET /sandbox/scores answers it.
+// sandboxScore is a recorded score as GET /sandbox/scores answers it: the
+// score as posted, with its line item's URL and label.
 type sandboxScore struct {
-	LineItem         string   `json:"lineItem"`
-	Label            string   `json:"label"`
-	UserID           string   `json:"userId"`
-	ScoreGiven       *float64 `json:"scoreGiven,omitempty"`
-	ScoreMaximum     *float64 `json:"scoreMaximum,omitempty"`
-	Comment          string   `json:"comment,omitempty"`
-	Timestamp        string   `json:"timestamp"`
-	ActivityProgress string   `json:"activityProgress"`
-	GradingProgress  string   `json:"gradingProgress"`
-	ScoringUserID    string   `json:"scoringUserId,omitempty"`
+	LineItem string `json:"lineItem"`
+	Label    string `json:"label"`
+	ltitest.Score
 }
 
 // sandboxScoreList is every score the sandbox accepted, oldest first.
@@ -48,9 +42,7 @@ func (a *app) sandboxScoreList() []sandboxScore {
 	scores := a.sandbox.Scores()
 	out := make([]sandboxScore, 0, len(scores))
 	for _, s := range scores {
-		out = append(out, sandboxScore{LineItem: s.LineItemID, Label: labels[s.LineItemID], UserID: s.UserID,
-			ScoreGiven: s.ScoreGiven, ScoreMaximum: s.ScoreMaximum, Comment: s.Comment, Timestamp: s.Timestamp,
-			ActivityProgress: s.ActivityProgress, GradingProgress: s.GradingProgress, ScoringUserID: s.ScoringUserID})
+		out = append(out, sandboxScore{LineItem: s.LineItemID, Label: labels[s.LineItemID], Score: s})
 	}
 	return out
 }

@@ -321,47 +321,18 @@ func (b *bench) startOwnProcess(ctx context.Context, store string) (*site, error
 		return nil, err
 	}
 	js, _ := json.Marshal(cfg)
-	logs := &logFile{}
 	cmd := exec.Command(exe)
 	cmd.Env = append(cleanEnv(), childEnv+"="+string(js))
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		cleanup()
+	c, err := startChild(s, cmd, cleanup)
+	if err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s.pid = cmd.Process.Pid
-	s.logTail = func() string { return logs.tail(2000) }
-	s.close = func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		cleanup()
-		return nil
-	}
 	const ready = "ltibench server listening on "
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(logs.String(), ready) {
-		select {
-		case err := <-exited:
-			cleanup()
-			return nil, fmt.Errorf("own-process server exited (%v): %s", err, logs.tail(2000))
-		case <-ctx.Done():
-			s.close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.close()
-			return nil, fmt.Errorf("own-process server not ready after 60 s: %s", logs.tail(2000))
-		}
+	if err := c.waitLog(ctx, ready, 60*time.Second); err != nil {
+		s.close()
+		return nil, fmt.Errorf("own-process server: %w", err)
 	}
-	line := logs.String()
+	line := c.logs.String()
 	line = line[strings.Index(line, ready)+len(ready):]
 	base, _, _ := strings.Cut(line, "\n")
 	base = strings.TrimSpace(base)
@@ -494,35 +465,19 @@ func (b *bench) startDemoTool(ctx context.Context, store string) (*site, error) 
 		cleanup()
 		return nil, fmt.Errorf("demo-tool platform add: %v: %s", err, out)
 	}
-	logs := &logFile{}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base, "--db", dsn,
 		"--lookup-cache", b.opts.lookupCache.String())
 	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		cleanup()
+	s := &site{target: "demo-tool", store: store, loginURL: base + "/lti/login", targetLink: base + "/lti/launch"}
+	c, err := startChild(s, cmd, cleanup)
+	if err != nil {
 		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s := &site{target: "demo-tool", store: store, loginURL: base + "/lti/login", targetLink: base + "/lti/launch",
-		pid: cmd.Process.Pid, logTail: func() string { return logs.tail(2000) }}
-	s.close = func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		cleanup()
-		return nil
 	}
 	if err := sqlCounters(s, db); err != nil {
 		s.close()
 		return nil, err
 	}
-	if err := waitReady(ctx, base+"/healthz", exited, logs); err != nil {
+	if err := c.waitHTTP(ctx, base+"/healthz", 60*time.Second); err != nil {
 		s.close()
 		return nil, fmt.Errorf("demo-tool: %w", err)
 	}
@@ -541,28 +496,77 @@ func cleanEnv() []string {
 	return env
 }
 
-// waitReady polls url until it answers 2xx, the process exits, or 60 s
-// pass.
-func waitReady(ctx context.Context, url string, exited <-chan error, logs *logFile) error {
-	deadline := time.Now().Add(60 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for time.Now().Before(deadline) {
+// child is a server process ltibench started and measures.
+type child struct {
+	cmd    *exec.Cmd
+	logs   *logFile
+	exited chan error // receives cmd.Wait's result once
+}
+
+// startChild starts cmd with its output kept in a log, and sets the
+// site's pid, logTail and close: close stops the process (SIGTERM, then
+// SIGKILL after 15 s) and then runs cleanup. A start that fails runs
+// cleanup at once.
+func startChild(s *site, cmd *exec.Cmd, cleanup func()) (*child, error) {
+	c := &child{cmd: cmd, logs: &logFile{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = c.logs, c.logs
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return nil, err
+	}
+	go func() { c.exited <- cmd.Wait() }()
+	s.pid = cmd.Process.Pid
+	s.logTail = func() string { return c.logs.tail(2000) }
+	s.close = func() error {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited (%v) before it was ready: %s", err, logs.tail(2000))
+		case <-c.exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-c.exited
+		}
+		cleanup()
+		return nil
+	}
+	return c, nil
+}
+
+// waitLog waits until the child's output contains marker, the child exits,
+// ctx ends or limit passes.
+func (c *child) waitLog(ctx context.Context, marker string, limit time.Duration) error {
+	return c.wait(ctx, limit, 20*time.Millisecond, func() bool { return strings.Contains(c.logs.String(), marker) })
+}
+
+// waitHTTP polls url until it answers 2xx, the child exits, ctx ends or
+// limit passes.
+func (c *child) waitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return c.wait(ctx, limit, 100*time.Millisecond, func() bool {
+		resp, err := client.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode < 300
+	})
+}
+
+func (c *child) wait(ctx context.Context, limit, poll time.Duration, ready func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !ready() {
+		select {
+		case err := <-c.exited:
+			c.exited <- err // for close
+			return fmt.Errorf("exited (%v) before it was ready: %s", err, c.logs.tail(2000))
 		case <-ctx.Done():
 			return ctx.Err()
-		default:
+		case <-time.After(poll):
 		}
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 300 {
-				return nil
-			}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s: %s", limit, c.logs.tail(2000))
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("not ready after 60 s: %s", logs.tail(2000))
+	return nil
 }
 
 // startLTIJS runs the ltijs peer (bench/peers/ltijs) with node on the same
@@ -588,7 +592,6 @@ func (b *bench) startLTIJS(ctx context.Context, store string) (*site, error) {
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	p := b.platform
-	logs := &logFile{}
 	cmd := exec.Command(b.opts.node, "index.js")
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(),
@@ -602,41 +605,14 @@ func (b *bench) startLTIJS(ctx context.Context, store string) (*site, error) {
 		"PLATFORM_JWKS_URL="+p.KeySetURL(),
 		"NODE_ENV=production",
 	)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		drop()
+	s := &site{target: "ltijs", store: store, loginURL: base + "/login", targetLink: base + "/", follow: true}
+	c, err := startChild(s, cmd, drop)
+	if err != nil {
 		return nil, fmt.Errorf("ltijs peer: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s := &site{target: "ltijs", store: store, loginURL: base + "/login", targetLink: base + "/", follow: true,
-		pid: cmd.Process.Pid, logTail: func() string { return logs.tail(2000) }}
-	s.close = func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		drop()
-		return nil
-	}
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(logs.String(), "ltijs peer listening") {
-		select {
-		case err := <-exited:
-			drop()
-			return nil, fmt.Errorf("ltijs peer exited (%v): %s", err, logs.tail(2000))
-		case <-ctx.Done():
-			s.close()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.close()
-			return nil, fmt.Errorf("ltijs peer not ready after 90 s: %s", logs.tail(2000))
-		}
+	if err := c.waitLog(ctx, "ltijs peer listening", 90*time.Second); err != nil {
+		s.close()
+		return nil, fmt.Errorf("ltijs peer: %w", err)
 	}
 	return s, nil
 }
