@@ -426,8 +426,12 @@ func writeChart(path string, r *results) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">ltibench: complete LTI 1.3 launches over HTTP, %d clients, %d CPUs (%s)</text>`+"\n",
-		r.Config.Clients, r.Machine.CPUs, html.EscapeString(r.Machine.Started))
+	lookups := ""
+	if r.Config.LookupCache != "" {
+		lookups = ", lookups cached " + r.Config.LookupCache
+	}
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">ltibench: complete LTI 1.3 launches over HTTP, %d clients%s, %d CPUs (%s)</text>`+"\n",
+		r.Config.Clients, html.EscapeString(lookups), r.Machine.CPUs, html.EscapeString(r.Machine.Started))
 	panel := func(x0 int, title string, bars []bar, format string, color string) {
 		maxV := 0.0
 		for _, v := range bars {
