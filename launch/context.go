@@ -82,17 +82,20 @@ func (c *Context) RawClaims() json.RawMessage { return bytes.Clone(c.payload) }
 
 // Claim decodes the claim named name into v and reports whether it was
 // present, for vendor claims the typed Claims do not cover (Canvas, D2L,
-// Moodle "ext" claims).
+// Moodle "ext" claims). Only that claim's value is decoded.
 func (c *Context) Claim(name string, v any) (bool, error) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(c.payload, &all); err != nil {
+	raw, ok, err := c.RawClaim(name)
+	if err != nil || !ok {
 		return false, err
 	}
-	raw, ok := all[name]
-	if !ok {
-		return false, nil
-	}
 	return true, json.Unmarshal(raw, v)
+}
+
+// RawClaim returns the claim named name exactly as the platform sent it,
+// and whether it was present. Names match exactly; a name sent twice gives
+// its last value, as in [lti.DecodeClaims]. The slice is the caller's.
+func (c *Context) RawClaim(name string) (json.RawMessage, bool, error) {
+	return lti.ClaimValue(c.payload, name)
 }
 
 // ClaimsMap decodes every claim into a map; numbers are json.Number, so

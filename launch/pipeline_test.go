@@ -2,12 +2,14 @@ package launch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -443,8 +445,21 @@ func TestHostStructsComeBack(t *testing.T) {
 	}
 	// Vendor claims survive in the raw claims.
 	var ext map[string]any
-	if present, err := got.Claim("https://purl.imsglobal.org/spec/lti/claim/ext", &ext); err != nil || !present {
-		t.Errorf("ext claim: present %v err %v", present, err)
+	if present, err := got.Claim("https://purl.imsglobal.org/spec/lti/claim/ext", &ext); err != nil || !present || len(ext) == 0 {
+		t.Errorf("ext claim: %v, present %v err %v", ext, present, err)
+	}
+	// RawClaim gives the bytes as signed; an absent claim is not an error.
+	raw, present, err := got.RawClaim("https://purl.imsglobal.org/spec/lti/claim/ext")
+	var again map[string]any
+	if err != nil || !present || json.Unmarshal(raw, &again) != nil || !reflect.DeepEqual(again, ext) {
+		t.Errorf("RawClaim(ext) = %s, %v, %v", raw, present, err)
+	}
+	if raw, present, err := got.RawClaim("https://vendor.example/absent"); raw != nil || present || err != nil {
+		t.Errorf("RawClaim(absent) = %s, %v, %v", raw, present, err)
+	}
+	var nothing any
+	if present, err := got.Claim("https://vendor.example/absent", &nothing); present || err != nil || nothing != nil {
+		t.Errorf("Claim(absent) = %v, %v, %v", nothing, present, err)
 	}
 }
 

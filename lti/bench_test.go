@@ -10,8 +10,8 @@ import (
 	"github.com/ltikit/ltikit/lti"
 )
 
-// BenchmarkDecodeClaims decodes the payload of a real Moodle id_token.
-func BenchmarkDecodeClaims(b *testing.B) {
+// moodlePayload is the payload of a real Moodle id_token.
+func moodlePayload(b *testing.B) []byte {
 	raw, err := os.ReadFile("../testdata/moodle-4.5/idtoken_teacher_resource_link.json")
 	if err != nil {
 		b.Fatal(err)
@@ -26,6 +26,37 @@ func BenchmarkDecodeClaims(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return payload
+}
+
+// BenchmarkClaimValue reads Moodle's "ext" vendor claim from a real
+// payload, against encoding/json reading the payload into a map of raw
+// values and picking the claim (what launch.Context.Claim did before).
+func BenchmarkClaimValue(b *testing.B) {
+	payload := moodlePayload(b)
+	const name = "https://purl.imsglobal.org/spec/lti/claim/ext"
+	b.Run("ClaimValue", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := lti.ClaimValue(payload, name); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("encoding-json-map", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var all map[string]json.RawMessage
+			if err := json.Unmarshal(payload, &all); err != nil || all[name] == nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecodeClaims decodes the payload of a real Moodle id_token.
+func BenchmarkDecodeClaims(b *testing.B) {
+	payload := moodlePayload(b)
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
 	for b.Loop() {

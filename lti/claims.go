@@ -112,6 +112,29 @@ func DecodeClaims(payload []byte) (*Claims, error) {
 	return decodeClaims(string(payload))
 }
 
+// ClaimValue returns the raw JSON value of the top-level claim name in an
+// id_token payload, as sent, and whether it is present. Names match as
+// DecodeClaims matches them: exactly, after JSON unescaping; a name that
+// occurs twice gives its last value. The whole payload is validated in one
+// pass without decoding the other claims: malformed JSON is an
+// [ErrInvalidToken].
+func ClaimValue(payload []byte, name string) (json.RawMessage, bool, error) {
+	var value string
+	found := false
+	err := walkObject(string(payload), func(n, v string) {
+		if n == name {
+			value, found = v, true
+		}
+	})
+	if err != nil {
+		return nil, false, ErrInvalidToken.WithCause(err)
+	}
+	if !found {
+		return nil, false, nil
+	}
+	return json.RawMessage(value), true, nil
+}
+
 // RoleSet returns the roles claim as [Roles]: nil when the claim is absent
 // (or c is nil), empty when the platform sent an empty array.
 func (c *Claims) RoleSet() Roles {

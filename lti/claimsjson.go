@@ -1019,46 +1019,45 @@ func (c *Claims) setClaim(name, v string) error {
 	return err
 }
 
-// decodeClaims decodes the payload s (see DecodeClaims). Malformed JSON
-// anywhere is reported before any claim type error.
-func decodeClaims(s string) (*Claims, error) {
+// walkObject calls member with the name (unquoted) and the raw value of
+// each member of the JSON object s, in order, and validates s as a whole:
+// malformed JSON anywhere, a value that is not an object or trailing data
+// is an error (a *jsonSyntaxError, or errNotObject).
+func walkObject(s string, member func(name, value string)) error {
 	i := skipSpace(s, 0)
 	if i >= len(s) || s[i] != '{' {
-		return nil, ErrInvalidToken.WithCause(errors.New("lti: the claims are not a JSON object"))
+		return errNotObject
 	}
-	c := new(Claims)
-	var claimErr error
 	i = skipSpace(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		i++
 	} else {
 		for {
 			if i >= len(s) {
-				return nil, ErrInvalidToken.WithCause(syntaxErr("unexpected end of JSON input", len(s)))
+				return syntaxErr("unexpected end of JSON input", len(s))
 			}
 			if s[i] != '"' {
-				return nil, ErrInvalidToken.WithCause(syntaxErr("invalid character looking for beginning of object key string", i))
+				return syntaxErr("invalid character looking for beginning of object key string", i)
 			}
 			kEnd, escaped, err := scanString(s, i)
 			if err != nil {
-				return nil, ErrInvalidToken.WithCause(err)
+				return err
 			}
-			name := s[i+1 : kEnd-1] // invalid UTF-8 cannot make a known name
-			if escaped {
+			name := s[i+1 : kEnd-1]
+			if escaped || !utf8.ValidString(name) {
+				// As encoding/json: escapes resolved, invalid UTF-8 as U+FFFD.
 				name = unquote(s[i:kEnd])
 			}
 			i = skipSpace(s, kEnd)
 			if i >= len(s) || s[i] != ':' {
-				return nil, ErrInvalidToken.WithCause(syntaxErr("invalid character after object key", i))
+				return syntaxErr("invalid character after object key", i)
 			}
 			start := skipSpace(s, i+1)
 			end, err := skipValue(s, start)
 			if err != nil {
-				return nil, ErrInvalidToken.WithCause(err)
+				return err
 			}
-			if claimErr == nil {
-				claimErr = c.setClaim(name, s[start:end])
-			}
+			member(name, s[start:end])
 			i = skipSpace(s, end)
 			if i < len(s) && s[i] == ',' {
 				i = skipSpace(s, i+1)
@@ -1069,13 +1068,33 @@ func decodeClaims(s string) (*Claims, error) {
 				break
 			}
 			if i >= len(s) {
-				return nil, ErrInvalidToken.WithCause(syntaxErr("unexpected end of JSON input", len(s)))
+				return syntaxErr("unexpected end of JSON input", len(s))
 			}
-			return nil, ErrInvalidToken.WithCause(syntaxErr("invalid character after object key:value pair", i))
+			return syntaxErr("invalid character after object key:value pair", i)
 		}
 	}
 	if i = skipSpace(s, i); i != len(s) {
-		return nil, ErrInvalidToken.WithCause(errors.New("lti: trailing data after the claims object"))
+		return errTrailing
+	}
+	return nil
+}
+
+var (
+	errNotObject = errors.New("lti: the claims are not a JSON object")
+	errTrailing  = errors.New("lti: trailing data after the claims object")
+)
+
+// decodeClaims is DecodeClaims over the payload as a string.
+func decodeClaims(s string) (*Claims, error) {
+	c := new(Claims)
+	var claimErr error
+	err := walkObject(s, func(name, v string) {
+		if claimErr == nil {
+			claimErr = c.setClaim(name, v)
+		}
+	})
+	if err != nil {
+		return nil, ErrInvalidToken.WithCause(err)
 	}
 	if claimErr != nil {
 		return nil, ErrInvalidClaims.WithCause(claimErr)

@@ -104,11 +104,8 @@ type registrationRef struct {
 
 // rawClaim returns the claim name exactly as sent, or nil when absent.
 func rawClaim(lc *launch.Context, name string) (json.RawMessage, error) {
-	var raw json.RawMessage
-	if _, err := lc.Claim(name, &raw); err != nil {
-		return nil, err
-	}
-	return raw, nil
+	raw, _, err := lc.RawClaim(name)
+	return raw, err
 }
 
 func newLaunchJSON(lc *launch.Context) (*launchJSON, error) {
