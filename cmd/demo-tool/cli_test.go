@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ltikit/ltikit/toolkey"
 )
 
 // TestCLI drives platform add, platform list and deployment add of the
@@ -132,5 +135,67 @@ func TestCLI(t *testing.T) {
 	}
 	if res := mustCLI(t, other, "platform", "list", "--db", filepath.Join(other, "demo-tool.db")); !strings.Contains(res.stdout, "https://canvas.example") {
 		t.Errorf("the default database is not ./demo-tool.db: %q", res.stdout)
+	}
+}
+
+// TestCLIKeys lists and rotates the tool's signing keys in one SQLite
+// file: the first list makes the first key, a rotation makes a new active
+// key and keeps the old one published for the grace period.
+func TestCLIKeys(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "keys.db")
+	type key struct {
+		KID            string     `json:"kid"`
+		Status         string     `json:"status"`
+		CreatedAt      time.Time  `json:"created_at"`
+		RetiredAt      *time.Time `json:"retired_at"`
+		PublishedUntil *time.Time `json:"published_until"`
+	}
+	list := func() []key {
+		t.Helper()
+		res := mustCLI(t, dir, "keys", "list", "--json", "--db", db)
+		var keys []key
+		if err := json.Unmarshal([]byte(res.stdout), &keys); err != nil {
+			t.Fatalf("keys list --json: %v\n%s", err, res.stdout)
+		}
+		return keys
+	}
+
+	first := list()
+	if len(first) != 1 || first[0].Status != "active" || first[0].KID == "" || first[0].RetiredAt != nil {
+		t.Fatalf("first list: %+v", first)
+	}
+	if again := list(); len(again) != 1 || again[0].KID != first[0].KID {
+		t.Fatalf("a second list changed the keys: %+v then %+v", first, again)
+	}
+
+	res := mustCLI(t, dir, "keys", "rotate", "--db", db)
+	keys := list()
+	if len(keys) != 2 || keys[0].Status != "active" || keys[1].Status != "retired" || keys[1].KID != first[0].KID ||
+		keys[0].KID == first[0].KID {
+		t.Fatalf("after rotate: %+v", keys)
+	}
+	if !strings.Contains(res.stdout, "rotated: "+keys[0].KID+" signs now") || !strings.Contains(res.stdout, first[0].KID) {
+		t.Errorf("rotate output:\n%s", res.stdout)
+	}
+	if r := keys[1]; r.RetiredAt == nil || r.PublishedUntil == nil || r.PublishedUntil.Sub(*r.RetiredAt) != toolkey.DefaultGrace {
+		t.Errorf("retired key %+v: want it published for %s after its retirement", r, toolkey.DefaultGrace)
+	}
+	if res := mustCLI(t, dir, "keys", "list", "--db", db); !strings.Contains(res.stdout, "KID") ||
+		!strings.Contains(res.stdout, keys[0].KID+"  active") || !strings.Contains(res.stdout, "retired") {
+		t.Errorf("keys list:\n%s", res.stdout)
+	}
+
+	for _, bad := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"keys"}, "keys: want a subcommand: list or rotate"},
+		{[]string{"keys", "delete"}, `keys: unknown subcommand "delete"`},
+		{[]string{"keys", "rotate", "--db", db, "now"}, `unexpected argument "now"`},
+	} {
+		if res := runCLI(t, dir, nil, bad.args...); res.code != 2 || !strings.Contains(res.stderr, bad.err) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", bad.args, res.code, res.stderr, bad.err)
+		}
 	}
 }

@@ -16,6 +16,8 @@
 //	demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL [--token-url URL] [--deployment ID]... [--db DSN]
 //	demo-tool platform list [--json] [--db DSN]
 //	demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+//	demo-tool keys list [--json] [--db DSN]
+//	demo-tool keys rotate [--db DSN]
 //	demo-tool help
 //
 // The command exits 0 on success and non-zero with a one-line message on
@@ -76,7 +78,11 @@
 // a restart keeps its kid and every node sharing the database signs with,
 // and publishes, the same key at /.well-known/jwks.json. Register that URL
 // with a platform as the tool's key set URL, and the platform's token
-// endpoint with 'demo-tool platform add --token-url'.
+// endpoint with 'demo-tool platform add --token-url'. 'demo-tool keys
+// list' shows the published keys; 'demo-tool keys rotate' makes a new key
+// active on every node (within toolkey.DefaultCacheTTL) and keeps the
+// previous one published for toolkey.DefaultGrace, so nothing signed
+// before the rotation stops verifying.
 //
 // The launch page links to the pages the launch's claims allow:
 //

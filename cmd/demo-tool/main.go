@@ -83,6 +83,8 @@ func dispatch(ctx context.Context, args []string, getenv env, stdout, stderr io.
 			return usagef("deployment: want the subcommand add")
 		}
 		return deploymentAdd(ctx, rest[1:], getenv, stdout)
+	case "keys":
+		return keysCommand(ctx, rest, getenv, stdout)
 	case "help", "-h", "-help", "--help":
 		return errHelp
 	default:
@@ -109,6 +111,8 @@ Usage:
                          [--token-url URL] [--deployment ID]... [--db DSN]
   demo-tool platform list [--json] [--db DSN]
   demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+  demo-tool keys list [--json] [--db DSN]       the tool's published signing keys
+  demo-tool keys rotate [--db DSN]              a new signing key; the old one stays published a day
   demo-tool help
 
 Flags (a flag on the command line wins over its environment variable):
