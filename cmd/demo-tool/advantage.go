@@ -42,7 +42,8 @@ const (
 
 // setUpAdvantage makes what the LTI Advantage pages need: the keyring over
 // the database's key store, the token client and deep linking responder
-// that sign with it, and the in-memory sessions.
+// that sign with it, and the sessions and pending deep linking requests in
+// the database.
 func (a *app) setUpAdvantage() error {
 	var err error
 	a.keys, err = toolkey.NewKeyring(a.store.ToolKeys())
@@ -58,8 +59,8 @@ func (a *app) setUpAdvantage() error {
 	if err != nil {
 		return err
 	}
-	a.sessions = newMemStore[*session](sessionTTL, maxSessions)
-	a.pendingDL = newMemStore[*deeplink.Request](pendingDLTTL, maxPendingDL)
+	a.sessions = newRecords[*session](a.store.recordsDB(), "session", sessionTTL)
+	a.pendingDL = newRecords[*deeplink.Request](a.store.recordsDB(), "deeplink", pendingDLTTL)
 	return nil
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,77 +15,121 @@ import (
 	"github.com/ltikit/ltikit/services/ags"
 )
 
-func TestMemStore(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	s := newMemStore[string](time.Minute, 3)
-	s.now = func() time.Time { return now }
+// TestRecords runs the session and deep linking record store on an SQLite
+// file and on PostgreSQL: ids of 128 bits, a take that succeeds once across
+// two connection pools (two nodes), restore, expiry and the sweep.
+func TestRecords(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "records.db") },
+		"postgres": postgresDSN,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			d := dsn(t)
+			open := func() *records[string] {
+				b, err := openBackend(ctx, d, slog.New(slog.DiscardHandler), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { b.Close() })
+				return newRecords[string](b.recordsDB(), "test", time.Minute)
+			}
+			now := time.Unix(1_000_000, 0)
+			clock := func() time.Time { return now }
+			s, other := open(), open() // two pools: two nodes
+			s.now, other.now = clock, clock
 
-	a := s.put("a")
-	if len(a) < 26 {
-		t.Errorf("id %q is shorter than 128 bits of base32", a)
-	}
-	if v, ok := s.get(a); !ok || v != "a" {
-		t.Fatalf("get: %q %v", v, ok)
-	}
-	// take succeeds once, also when racing.
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			if _, _, ok := s.take(a); ok {
-				wins.Add(1)
+			a, err := s.put(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a) < 26 {
+				t.Errorf("id %q is shorter than 128 bits of base32", a)
+			}
+			if v, ok, err := other.get(ctx, a); err != nil || !ok || v != "a" {
+				t.Fatalf("get on the other node: %q %v %v", v, ok, err)
+			}
+			// take succeeds once, also when racing on both nodes.
+			var wins atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 16 {
+				st := s
+				if i%2 == 1 {
+					st = other
+				}
+				wg.Go(func() {
+					_, _, ok, err := st.take(ctx, a)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						wins.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if wins.Load() != 1 {
+				t.Fatalf("%d takes succeeded, want 1", wins.Load())
+			}
+			if _, ok, _ := s.get(ctx, a); ok {
+				t.Error("a taken record is still there")
+			}
+
+			// restore puts a record back with its id and expiry.
+			b, _ := s.put(ctx, "b")
+			v, exp, ok, err := s.take(ctx, b)
+			if err != nil || !ok || !exp.Equal(now.Add(time.Minute)) {
+				t.Fatalf("take: %q %v %v %v", v, exp, ok, err)
+			}
+			if err := s.restore(ctx, b, v, exp); err != nil {
+				t.Fatal(err)
+			}
+			if v, ok, _ := other.get(ctx, b); !ok || v != "b" {
+				t.Errorf("after restore: %q %v", v, ok)
+			}
+			// Another kind does not see it.
+			if _, ok, _ := newRecords[string](s.db, "other", time.Minute).get(ctx, b); ok {
+				t.Error("a record of another kind is returned")
+			}
+
+			// Records expire, and the next put after a minute sweeps them.
+			now = now.Add(time.Minute)
+			if _, ok, _ := s.get(ctx, b); ok {
+				t.Error("an expired record is returned")
+			}
+			if _, _, ok, _ := s.take(ctx, b); ok {
+				t.Error("an expired record is taken")
+			}
+			s.lastSweep.Store(0)
+			if _, err := s.put(ctx, "c"); err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			if err := s.db.Raw("SELECT COUNT(*) FROM " + recordsTable + " WHERE kind = 'test'").Scan(&n).Error; err != nil || n != 1 {
+				t.Errorf("after the sweep %d rows (%v), want only the live one", n, err)
 			}
 		})
 	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d takes succeeded, want 1", wins.Load())
-	}
-	if _, ok := s.get(a); ok {
-		t.Error("a taken record is still there")
-	}
+}
 
-	// restore puts a record back with its expiry.
-	b := s.put("b")
-	v, exp, ok := s.take(b)
-	if !ok || !exp.Equal(now.Add(time.Minute)) {
-		t.Fatalf("take: %q %v %v", v, exp, ok)
+// A storage failure of the sessions is a 503 storage_unavailable page, not
+// a 500 or a page that pretends there is no session.
+func TestRecordsFailClosed(t *testing.T) {
+	a, srv := newTestApp(t)
+	browser := jsonBrowser()
+	resp, err := a.sandbox.Launch(t.Context(), browser)
+	if r := readResponse(t, resp, err); r.status != http.StatusOK {
+		t.Fatalf("launch: %d %s", r.status, r.body)
 	}
-	s.restore(b, v, exp)
-	if v, ok := s.get(b); !ok || v != "b" {
-		t.Errorf("after restore: %q %v", v, ok)
+	sqlDB, err := a.store.recordsDB().DB()
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	// Records expire.
-	now = now.Add(time.Minute)
-	if _, ok := s.get(b); ok {
-		t.Error("an expired record is returned")
-	}
-	if _, _, ok := s.take(b); ok {
-		t.Error("an expired record is taken")
-	}
-
-	// Past the bound, the record expiring first goes.
-	ids := []string{s.put("1")}
-	now = now.Add(time.Second)
-	ids = append(ids, s.put("2"), s.put("3"), s.put("4"))
-	if _, ok := s.get(ids[0]); ok {
-		t.Error("the oldest record survived past the bound")
-	}
-	for _, id := range ids[1:] {
-		if _, ok := s.get(id); !ok {
-			t.Error("a newer record was dropped")
-		}
-	}
-
-	// Taken records leave no garbage behind for long.
-	big := newMemStore[int](time.Hour, 1000)
-	for i := range 500 {
-		big.take(big.put(i))
-	}
-	big.put(0)
-	if len(big.order) > 64 || len(big.entries) != 1 {
-		t.Errorf("after 500 takes: %d queued, %d entries", len(big.order), len(big.entries))
+	sqlDB.Close()
+	resp, err = browser.Get(srv.URL + pathRoster)
+	r := readResponse(t, resp, err)
+	if r.status != http.StatusServiceUnavailable || r.json(t)["error"] != "storage_unavailable" {
+		t.Fatalf("roster with the database closed: %d %s", r.status, r.body)
 	}
 }
 

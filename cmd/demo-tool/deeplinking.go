@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,17 +22,15 @@ import (
 // platform's deep_link_return_url.
 //
 // Between the two, the deep linking request (its return URL, settings and
-// opaque data) waits in this process's memory under a random id, which the
-// picker's form carries in a hidden field: the request never passes through
-// the browser, and the id is good for one answer within pendingDLTTL. The
-// form does not need the session cookie, so picking works in an iframe
-// whose cookies the browser blocks. As with sessions, a deployment on
-// several nodes would keep these records in the shared database.
+// opaque data) waits in the shared database (records.go) under a random
+// id, which the picker's form carries in a hidden field: the request never
+// passes through the browser, the answer may reach any node, and the id is
+// good for one answer within pendingDLTTL. The form does not need the
+// session cookie, so picking works in an iframe whose cookies the browser
+// blocks.
 const (
 	// pendingDLTTL is how long the user may take to pick.
 	pendingDLTTL = 30 * time.Minute
-	// maxPendingDL bounds the requests kept.
-	maxPendingDL = 10000
 	// formFieldDL is the picker form's field with the request's id.
 	formFieldDL = "dl"
 )
@@ -114,13 +113,18 @@ func (a *app) newPicker(req *deeplink.Request, id string) *picker {
 // startDeepLinking keeps the launch's deep linking request for the picker
 // and returns the picker, or a message saying why the request cannot be
 // answered.
-func (a *app) startDeepLinking(lc *launch.Context) (*picker, string) {
+func (a *app) startDeepLinking(ctx context.Context, lc *launch.Context) (*picker, string) {
 	req, err := deeplink.ParseRequest(lc)
 	if err != nil {
 		a.log.Warn("deep linking request unusable", slog.String("error", err.Error()))
 		return nil, "This deep linking request cannot be answered: " + lti.AsError(err).Description + "."
 	}
-	return a.newPicker(req, a.pendingDL.put(req)), ""
+	id, err := a.pendingDL.put(ctx, req)
+	if err != nil {
+		a.log.ErrorContext(ctx, "deep linking request not stored", slog.String("error", err.Error()))
+		return nil, "This deep linking request cannot be answered now: the tool's database is unavailable."
+	}
+	return a.newPicker(req, id), ""
 }
 
 // respondDeepLinking answers the picker's form: it signs a deep linking
@@ -129,7 +133,11 @@ func (a *app) startDeepLinking(lc *launch.Context) (*picker, string) {
 func (a *app) respondDeepLinking(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.FormValue(formFieldDL)
-	req, expires, ok := a.pendingDL.take(id)
+	req, expires, ok, err := a.pendingDL.take(ctx, id)
+	if err != nil {
+		a.writeStorageError(c, err)
+		return nil
+	}
 	if !ok {
 		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "unknown_request",
 			"this deep linking request has expired or was already answered",
@@ -174,7 +182,7 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 	}
 	if err := a.responder.Respond(ctx, c.Response(), resp); err != nil {
 		// The keys are unavailable: the user may try again.
-		a.pendingDL.restore(id, req, expires)
+		a.restorePending(ctx, id, req, expires)
 		return a.writeServiceError(c, "Signing the deep linking response", err)
 	}
 	a.log.LogAttrs(ctx, slog.LevelInfo, "deep linking response sent",
@@ -184,11 +192,20 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 
 // repick puts the request back and shows the picker again with msg.
 func (a *app) repick(c echo.Context, id string, req *deeplink.Request, expires time.Time, picked []string, msg string) error {
-	a.pendingDL.restore(id, req, expires)
+	a.restorePending(c.Request().Context(), id, req, expires)
 	p := a.newPicker(req, id)
 	p.Error = msg
 	for i, it := range p.Items {
 		p.Items[i].Checked = it.Accepted && slices.Contains(picked, it.ID)
 	}
 	return a.renderPageCSP(c, http.StatusBadRequest, "picker", formCSP, p)
+}
+
+// restorePending puts a taken deep linking request back so the user may
+// answer again. If that fails the request is gone, and the user starts the
+// deep linking again from the platform.
+func (a *app) restorePending(ctx context.Context, id string, req *deeplink.Request, expires time.Time) {
+	if err := a.pendingDL.restore(ctx, id, req, expires); err != nil {
+		a.log.ErrorContext(ctx, "deep linking request not restored", slog.String("error", err.Error()))
+	}
 }

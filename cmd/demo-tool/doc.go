@@ -104,16 +104,17 @@
 //     The chosen items go back in a signed LtiDeepLinkingResponse that the
 //     tool's page posts to the platform's deep_link_return_url.
 //
-// The follow-up pages find their launch in a session: a record in the
-// server's memory for an hour, under a random id in the cookie
-// demo_tool_session (HttpOnly, Secure, SameSite=None, as the launch is a
-// cross-site post, often in an iframe). It holds the registration's
+// The follow-up pages find their launch in a session: a row in the shared
+// database (table demo_tool_records) for an hour, under a random id in the
+// cookie demo_tool_session (HttpOnly, Secure, SameSite=None, as the launch
+// is a cross-site post, often in an iframe). It holds the registration's
 // issuer and client_id, the user, the roles and the service claims; no
 // token, and nothing goes in a URL. Forms carry a per-session CSRF token. A
-// deep linking request waits for the user's pick in memory too, for 30
+// deep linking request waits for the user's pick in the same table, for 30
 // minutes, under a random id in the picker's hidden field, and can be
-// answered once. Both are lost on restart and seen by one node only: a
-// deployment on several nodes would keep them in the shared database.
+// answered once (one conditional DELETE … RETURNING). Both survive a
+// restart and are seen by every node sharing the database; a database
+// failure answers 503 storage_unavailable.
 //
 // # Sandbox
 //

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +93,7 @@ func TestMultiNode(t *testing.T) {
 	platform, err := ltitest.NewPlatform(ltitest.Config{
 		ToolLoginURL:     a.url + "/lti/login",
 		ToolRedirectURIs: []string{base + "/lti/launch"},
+		ToolJWKSURL:      b.url + pathJWKS, // node B publishes what node A signs with
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func TestMultiNode(t *testing.T) {
 	mustCLI(t, dir, "platform", "add", "--db", dsn,
 		"--issuer", platform.Issuer(), "--client-id", platform.ClientID(),
 		"--auth-url", platform.AuthEndpoint(), "--jwks-url", platform.KeySetURL(),
-		"--deployment", platform.DeploymentID())
+		"--token-url", platform.TokenEndpoint(), "--deployment", platform.DeploymentID())
 
 	// authorize runs the login on node A and the auth request, and returns
 	// the form the platform posts back (to base/lti/launch), with the
@@ -153,6 +155,29 @@ func TestMultiNode(t *testing.T) {
 		// The same id_token and state, with the state cookie, on node A:
 		// the state was consumed in the shared database.
 		wantError(t, "replay on node A", postTo(t, a, ar, cookies), http.StatusUnauthorized, "invalid_state")
+	})
+
+	t.Run("launch on B, roster on A", func(t *testing.T) {
+		// The session of a launch on node B is in the shared database: node
+		// A serves the roster page for it, with a service token it gets
+		// with the shared signing key.
+		platform.AddMembers(3)
+		browser := ltitest.NewBrowser() // one cookie jar: the nodes share the host
+		ar, err := platform.Authorize(t.Context(), browser, platform.WithNRPS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := *ar
+		at.Action = b.url + "/lti/launch"
+		resp, err := platform.Post(t.Context(), browser, &at)
+		if r := readResponse(t, resp, err); r.status != http.StatusOK {
+			t.Fatalf("launch on node B: %d %s", r.status, r.body)
+		}
+		resp, err = browser.Get(a.url + pathRoster)
+		r := readResponse(t, resp, err)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), "Learner 3") {
+			t.Fatalf("roster on node A: %d\n%s\nnode A logs:\n%s", r.status, r.body, a.logs.String())
+		}
 	})
 
 	t.Run("racing posts to both nodes: one wins", func(t *testing.T) {

@@ -163,7 +163,11 @@ func (a *app) showLaunch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sess := a.startSession(c, lc)
+	sess, err := a.startSession(c, lc)
+	if err != nil {
+		a.writeStorageError(c, err)
+		return nil
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if prefersJSON(r) {
 		body, err := json.Marshal(v)
@@ -178,7 +182,7 @@ func (a *app) showLaunch(c echo.Context) error {
 	}
 	page.Services = a.launchServices(sess)
 	if lc.IsDeepLinking() {
-		page.Picker, page.PickerError = a.startDeepLinking(lc)
+		page.Picker, page.PickerError = a.startDeepLinking(r.Context(), lc)
 		return a.renderPageCSP(c, http.StatusOK, "launch", formCSP, page)
 	}
 	return a.renderPage(c, http.StatusOK, "launch", page)

@@ -228,8 +228,8 @@ type app struct {
 	keys      *toolkey.Keyring    // the tool's signing keys, in the database
 	tokens    *token.Client       // service access tokens, signed with keys
 	responder *deeplink.Responder // deep linking responses, signed with keys
-	sessions  *memStore[*session]
-	pendingDL *memStore[*deeplink.Request] // deep linking requests awaiting the user's pick
+	sessions  *records[*session]
+	pendingDL *records[*deeplink.Request] // deep linking requests awaiting the user's pick
 	log       *slog.Logger
 	sandbox   *ltitest.Platform // nil without --sandbox
 	echo      *echo.Echo

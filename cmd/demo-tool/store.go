@@ -38,6 +38,9 @@ type backend interface {
 	// database: every node and every restart signs with, and publishes, the
 	// same keys.
 	ToolKeys() toolkey.Store
+	// recordsDB is the database of the short-lived records (sessions,
+	// pending deep linking requests; see records.go), its table created.
+	recordsDB() *gorm.DB
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close stops background work and closes the database.
@@ -127,6 +130,10 @@ func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) 
 		b.closeDB()
 		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
 	}
+	if err := migrateRecords(ctx, db); err != nil {
+		b.closeDB()
+		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
+	}
 	b.Adapter, err = gormadapter.New(ctx, db, gormadapter.WithLogger(log))
 	if err != nil {
 		b.closeDB()
@@ -161,6 +168,8 @@ func (b *gormBackend) Close() error {
 
 // ToolKeys implements backend.
 func (b *gormBackend) ToolKeys() toolkey.Store { return b.toolKeys }
+
+func (b *gormBackend) recordsDB() *gorm.DB { return b.db }
 
 // Ping implements backend.
 func (b *gormBackend) Ping(ctx context.Context) error {
