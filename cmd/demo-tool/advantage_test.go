@@ -117,7 +117,7 @@ func TestRecords(t *testing.T) {
 func TestRecordsFailClosed(t *testing.T) {
 	a, srv := newTestApp(t)
 	browser := jsonBrowser()
-	resp, err := a.sandbox.Launch(t.Context(), browser)
+	resp, err := a.sandbox.Launch(t.Context(), browser, a.sandbox.WithNRPS())
 	if r := readResponse(t, resp, err); r.status != http.StatusOK {
 		t.Fatalf("launch: %d %s", r.status, r.body)
 	}
@@ -212,8 +212,20 @@ func TestAdvantageUnavailable(t *testing.T) {
 				t.Errorf("the launch page lacks %q", s)
 			}
 		}
-		wantPage(t, browser, pathGrade, http.StatusConflict, "grading_unavailable")
-		wantPage(t, browser, pathRoster, http.StatusConflict, "roster_unavailable")
+		// Nothing to serve: no session is stored, and none is left from an
+		// earlier launch in this browser.
+		wantPage(t, browser, pathGrade, http.StatusUnauthorized, "no_session")
+		wantPage(t, browser, pathRoster, http.StatusUnauthorized, "no_session")
+	})
+
+	t.Run("a launch without services ends the earlier session", func(t *testing.T) {
+		browser, _ := launchHTML(t, a.sandbox.WithNRPS())
+		wantPage(t, browser, pathRoster, http.StatusOK, "Learner")
+		resp, err := a.sandbox.Launch(t.Context(), browser)
+		if r := readResponse(t, resp, err); r.status != http.StatusOK {
+			t.Fatalf("second launch: %d", r.status)
+		}
+		wantPage(t, browser, pathRoster, http.StatusUnauthorized, "no_session")
 	})
 
 	t.Run("anonymous learner", func(t *testing.T) {

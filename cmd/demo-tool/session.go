@@ -24,7 +24,10 @@ import (
 // only what the follow-up pages need: the registration's key, the user,
 // the roles and the service claims. Every new launch in the browser
 // replaces the session. Any node sharing the database serves the
-// follow-up pages, and a restart keeps the sessions.
+// follow-up pages, and a restart keeps the sessions. A launch without
+// service claims (no AGS, no NRPS) has no follow-up page to serve, so it
+// stores nothing and clears the cookie: it costs the database only the
+// launch's own two statements.
 const (
 	sessionCookie = "demo_tool_session"
 	// sessionTTL is how long a session lasts after its launch.
@@ -80,22 +83,27 @@ func (s *session) checkCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
 }
 
-// startSession stores a session for the launch and sets its cookie.
+// startSession makes the launch's session and, when the launch carries a
+// service claim, stores it and sets its cookie; otherwise it clears the
+// cookie of an earlier launch.
 func (a *app) startSession(c echo.Context, lc *launch.Context) (*session, error) {
 	s := newSession(lc)
-	id, err := a.sessions.put(c.Request().Context(), s)
-	if err != nil {
-		return nil, err
-	}
-	c.SetCookie(&http.Cookie{
+	ck := &http.Cookie{
 		Name:     sessionCookie,
-		Value:    id,
 		Path:     "/",
-		MaxAge:   int(sessionTTL / time.Second),
+		MaxAge:   -1,
 		HttpOnly: true,
 		Secure:   true,
 		SameSite: http.SameSiteNoneMode,
-	})
+	}
+	if s.AGS != nil || s.NRPS != nil {
+		id, err := a.sessions.put(c.Request().Context(), s)
+		if err != nil {
+			return nil, err
+		}
+		ck.Value, ck.MaxAge = id, int(sessionTTL/time.Second)
+	}
+	c.SetCookie(ck)
 	return s, nil
 }
 
@@ -113,9 +121,10 @@ func (a *app) currentSession(c echo.Context) *session {
 		}
 	}
 	writeErrorPageFull(c.Response(), c.Request(), "No launch", http.StatusUnauthorized, "no_session",
-		"this page needs a launch first",
-		"Open it from the tool's page after a launch from the platform. A session lasts an hour "+
-			"and needs the browser to accept the tool's cookie.")
+		"this page needs a launch with LTI Advantage services first",
+		"Open it from the tool's page after a launch from the platform that carries an Assignment and Grade "+
+			"Services or a Names and Role Provisioning Services claim. A session lasts an hour and needs the "+
+			"browser to accept the tool's cookie.")
 	return nil
 }
 
