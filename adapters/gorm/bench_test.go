@@ -19,6 +19,7 @@ import (
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/storage"
 )
 
 // atExit holds cleanups of resources shared by several benchmark runs
@@ -188,7 +189,8 @@ func BenchmarkStatePutTake(b *testing.B) {
 }
 
 // BenchmarkFindRegistration looks one registration up by issuer and
-// client_id among 1,000.
+// client_id among 1,000: from the database, and through
+// storage.CacheLookups (warm after the first round of 1,000).
 func BenchmarkFindRegistration(b *testing.B) {
 	benchAdapters(b, func(b *testing.B, a *gormadapter.Adapter, db *gorm.DB) {
 		rows := make([]*gormadapter.Registration, 1000)
@@ -200,12 +202,20 @@ func BenchmarkFindRegistration(b *testing.B) {
 		if err := db.CreateInBatches(rows, 200).Error; err != nil {
 			b.Fatal(err)
 		}
-		parallel(b, func(ctx context.Context, v *values) error {
-			i := v.n % 1000
-			v.n++
-			_, err := a.FindRegistration(ctx, fmt.Sprintf("https://lms-%d.example.com", i%250), fmt.Sprint("client-", i))
-			return err
-		})
+		cached := storage.CacheLookups(a, storage.CacheConfig{TTL: time.Hour})
+		for _, bc := range []struct {
+			name  string
+			store registration.Store
+		}{{"direct", a}, {"CacheLookups", cached}} {
+			b.Run(bc.name, func(b *testing.B) {
+				parallel(b, func(ctx context.Context, v *values) error {
+					i := v.n % 1000
+					v.n++
+					_, err := bc.store.FindRegistration(ctx, fmt.Sprintf("https://lms-%d.example.com", i%250), fmt.Sprint("client-", i))
+					return err
+				})
+			})
+		}
 	})
 }
 
