@@ -19,10 +19,17 @@ import (
 // cliTimeout bounds one administrative command's database work.
 const cliTimeout = 30 * time.Second
 
-// openForCLI opens the database for an administrative command: no
-// sweeper, logs discarded (errors are returned).
-func openForCLI(ctx context.Context, dsn string) (backend, error) {
-	return openBackend(ctx, dsn, slog.New(slog.DiscardHandler), false)
+// openForCLI opens the database for an administrative command, whose
+// database work ctx bounds to cliTimeout: no sweeper, logs discarded
+// (errors are returned). done closes the database and ends the bound.
+func openForCLI(ctx context.Context, dsn string) (_ context.Context, _ backend, done func(), _ error) {
+	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
+	b, err := openBackend(ctx, dsn, slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, b, func() { b.Close(); cancel() }, nil
 }
 
 func platformAdd(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
@@ -76,13 +83,11 @@ func platformAdd(ctx context.Context, args []string, getenv env, stdout io.Write
 		return usagef("%v", err)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
-	defer cancel()
-	b, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer done()
 	switch err := b.AddPlatform(ctx, reg, deps); {
 	case errors.Is(err, errDuplicate):
 		return fmt.Errorf("platform add: a platform with issuer %q and client_id %q is already registered", reg.Issuer, reg.ClientID)
@@ -100,13 +105,11 @@ func platformList(ctx context.Context, args []string, getenv env, stdout io.Writ
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
-	defer cancel()
-	b, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer done()
 	rows, err := b.Platforms(ctx)
 	if err != nil {
 		return fmt.Errorf("platform list: %w", err)
@@ -170,13 +173,11 @@ func deploymentAdd(ctx context.Context, args []string, getenv env, stdout io.Wri
 	if err := checkDeploymentID(*depID); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
-	defer cancel()
-	b, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer done()
 	key := registration.Key{Issuer: *issuer, ClientID: *clientID}
 	switch err := b.AddDeployment(ctx, key, *depID); {
 	case errors.Is(err, errNoPlatform):

@@ -50,13 +50,11 @@ func keysList(ctx context.Context, args []string, getenv env, stdout io.Writer) 
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
-	defer cancel()
-	b, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer done()
 	pub, err := b.ToolKeys().Published(ctx)
 	if err != nil {
 		return fmt.Errorf("keys list: %w", err)
@@ -72,13 +70,11 @@ func keysRotate(ctx context.Context, args []string, getenv env, stdout io.Writer
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
-	defer cancel()
-	b, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer done()
 	store := b.ToolKeys()
 	if err := store.Rotate(ctx); err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
