@@ -74,10 +74,11 @@ func (a *app) mountAdvantage(e *echo.Echo) {
 	e.POST(pathDeepLinking, a.respondDeepLinking)
 }
 
-// registration reads the session's registration from the database again,
-// so a registration changed or removed since the launch is seen.
+// registration looks the session's registration up again, as launches do
+// (through --lookup-cache), so one changed or removed since the launch is
+// seen within the same time.
 func (a *app) registration(ctx context.Context, s *session) (registration.Registration, error) {
-	r, err := a.store.FindRegistration(ctx, s.Registration.Issuer, s.Registration.ClientID)
+	r, err := a.lookups.FindRegistration(ctx, s.Registration.Issuer, s.Registration.ClientID)
 	if err != nil {
 		return registration.Registration{}, err
 	}

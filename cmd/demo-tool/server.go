@@ -224,6 +224,7 @@ func printStartup(w io.Writer, cfg serveConfig, addr net.Addr) {
 type app struct {
 	cfg       serveConfig
 	store     backend
+	lookups   storage.Adapter // store, behind storage.CacheLookups with --lookup-cache
 	tool      *launch.Tool
 	keys      *toolkey.Keyring    // the tool's signing keys, in the database
 	tokens    *token.Client       // service access tokens, signed with keys
@@ -241,13 +242,13 @@ type app struct {
 func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, store: store, log: log}
 	var err error
-	var lookups storage.Adapter = store
+	a.lookups = store
 	if cfg.LookupCache > 0 {
 		// Registrations and deployments change rarely; states and nonces
 		// still go to the database on every launch.
-		lookups = storage.CacheLookups(store, storage.CacheConfig{TTL: cfg.LookupCache})
+		a.lookups = storage.CacheLookups(store, storage.CacheConfig{TTL: cfg.LookupCache})
 	}
-	a.tool, err = launch.New(launch.Config{Storage: lookups, BaseURL: cfg.BaseURL},
+	a.tool, err = launch.New(launch.Config{Storage: a.lookups, BaseURL: cfg.BaseURL},
 		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError))
 	if err != nil {
 		return nil, err
