@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,12 +148,7 @@ func (s *records[T]) restore(ctx context.Context, id string, v T, expires time.T
 }
 
 // scan reads at most one row of (data[, expires_at]) and closes rows.
-func (s *records[T]) scan(rows interface {
-	Next() bool
-	Scan(...any) error
-	Err() error
-	Close() error
-}, withExpiry bool) (T, time.Time, bool, error) {
+func (s *records[T]) scan(rows *sql.Rows, withExpiry bool) (T, time.Time, bool, error) {
 	var (
 		v    T
 		data string

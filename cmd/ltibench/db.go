@@ -22,66 +22,56 @@ import (
 // configuration starts from empty tables without needing CREATE DATABASE,
 // and a function that drops the schema again.
 func pgSchema(ctx context.Context, dsn, name string) (string, func(), error) {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("-postgres %q: want a postgres:// URL", redact(dsn))
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
-	}
-	defer conn.Close(ctx)
 	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident+" CASCADE"); err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+ident); err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
+	u, drop, err := pgCreate(ctx, dsn, "DROP SCHEMA IF EXISTS "+ident+" CASCADE", "CREATE SCHEMA "+ident)
+	if err != nil {
+		return "", nil, err
 	}
 	q := u.Query()
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, dsn); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident+" CASCADE")
-			_ = c.Close(ctx)
-		}
-	}
 	return u.String(), drop, nil
 }
 
 // pgDatabase creates a database of its own on the server dsn names and
 // returns its URL and a function that drops it.
 func pgDatabase(ctx context.Context, dsn, name string) (string, func(), error) {
+	ident := pgx.Identifier{name}.Sanitize()
+	u, drop, err := pgCreate(ctx, dsn, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)", "CREATE DATABASE "+ident)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+// pgCreate runs dropSQL then createSQL on the server dsn names (dropping a
+// leftover of an interrupted run first) and returns dsn parsed and a
+// function that runs dropSQL again.
+func pgCreate(ctx context.Context, dsn, dropSQL, createSQL string) (*url.URL, func(), error) {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("-postgres %q: want a postgres:// URL", redact(dsn))
+		return nil, nil, fmt.Errorf("-postgres %q: want a postgres:// URL", redact(dsn))
 	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
+		return nil, nil, fmt.Errorf("postgres: %w", err)
 	}
 	defer conn.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
+	for _, stmt := range []string{dropSQL, createSQL} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return nil, nil, fmt.Errorf("postgres: %s: %w", stmt, err)
+		}
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		return "", nil, fmt.Errorf("postgres: creating a database for the peer: %w", err)
-	}
-	db := *u
-	db.Path = "/" + name
 	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if c, err := pgx.Connect(ctx, dsn); err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+			_, _ = c.Exec(ctx, dropSQL)
 			_ = c.Close(ctx)
 		}
 	}
-	return db.String(), drop, nil
+	return u, drop, nil
 }
 
 // redact hides a DSN's password.
