@@ -44,3 +44,66 @@ func FuzzFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCountMembers holds countMembers, which reads the member count off the
+// indented claims text, to a count of the top-level members made with
+// encoding/json's tokenizer.
+func FuzzCountMembers(f *testing.F) {
+	for _, seed := range []string{
+		`{}`,
+		`{"a":1}`,
+		`{"a":{"b":{"c":[1,{"d":2}]}},"e":[],"f":{}}`,
+		`{"s":"line\n  \"x\": 1","t":"  \"y\""}`,
+		`{"a":1,"a":2}`,
+		`{"https://purl.imsglobal.org/spec/lti/claim/roles":["x"],"sub":"1"}`,
+		`[{"a":1}]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		want, ok := tokenMembers(raw)
+		if !ok {
+			return
+		}
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+			t.Fatalf("Indent of valid JSON %q: %v", raw, err)
+		}
+		if got := countMembers(pretty.Bytes()); got != want {
+			t.Fatalf("countMembers(%q) = %d, want %d", raw, got, want)
+		}
+	})
+}
+
+// tokenMembers counts the members of raw, a JSON object; ok is false when
+// raw is not one valid JSON object.
+func tokenMembers(raw []byte) (n int, ok bool) {
+	if !json.Valid(raw) || !bytes.HasPrefix(bytes.TrimLeft(raw, " \t\r\n"), []byte("{")) {
+		return 0, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	depth, key := 0, true
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n, true
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if depth == 1 {
+				key = true // this value ends a member; the next token at depth 1 is a key
+			}
+			depth++
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			continue
+		}
+		if depth == 1 {
+			if key {
+				n++
+			}
+			key = !key
+		}
+	}
+}
