@@ -95,6 +95,14 @@
 // Each launch figure is printed as a ratio to its floor, and, with ltijs,
 // ltikit's launches/s and CPU per launch as ratios to the peer's; with
 // -fill, launches/s with the database filled as a ratio to the empty one.
+// Next to the peer ratios come two figures derived from the measured CPU,
+// marked so and never targets: the ceiling, the launches/s the CPUs could
+// give if the tool's server process cost nothing while each launch still
+// cost the load generator and the database what it cost in the run (CPUs ÷
+// their CPU per launch), as a ratio to the peer; and the capacity ratio, launches per
+// CPU-second of server and database together, ltikit's ÷ the peer's, which
+// is what the launches/s ratio approaches when the generator has CPUs of
+// its own.
 // The machine may be shared: -repeat n measures each configuration n times
 // on the same server and reports the run with the median launches/s, and
 // the load average before and after is printed with the results.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -99,5 +100,48 @@ func TestParseFlags(t *testing.T) {
 		if _, err := parseFlags(bad, env, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestDerivedVsPeer checks the two derived comparisons against figures
+// worked by hand, that they are left out when a figure is missing, and that
+// -strict never fails a run on them (they are not targets).
+func TestDerivedVsPeer(t *testing.T) {
+	peer := &row{Target: "ltijs", Store: "postgres", LaunchesPerS: 100, CPUMsPerLaunch: 8, DBCPUMsPerLaunch: 2, GenCPUMs: 2}
+	tests := []struct {
+		name         string
+		w            row
+		wantCeiling  float64 // 0: not derived
+		wantCapacity float64
+	}{
+		{"all measured", row{LaunchesPerS: 800, CPUMsPerLaunch: 0.5, DBCPUMsPerLaunch: 0.5, GenCPUMs: 1.5}, 2 * 1e3 / 2.0 / 100, 10.0 / 1.0},
+		{"no database CPU", row{LaunchesPerS: 800, CPUMsPerLaunch: 0.5, DBCPUMsPerLaunch: -1, GenCPUMs: 1.5}, 0, 0},
+		{"no server CPU", row{LaunchesPerS: 800, DBCPUMsPerLaunch: 0.5, GenCPUMs: 1.5}, 2 * 1e3 / 2.0 / 100, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]float64{}
+			for _, c := range derivedVsPeer("own-process", &tt.w, peer, 2) {
+				got[c.What] = c.Value
+			}
+			check := func(what string, want float64) {
+				v, ok := got[what]
+				switch {
+				case want == 0 && ok:
+					t.Errorf("%s = %v, want none", what, v)
+				case want != 0 && (!ok || math.Abs(v-want) > 1e-9):
+					t.Errorf("%s = %v (present %v), want %v", what, v, ok, want)
+				}
+			}
+			check("own-process_ceiling_vs_ltijs", tt.wantCeiling)
+			check("own-process_capacity_vs_ltijs", tt.wantCapacity)
+		})
+	}
+	r := &results{Comparisons: derivedVsPeer("own-process", &row{LaunchesPerS: 1, CPUMsPerLaunch: 50, DBCPUMsPerLaunch: 50, GenCPUMs: 50}, peer, 2)}
+	if len(r.Comparisons) != 2 {
+		t.Fatalf("got %d comparisons, want 2", len(r.Comparisons))
+	}
+	if f := r.failures(true); len(f) != 0 {
+		t.Errorf("strict failures on derived figures: %q", f)
 	}
 }

@@ -216,6 +216,7 @@ func (r *results) finish() {
 					What: t + "_vs_ltijs_cpu", Value: peer.CPUMsPerLaunch / w.CPUMsPerLaunch,
 					Text: fmt.Sprintf("%s/postgres: 1/%.1f of ltijs's server CPU per launch (%.2f vs %.2f ms; target ≤ 1/10)", t, peer.CPUMsPerLaunch/w.CPUMsPerLaunch, w.CPUMsPerLaunch, peer.CPUMsPerLaunch)})
 			}
+			r.Comparisons = append(r.Comparisons, derivedVsPeer(t, w, peer, r.Machine.CPUs)...)
 		}
 	}
 	for i := range r.Rows {
@@ -239,6 +240,37 @@ func (r *results) finish() {
 				Text: fmt.Sprintf("%s/postgres at %d clients: p99 %.1f ms (target ≤ 10 ms)", w.Target, w.Clients, w.P99Ms)})
 		}
 	}
+}
+
+// derivedVsPeer are two figures derived from w's and the peer's measured
+// CPU, not targets: what the load generator leaves for any tool on these
+// CPUs, and the launches each side gets from a CPU-second of its own.
+//
+//   - ceiling: were w's server process free, the launches/s the CPUs could
+//     give when every launch still costs the generator (the platform's RSA
+//     signing) and the database (w's own statements) what they cost in w's run:
+//     CPUs ÷ (generator + database CPU per launch), an upper bound, and
+//     that bound as a ratio to the peer's measured launches/s;
+//   - capacity: launches per CPU-second of server and database together,
+//     w's ÷ the peer's; the ratio the launches/s would approach with the
+//     generator on CPUs of its own.
+func derivedVsPeer(target string, w, peer *row, cpus int) []comparison {
+	var out []comparison
+	if cost := w.GenCPUMs + w.DBCPUMsPerLaunch; w.GenCPUMs > 0 && w.DBCPUMsPerLaunch > 0 && cpus > 0 {
+		ceiling := float64(cpus) * 1e3 / cost
+		out = append(out, comparison{
+			What: target + "_ceiling_vs_ltijs", Value: ceiling / peer.LaunchesPerS,
+			Text: fmt.Sprintf("%s/postgres: even if its server process cost no CPU, the generator (%.2f ms) and the database (%.2f ms) per launch would cap %d CPUs at %.0f launches/s = %.1f × ltijs (derived)",
+				target, w.GenCPUMs, w.DBCPUMsPerLaunch, cpus, ceiling, ceiling/peer.LaunchesPerS)})
+	}
+	own, theirs := w.CPUMsPerLaunch+w.DBCPUMsPerLaunch, peer.CPUMsPerLaunch+peer.DBCPUMsPerLaunch
+	if w.CPUMsPerLaunch > 0 && w.DBCPUMsPerLaunch > 0 && peer.CPUMsPerLaunch > 0 && peer.DBCPUMsPerLaunch > 0 {
+		out = append(out, comparison{
+			What: target + "_capacity_vs_ltijs", Value: theirs / own,
+			Text: fmt.Sprintf("%s/postgres: %.1f × the launches of ltijs per CPU-second of server and database (%.0f vs %.0f; %.2f vs %.2f ms per launch; derived)",
+				target, theirs/own, 1e3/own, 1e3/theirs, own, theirs)})
+	}
+	return out
 }
 
 // failures lists what makes the run fail: errors, a replay that was not
