@@ -46,9 +46,9 @@ func (a *app) renderPage(c echo.Context, status int, name string, data any) erro
 	return a.renderPageCSP(c, status, name, pageCSP, data)
 }
 
-// pageBuffers hold rendered pages between requests: a launch page is about
-// 10 KiB, and growing a fresh buffer to that size for every launch was a
-// third of the bytes demo-tool allocated per launch.
+// pageBuffers hold rendered pages between requests: a sandbox launch page is
+// 8.5 KB, and growing a fresh buffer to that size for every launch was
+// about 31 KiB of garbage per launch.
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledPage is the largest buffer put back in pageBuffers; a rare huge
