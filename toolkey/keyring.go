@@ -219,8 +219,12 @@ const storeTimeout = 10 * time.Second
 // shared runs fn once for all concurrent callers of key. fn runs without
 // the first caller's cancellation (bounded by storeTimeout), so one caller
 // giving up does not fail the others; each caller stops waiting when its
-// own ctx ends.
+// own ctx ends. A caller whose ctx has already ended starts nothing: the
+// select would pick at random between its ctx and a result that is ready.
 func (k *Keyring) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ch := k.group.DoChan(key, func() (any, error) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,6 +264,53 @@ func TestStoreFailure(t *testing.T) {
 	k.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/jwks", nil))
 	if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "hunter2") || rec.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("%d %q %v", rec.Code, rec.Body, rec.Header())
+	}
+}
+
+// countingStore counts the store calls a Keyring makes.
+type countingStore struct {
+	toolkey.Store
+	calls atomic.Int64
+}
+
+func (c *countingStore) Active(ctx context.Context) (*toolkey.Key, error) {
+	c.calls.Add(1)
+	return c.Store.Active(ctx)
+}
+
+func (c *countingStore) Published(ctx context.Context) ([]toolkey.PublicKey, error) {
+	c.calls.Add(1)
+	return c.Store.Published(ctx)
+}
+
+// TestCancelledCallerStartsNoStoreCall: with its cache empty, a Keyring
+// called with a context that has ended answers the context's error every
+// time and does not call the store; a live caller then gets its key.
+func TestCancelledCallerStartsNoStoreCall(t *testing.T) {
+	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{Store: mem}
+	k, err := toolkey.NewKeyring(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		if _, err := k.ActiveKey(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("ActiveKey: %v; want context.Canceled", err)
+		}
+		if _, err := k.JWKS(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("JWKS: %v; want context.Canceled", err)
+		}
+	}
+	if n := store.calls.Load(); n != 0 {
+		t.Fatalf("%d store calls for cancelled callers", n)
+	}
+	if _, err := k.ActiveKey(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -214,6 +214,11 @@ func (c *Client) Token(ctx context.Context, reg registration.Registration, scope
 	if tok, ok := c.cached(k); ok {
 		return tok, nil
 	}
+	// A caller that has gone away starts no fetch; checked here because the
+	// select below picks at random when both the result and ctx are ready.
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	ch := c.group.DoChan(k.flightKey(), func() (any, error) {
 		// Someone may have stored a token while this call was starting.
 		if tok, ok := c.cached(k); ok {

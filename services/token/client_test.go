@@ -40,6 +40,17 @@ type env struct {
 	svcAuth sync.Map // hit number → Authorization header
 	// svcStatus, when set, is answered instead of checking the token.
 	svcStatus atomic.Int32
+	// jwksGate, when set, holds every request for the tool's JWKS (which
+	// the platform's token endpoint makes to check a client assertion)
+	// until it is closed, after a send on its entered channel.
+	jwksGate atomic.Pointer[gate]
+}
+
+// gate holds requests: entered gets a value when one arrives, release is
+// closed to let them all through.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
 }
 
 // sharedKeyring is generated once: RSA key generation dominates otherwise.
@@ -67,7 +78,16 @@ func newEnv(t testing.TB, opts ...token.Option) *env {
 	}
 	e.p = p
 	mux.Handle("/lms/", p)
-	mux.Handle("/tool/jwks", e.keyring)
+	mux.HandleFunc("/tool/jwks", func(w http.ResponseWriter, r *http.Request) {
+		if g := e.jwksGate.Load(); g != nil {
+			select {
+			case g.entered <- struct{}{}:
+			default:
+			}
+			<-g.release
+		}
+		e.keyring.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/svc/", e.serveService)
 	e.reg = p.Registration()
 	e.client, err = token.NewClient(token.Config{Signer: e.keyring}, opts...)
@@ -303,18 +323,71 @@ func TestConcurrentTokenOneRequest(t *testing.T) {
 	}
 }
 
-// TestCancelledCallerDoesNotFailOthers: the shared fetch survives the
-// caller that started it.
+// TestCancelledCallerDoesNotFailOthers: a caller whose context is done
+// gets its context's error and starts no fetch; a caller that goes away
+// while the shared fetch runs gets its context's error, and the fetch goes
+// on for the callers still waiting.
 func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
-	e := newEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := e.client.Token(ctx, e.reg, []string{scopeLineItem}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled caller: %v", err)
-	}
-	if _, err := e.client.Token(context.Background(), e.reg, []string{scopeLineItem}); err != nil {
-		t.Fatal(err)
-	}
+	scopes := []string{scopeLineItem}
+	t.Run("cancelled before the call", func(t *testing.T) {
+		e := newEnv(t)
+		g := &gate{entered: make(chan struct{}, 1), release: make(chan struct{})}
+		e.jwksGate.Store(g)
+		release := sync.OnceFunc(func() { close(g.release) })
+		t.Cleanup(release)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		for range 20 { // a fetch finishing first must not win a race with ctx
+			if tok, err := e.client.Token(ctx, e.reg, scopes); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled caller: %q, %v", tok, err)
+			}
+		}
+		// A fetch started for them would reach the token endpoint, and its
+		// key set request the gate, in far less than this.
+		select {
+		case <-g.entered:
+			t.Fatal("a cancelled caller started a token request")
+		case <-time.After(500 * time.Millisecond):
+		}
+		e.jwksGate.Store(nil)
+		release()
+		if _, err := e.client.Token(context.Background(), e.reg, scopes); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.p.TokenRequests(); got != 1 {
+			t.Fatalf("%d token requests, want the live caller's one", got)
+		}
+	})
+	t.Run("cancelled during the fetch", func(t *testing.T) {
+		e := newEnv(t)
+		g := &gate{entered: make(chan struct{}, 1), release: make(chan struct{})}
+		e.jwksGate.Store(g)
+		release := sync.OnceFunc(func() { close(g.release) })
+		t.Cleanup(release) // registered after newEnv's: runs before the server closes
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			_, err := e.client.Token(ctx, e.reg, scopes)
+			first <- err
+		}()
+		<-g.entered // the fetch the first caller started is at the token endpoint
+		second := make(chan error, 1)
+		go func() {
+			_, err := e.client.Token(context.Background(), e.reg, scopes)
+			second <- err
+		}()
+		cancel()
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled caller: %v", err)
+		}
+		release()
+		if err := <-second; err != nil {
+			t.Fatalf("the caller still waiting: %v", err)
+		}
+		if got := e.p.TokenRequests(); got != 1 {
+			t.Fatalf("%d token requests, want the one shared fetch", got)
+		}
+	})
 }
 
 // TestInvalidateOnlyThatToken: a stale 401 does not evict a fresh token.
