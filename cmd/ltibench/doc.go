@@ -99,10 +99,10 @@
 // marked so and never targets: the ceiling, the launches/s the CPUs could
 // give if the tool's server process cost nothing while each launch still
 // cost the load generator and the database what it cost in the run (CPUs ÷
-// their CPU per launch), as a ratio to the peer; and the capacity ratio, launches per
-// CPU-second of server and database together, ltikit's ÷ the peer's, which
-// is what the launches/s ratio approaches when the generator has CPUs of
-// its own.
+// their CPU per launch), as a ratio to the peer; and the capacity ratio,
+// launches per CPU-second of server and database together, ltikit's ÷ the
+// peer's, which is what the launches/s ratio approaches when the generator
+// has CPUs of its own.
 // The machine may be shared: -repeat n measures each configuration n times
 // on the same server and reports the run with the median launches/s, and
 // the load average before and after is printed with the results.

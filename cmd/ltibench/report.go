@@ -248,9 +248,9 @@ func (r *results) finish() {
 //
 //   - ceiling: were w's server process free, the launches/s the CPUs could
 //     give when every launch still costs the generator (the platform's RSA
-//     signing) and the database (w's own statements) what they cost in w's run:
-//     CPUs ÷ (generator + database CPU per launch), an upper bound, and
-//     that bound as a ratio to the peer's measured launches/s;
+//     signing) and the database (w's own statements) what they cost in
+//     w's run: CPUs ÷ (generator + database CPU per launch), an upper
+//     bound, and that bound as a ratio to the peer's measured launches/s;
 //   - capacity: launches per CPU-second of server and database together,
 //     w's ÷ the peer's; the ratio the launches/s would approach with the
 //     generator on CPUs of its own.
