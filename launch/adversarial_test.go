@@ -131,14 +131,18 @@ func foreignKey(t testing.TB, kid string) jwk.Key {
 // SECURITY-CASES.md through the real handlers and the test platform. Each
 // case asserts the error code and status, and that a refused launch never
 // reaches the app.
+// adversarialCase is one case of TestAdversarialLaunches: a launch with
+// opts, or the steps of do, and the error code it must end with.
+type adversarialCase struct {
+	name string
+	opts []ltitest.LaunchOption
+	env  envOpts
+	do   func(e *env) outcome
+	want string
+}
+
 func TestAdversarialLaunches(t *testing.T) {
-	type tc struct {
-		name string
-		opts []ltitest.LaunchOption
-		env  envOpts
-		do   func(e *env) outcome
-		want string
-	}
+	type tc = adversarialCase
 	attackerKey := foreignKey(t, "attacker")
 	cases := []tc{
 		// The good launches first: they prove the harness works.
@@ -402,6 +406,7 @@ func TestAdversarialLaunches(t *testing.T) {
 			return read(e.t, resp, err)
 		}, want: cRequest},
 	}
+	cases = append(cases, storageCases()...)
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -75,10 +75,14 @@ func newBenchSetup(b *testing.B) *benchSetup {
 
 func stateName(i int) string { return fmt.Sprintf("bench-state-%012d", i) }
 
+// benchSecret is the browser secret of every benchmark login (43
+// characters, as a minted one).
+var benchSecret = strings.Repeat("s", 43)
+
 func (s *benchSetup) storeStates(b *testing.B, n int) {
 	reg := s.platform.Registration()
 	for i := 0; i < n; i++ {
-		l := nonce.Login{State: stateName(i), Nonce: s.nonce, Issuer: reg.Issuer, ClientID: reg.ClientID,
+		l := nonce.Login{State: launch.StateKey(stateName(i), benchSecret), Nonce: s.nonce, Issuer: reg.Issuer, ClientID: reg.ClientID,
 			TargetLinkURI: s.target, ExpiresAt: time.Now().Add(time.Hour)}
 		l.Binding = l.Bind()
 		if err := s.store.PutState(context.Background(), l); err != nil {
@@ -92,14 +96,14 @@ func (s *benchSetup) request(i int) *http.Request {
 	body := "id_token=" + s.token + "&state=" + state
 	req := httptest.NewRequest(http.MethodPost, "https://tool.example/lti/launch", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: cookieName(state), Value: state})
+	req.AddCookie(&http.Cookie{Name: cookieName(state), Value: launch.StateCookieValue(benchSecret)})
 	return req
 }
 
-// cookieName mirrors the pipeline's state cookie name.
+// cookieName mirrors the pipeline's state cookie name (https: __Host-).
 func cookieName(state string) string {
 	sum := sha256.Sum256([]byte(state))
-	return launch.DefaultCookiePrefix + fmt.Sprintf("%x", sum[:8])
+	return "__Host-" + launch.DefaultCookiePrefix + fmt.Sprintf("%x", sum[:8])
 }
 
 // BenchmarkValidateLaunch is a full launch validation: form parse, state

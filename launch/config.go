@@ -40,6 +40,12 @@ const (
 	DefaultStateTTL     = 10 * time.Minute
 	DefaultMaxBodyBytes = 256 << 10
 	DefaultCookiePrefix = "ltikit_state_"
+	// DefaultMaxStateCookies is how many of the tool's state cookies a
+	// browser holds at once; a login beyond it expires the oldest.
+	DefaultMaxStateCookies = 10
+	// DefaultStorageTimeout is how long the platform storage pages wait for
+	// each answer of the platform's frame before they go on without it.
+	DefaultStorageTimeout = 2 * time.Second
 )
 
 // maxParamLen bounds each login initiation parameter; lti_message_hint is
@@ -62,6 +68,14 @@ type options struct {
 	targetHosts  map[string]bool
 	maxBody      int64
 	cookiePrefix string
+	// partitioned, hostPrefix, maxCookies: the state cookie (cookie.go).
+	partitioned bool
+	hostPrefix  bool
+	maxCookies  int
+	// storage enables platform storage; storageWait bounds each message
+	// exchange of its pages (storage.go).
+	storage      bool
+	storageWait  time.Duration
 	logger       *slog.Logger
 	errorHandler func(w http.ResponseWriter, r *http.Request, err *lti.Error)
 	audiences    map[string]bool
@@ -127,6 +141,44 @@ func WithMaxBodyBytes(n int64) Option { return func(o *options) { o.maxBody = n 
 
 // WithCookiePrefix sets the state cookie name prefix (default "ltikit_state_").
 func WithCookiePrefix(p string) Option { return func(o *options) { o.cookiePrefix = p } }
+
+// WithPartitionedCookie sets whether the state cookie carries the
+// Partitioned attribute (CHIPS; default true). A partitioned cookie is kept
+// per top-level site, so a browser that blocks third-party cookies still
+// keeps it for a tool framed by the platform, and sends it back with the
+// launch that ends in the same frame. Turn it off only for a browser that
+// refuses the attribute.
+func WithPartitionedCookie(on bool) Option { return func(o *options) { o.partitioned = on } }
+
+// WithHostPrefix sets whether the state cookie's name starts with
+// "__Host-" when the BaseURL is https (default true). The prefix makes the
+// browser refuse the cookie unless it is Secure, has Path=/ and no Domain,
+// so a sibling subdomain cannot plant a state cookie for the tool. Over
+// plain http (local development) the prefix is never used.
+func WithHostPrefix(on bool) Option { return func(o *options) { o.hostPrefix = on } }
+
+// WithMaxStateCookies bounds how many of the tool's state cookies a browser
+// keeps at once (default 10): a login that would exceed it expires the
+// oldest, so a page that sends a browser through the login many times does
+// not make every later request carry kilobytes of cookies. Each login has
+// a cookie of its own, so the bound is also how many launches of one
+// browser can be in flight at once.
+func WithMaxStateCookies(n int) Option { return func(o *options) { o.maxCookies = n } }
+
+// WithPlatformStorage sets whether a login that carries lti_storage_target
+// also binds its state to the browser through the platform's storage (LTI
+// Client Side postMessages, default true): the login answers a small page
+// that stores a per-login secret in the platform's frame before it goes on
+// to the platform, and a launch that arrives without the state cookie reads
+// the secret back the same way. See docs/iframes-and-cookies.md.
+func WithPlatformStorage(on bool) Option { return func(o *options) { o.storage = on } }
+
+// WithPlatformStorageTimeout bounds how long the platform storage pages wait
+// for each answer of the platform (default 2 s); on a timeout the login goes
+// on with the cookie alone and the launch is refused with invalid_state.
+func WithPlatformStorageTimeout(d time.Duration) Option {
+	return func(o *options) { o.storageWait = d }
+}
 
 // WithLogger sets the logger for refused launches. Causes and unverified
 // input are logged here, never shown to the user; state, nonce and token

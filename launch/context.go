@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/lti"
@@ -24,7 +25,13 @@ type Context struct {
 	hostReg registration.Registerable
 	hostDep deployment.Deployable
 	payload []byte
+	binding Binding
 }
+
+// StateBinding says how the launch's state was bound to the browser: the
+// state cookie, or platform storage when the browser sent no cookie. It is
+// empty for a Context from [Tool.Resume].
+func (c *Context) StateBinding() Binding { return c.binding }
 
 // HostRegistration returns the value the registration store returned: the
 // host's own struct when the host stores its own type.
@@ -121,4 +128,50 @@ func NewContext(ctx context.Context, lc *Context) context.Context {
 func FromContext(ctx context.Context) (*Context, bool) {
 	lc, ok := ctx.Value(ctxKey{}).(*Context)
 	return lc, ok && lc != nil
+}
+
+// Resume rebuilds the Context of a launch this tool validated earlier, from
+// the payload that launch verified ([Context.RawClaims]) and the key of the
+// registration it came through. It is what a launch session (package
+// session) uses on the pages after the launch: the claims are decoded
+// again, and the registration and deployment are looked up through the
+// tool's storage, so the host's own structs come back as they would in the
+// launch itself (with [storage.CacheLookups], from memory).
+//
+// Resume verifies nothing about the payload's origin: pass only a payload
+// the tool validated and kept on its own side, never one a client sent.
+// A payload whose issuer or deployment does not match the registration, or
+// that does not decode, is invalid_claims; a registration or deployment
+// removed since the launch is unknown_registration or unknown_deployment;
+// a storage failure is storage_unavailable.
+func (t *Tool) Resume(ctx context.Context, reg registration.Key, payload []byte) (*Context, error) {
+	claims, err := decodePayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	if claims.Issuer != reg.Issuer || !claims.Audience.Contains(reg.ClientID) || claims.DeploymentID == "" {
+		return nil, lti.ErrInvalidClaims.WithDescription("the stored launch does not belong to its registration")
+	}
+	host, r, lerr := t.findRegistration(ctx, reg.Issuer, reg.ClientID)
+	if lerr != nil {
+		return nil, lerr
+	}
+	dep, err := t.store.FindDeployment(ctx, host, claims.DeploymentID)
+	if err != nil {
+		if errors.Is(err, deployment.ErrNotFound) {
+			return nil, lti.ErrUnknownDeployment.WithCause(err).WithSpec("LTI 1.3 Core §5.3.3")
+		}
+		return nil, storageErr(err)
+	}
+	if dep == nil || dep.LTIDeployment().DeploymentID != claims.DeploymentID {
+		return nil, storageErr(errors.New("deployment store returned a deployment that does not match the lookup"))
+	}
+	return &Context{
+		Claims:       claims,
+		Registration: r,
+		Deployment:   dep.LTIDeployment(),
+		hostReg:      host,
+		hostDep:      dep,
+		payload:      bytes.Clone(payload),
+	}, nil
 }

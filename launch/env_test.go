@@ -51,6 +51,7 @@ type launchResult struct {
 	DeploymentID string   `json:"deployment_id"`
 	Roles        []string `json:"roles"`
 	HostReg      bool     `json:"host_reg"`
+	Binding      string   `json:"binding"`
 	Error        string   `json:"error"`
 }
 
@@ -110,6 +111,7 @@ func (e *env) app(w http.ResponseWriter, r *http.Request) {
 		DeploymentID: lc.DeploymentID(),
 		Roles:        lc.Roles(),
 		HostReg:      hostReg,
+		Binding:      string(lc.StateBinding()),
 	})
 }
 

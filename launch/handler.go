@@ -2,6 +2,7 @@ package launch
 
 import (
 	"encoding/json"
+	"errors"
 	"html"
 	"mime"
 	"net/http"
@@ -17,13 +18,21 @@ import (
 func (t *Tool) LaunchHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lc, err := t.ValidateLaunch(r.Context(), r)
+		var sl *StorageLaunch
+		if errors.As(err, &sl) {
+			// No cookie came, and the login stored its secret in the
+			// platform's storage: the page reads it back and posts again.
+			// Nothing was taken.
+			sl.ServeHTTP(w, r)
+			return
+		}
 		if r.PostForm != nil {
 			// The state is single use whatever the outcome: drop its cookie.
 			// (Only the form ValidateLaunch already parsed within the body
 			// limit is read here.)
 			if state := r.PostForm.Get("state"); state != "" {
-				if _, err := r.Cookie(t.cookieName(state)); err == nil {
-					http.SetCookie(w, t.stateCookie(state, -1))
+				if name := t.cookieName(state); hasCookie(r, name) {
+					http.SetCookie(w, t.stateCookie(name, "", -1))
 				}
 			}
 		}
@@ -38,6 +47,11 @@ func (t *Tool) LaunchHandler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), lc)))
 	})
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
 }
 
 // WriteError renders err: JSON {"error": code, "error_description": text}

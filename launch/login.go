@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
@@ -98,10 +99,13 @@ func (t *Tool) checkTarget(raw string) error {
 }
 
 // InitiateLogin handles a third-party login initiation request: it finds
-// the registration, mints a state and a nonce (256 bits each, crypto/rand),
-// stores them, sets the state cookie and redirects the browser to the
-// platform's OIDC auth endpoint (1EdTech Security Framework §5.1.1.2). On
-// error nothing is written to w and no redirect happens.
+// the registration, mints a state, a nonce and a browser secret (256 bits
+// each, crypto/rand), stores the login record, sets the state cookie and
+// redirects the browser to the platform's OIDC auth endpoint (1EdTech
+// Security Framework §5.1.1.2). When the request carries
+// lti_storage_target (and platform storage is on), it answers a page that
+// also stores the secret in the platform's storage and then goes on to the
+// auth endpoint. On error nothing is written to w and no redirect happens.
 func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	lr, err := ParseLoginRequest(r, t.opt.maxBody)
@@ -119,7 +123,15 @@ func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || auth.Host == "" {
 		return storageErr(errors.New("registration has no usable auth endpoint"))
 	}
-	state, err := nonce.NewValue()
+	// Platform storage needs the origin the platform's frames run on: the
+	// auth endpoint's (LTI Client Side postMessages, Platform Storage).
+	target := ""
+	platformOrigin, originOK := origin(reg.AuthEndpoint)
+	if t.opt.storage && usableTarget(lr.LTIStorageTarget) && originOK {
+		target = lr.LTIStorageTarget
+	}
+	state := newState(target)
+	secret, err := nonce.NewValue()
 	if err != nil {
 		return lti.ErrStorageUnavailable.WithCause(err)
 	}
@@ -127,14 +139,17 @@ func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return lti.ErrStorageUnavailable.WithCause(err)
 	}
+	now := t.opt.now()
 	login := nonce.Login{
-		State:         state,
+		// The record is found only with the state and the browser secret
+		// together (storage.go).
+		State:         stateKey(state, secret),
 		Nonce:         nv,
 		Issuer:        reg.Issuer,
 		ClientID:      reg.ClientID,
 		TargetLinkURI: lr.TargetLinkURI,
 		DeploymentID:  lr.DeploymentID,
-		ExpiresAt:     t.opt.now().Add(t.opt.stateTTL),
+		ExpiresAt:     now.Add(t.opt.stateTTL),
 	}
 	login.Binding = login.Bind()
 	if err := t.store.PutState(ctx, login); err != nil {
@@ -165,11 +180,33 @@ func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 	q.Set("nonce", nv)
 	auth.RawQuery = q.Encode()
 
-	http.SetCookie(w, t.stateCookie(state, int(t.opt.stateTTL.Seconds())))
+	t.expireOldCookies(w, r)
+	http.SetCookie(w, t.stateCookie(t.cookieName(state), cookieValue(secret, now), int(t.opt.stateTTL.Seconds())))
+	if target != "" {
+		// The secret also goes to the platform's storage, for a browser
+		// that will not send the cookie back to a framed tool.
+		writeStoragePage(w, "Starting the launch", "Starting the launch…", storagePage{
+			Mode:       "login",
+			Origin:     platformOrigin,
+			Targets:    []string{target},
+			Key:        t.storageKey(state),
+			Value:      secret,
+			Next:       auth.String(),
+			Timeout:    t.opt.storageWait.Milliseconds(),
+			CapTimeout: capTimeout(t.opt.storageWait).Milliseconds(),
+		})
+		return nil
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", auth.String())
 	w.WriteHeader(http.StatusFound)
 	return nil
+}
+
+// capTimeout is how long the pages wait for lti.capabilities: a platform
+// that does not answer it delays the login by this much.
+func capTimeout(d time.Duration) time.Duration {
+	return min(d, 500*time.Millisecond)
 }
 
 // LoginHandler serves login initiation (GET and POST), rendering errors

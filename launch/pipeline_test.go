@@ -76,10 +76,17 @@ func TestLoginRedirect(t *testing.T) {
 				t.Fatalf("%d cookies, want 1", len(cookies))
 			}
 			c := cookies[0]
-			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteNoneMode || c.MaxAge <= 0 || c.MaxAge > 3600 || c.Value != state {
-				t.Errorf("state cookie %+v: want HttpOnly, Secure, SameSite=None, short Max-Age, value = state", c)
+			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || c.MaxAge <= 0 || c.MaxAge > 3600 {
+				t.Errorf("state cookie %+v: want HttpOnly, Secure, SameSite=None, Partitioned, short Max-Age", c)
 			}
-			if !strings.HasPrefix(c.Name, launch.DefaultCookiePrefix) {
+			// The value is "<issued>.<browser secret>": a secret of its own,
+			// not the state, which the platform sees.
+			_, secret, _ := strings.Cut(c.Value, ".")
+			if len(secret) < 43 || strings.Contains(c.Value, state) || c.Path != "/" || c.Domain != "" {
+				t.Errorf("state cookie value %q, path %q, domain %q: want a 256-bit secret other than the state, Path=/, no Domain", c.Value, c.Path, c.Domain)
+			}
+			// https: the __Host- prefix, so a sibling subdomain cannot plant it.
+			if !strings.HasPrefix(c.Name, "__Host-"+launch.DefaultCookiePrefix) {
 				t.Errorf("cookie name %q", c.Name)
 			}
 		})
@@ -436,7 +443,7 @@ func TestHostStructsComeBack(t *testing.T) {
 	// The state cookie is cleared after the launch.
 	cleared := false
 	for _, c := range rec.Result().Cookies() {
-		if strings.HasPrefix(c.Name, launch.DefaultCookiePrefix) && c.MaxAge < 0 {
+		if strings.HasPrefix(c.Name, "__Host-"+launch.DefaultCookiePrefix) && c.MaxAge < 0 && c.Partitioned {
 			cleared = true
 		}
 	}

@@ -2,12 +2,9 @@ package launch
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -27,7 +24,10 @@ type Tool struct {
 	keys        keys.Provider
 	base        *url.URL
 	redirectURI string
-	opt         options
+	// redirectOrigin is the redirect URI's scheme://host: the origin of
+	// the platform storage launch page, which its own post must come from.
+	redirectOrigin string
+	opt            options
 }
 
 // New returns a Tool. cfg.Storage and cfg.BaseURL are required.
@@ -47,6 +47,11 @@ func New(cfg Config, opts ...Option) (*Tool, error) {
 		audiences:    map[string]bool{},
 		maxBody:      DefaultMaxBodyBytes,
 		cookiePrefix: DefaultCookiePrefix,
+		partitioned:  true,
+		hostPrefix:   true,
+		maxCookies:   DefaultMaxStateCookies,
+		storage:      true,
+		storageWait:  DefaultStorageTimeout,
 		logger:       slog.New(slog.DiscardHandler),
 		errorHandler: WriteError,
 	}
@@ -58,17 +63,22 @@ func New(cfg Config, opts ...Option) (*Tool, error) {
 			return nil, errors.New("launch: algorithm " + a.String() + " can never verify an id_token")
 		}
 	}
-	if o.stateTTL <= 0 || o.maxBody <= 0 || o.skew < 0 {
-		return nil, errors.New("launch: state TTL and body limit must be positive, clock skew non-negative")
+	if o.stateTTL <= 0 || o.maxBody <= 0 || o.skew < 0 || o.maxCookies < 1 || o.storageWait <= 0 {
+		return nil, errors.New("launch: state TTL, body limit, state cookie bound and storage timeout must be positive, clock skew non-negative")
 	}
 	o.targetHosts[strings.ToLower(base.Host)] = true
+	if o.hostPrefix && base.Scheme == "https" && !strings.HasPrefix(o.cookiePrefix, hostCookiePrefix) {
+		o.cookiePrefix = hostCookiePrefix + o.cookiePrefix
+	}
+	redirect, _ := url.Parse(cfg.RedirectURI) // validated above
 	return &Tool{
-		store:       cfg.Storage,
-		carrier:     carries(cfg.Storage),
-		keys:        cfg.Keys,
-		base:        base,
-		redirectURI: cfg.RedirectURI,
-		opt:         o,
+		store:          cfg.Storage,
+		carrier:        carries(cfg.Storage),
+		keys:           cfg.Keys,
+		base:           base,
+		redirectURI:    cfg.RedirectURI,
+		redirectOrigin: redirect.Scheme + "://" + redirect.Host,
+		opt:            o,
 	}, nil
 }
 
@@ -82,29 +92,6 @@ func forbiddenAlg(a jwa.SignatureAlgorithm) bool {
 		return true
 	}
 	return false
-}
-
-// cookieName is the state cookie's name for one state: the prefix plus a
-// short digest of the state, so every login has its own cookie and parallel
-// launches in several iframes of one page do not overwrite each other.
-func (t *Tool) cookieName(state string) string {
-	sum := sha256.Sum256([]byte(state))
-	return t.opt.cookiePrefix + hex.EncodeToString(sum[:8])
-}
-
-// stateCookie builds the cookie binding a state to the browser. SameSite=None
-// with Secure is required: the launch is a cross-site form post from the
-// platform, and a Lax or Strict cookie would not be sent with it.
-func (t *Tool) stateCookie(state string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name:     t.cookieName(state),
-		Value:    state,
-		Path:     "/",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   true,
-		SameSite: http.SameSiteNoneMode,
-	}
 }
 
 // storageErr maps a storage failure to storage_unavailable.

@@ -60,13 +60,6 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		return nil, lti.ErrInvalidRequest.WithDescription("the id_token is missing")
 	}
 
-	// The state must come with the cookie set on this browser at login
-	// (login CSRF protection, OIDC Core §15.5.2 and Security Framework §7.3.1).
-	c, err := r.Cookie(t.cookieName(state))
-	if err != nil || !constantEqual(c.Value, state) {
-		return nil, lti.ErrInvalidState.WithDescription("the state is not bound to this browser")
-	}
-
 	// The signing input, header and signature live in pooled buffers
 	// until the signature is verified; only the payload is kept.
 	bufs := tokenPool.Get().(*tokenBuffers)
@@ -76,14 +69,23 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		return nil, perr
 	}
 
-	login, err := t.store.TakeState(ctx, state)
+	// The state must come with the secret this browser was given at login
+	// (login CSRF protection, OIDC Core §15.5.2 and Security Framework
+	// §7.3.1): from the state cookie, or from the platform's storage.
+	secret, binding, err := t.browserSecret(ctx, r, form, state, &tok)
+	if err != nil {
+		return nil, err
+	}
+	key := stateKey(state, secret)
+
+	login, err := t.store.TakeState(ctx, key)
 	if err != nil {
 		if errors.Is(err, nonce.ErrNotFound) || errors.Is(err, nonce.ErrExpired) || errors.Is(err, nonce.ErrConsumed) {
 			return nil, lti.ErrInvalidState.WithCause(err)
 		}
 		return nil, storageErr(err)
 	}
-	if login.State != state || login.Binding != login.Bind() {
+	if login.State != key || login.Binding != login.Bind() {
 		// The stored record is not the one written at login.
 		return nil, lti.ErrInvalidState.WithDescription("the state record does not match its binding")
 	}
@@ -146,7 +148,98 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		hostReg:      host,
 		hostDep:      dep,
 		payload:      tok.payload,
+		binding:      binding,
 	}, nil
+}
+
+// browserSecret returns the secret that binds the posted state to this
+// browser, and where it came from: the state cookie, or, for a post by the
+// tool's own platform storage page, the platform's storage. A launch
+// without either, for a login that used platform storage, is a
+// *StorageLaunch (nothing taken); otherwise invalid_state.
+func (t *Tool) browserSecret(ctx context.Context, r *http.Request, form url.Values, state string, tok *token) (string, Binding, error) {
+	if c, err := r.Cookie(t.cookieName(state)); err == nil {
+		secret, ok := cookieSecret(c.Value)
+		if !ok {
+			return "", "", lti.ErrInvalidState.WithDescription("the state cookie is malformed")
+		}
+		return secret, BindingCookie, nil
+	}
+	if vals, ok := form[fieldSecret]; ok {
+		// Only the tool's own launch page posts the secret. A page of
+		// another site could otherwise post, from the victim's browser, the
+		// secret of a login of its own (login CSRF).
+		if !t.opt.storage || len(vals) != 1 || len(vals[0]) != secretLen || !t.sameOrigin(r) {
+			return "", "", lti.ErrInvalidState.WithDescription("the platform storage secret was not posted by the tool's own page").
+				WithSpec("LTI Client Side postMessages, Platform Storage")
+		}
+		return vals[0], BindingPlatformStorage, nil
+	}
+	if reason, ok := form[fieldStorageError]; ok {
+		return "", "", storageFailure(reason[0])
+	}
+	target, ok := stateTarget(state)
+	if !ok || !t.opt.storage {
+		return "", "", errCookieBlocked
+	}
+	// The page needs the platform's origin: the auth endpoint of the
+	// registration the (still unverified) id_token names. Nothing is
+	// trusted from the token: a wrong registration only sends the page's
+	// question to a frame that cannot answer it, and the state is taken
+	// only with the right secret.
+	reg, err := t.unverifiedRegistration(ctx, tok)
+	if err != nil {
+		return "", "", err
+	}
+	platformOrigin, ok := origin(reg.AuthEndpoint)
+	if !ok {
+		return "", "", storageErr(errors.New("registration has no usable auth endpoint"))
+	}
+	var targets []string
+	if posted := form[fieldStorageTgt]; len(posted) == 1 && usableTarget(posted[0]) && posted[0] != target {
+		targets = append(targets, posted[0])
+	}
+	targets = append(targets, target)
+	return "", "", &StorageLaunch{cfg: storagePage{
+		Mode:       "launch",
+		Origin:     platformOrigin,
+		Targets:    targets,
+		Key:        t.storageKey(state),
+		Action:     t.redirectURI,
+		IDToken:    form.Get("id_token"),
+		State:      state,
+		Timeout:    t.opt.storageWait.Milliseconds(),
+		CapTimeout: capTimeout(t.opt.storageWait).Milliseconds(),
+	}}
+}
+
+// unverifiedRegistration finds the registration an unverified id_token
+// names: iss, and azp or the one audience.
+func (t *Tool) unverifiedRegistration(ctx context.Context, tok *token) (registrationView, error) {
+	var c struct {
+		Iss string          `json:"iss"`
+		Aud json.RawMessage `json:"aud"`
+		Azp string          `json:"azp"`
+	}
+	if err := json.Unmarshal(tok.payload, &c); err != nil || c.Iss == "" {
+		return registrationView{}, lti.ErrInvalidToken.WithDescription("the id_token payload is not a JSON object")
+	}
+	clientID := c.Azp
+	if clientID == "" {
+		var one string
+		var many []string
+		switch {
+		case json.Unmarshal(c.Aud, &one) == nil:
+			clientID = one
+		case json.Unmarshal(c.Aud, &many) == nil && len(many) == 1:
+			clientID = many[0]
+		}
+	}
+	_, reg, lerr := t.findRegistration(ctx, c.Iss, clientID)
+	if lerr != nil {
+		return registrationView{}, lerr
+	}
+	return reg, nil
 }
 
 // platformError turns the platform's authentication error response (OIDC
