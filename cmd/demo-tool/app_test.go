@@ -197,6 +197,8 @@ func TestParseServe(t *testing.T) {
 			want: serveConfig{Addr: "127.0.0.1:1", DB: "x.db", LookupCache: defaultLookupCache}},
 		{name: "base URL with a path", args: []string{"--base-url", "https://example.edu/tools/demo/"},
 			want: serveConfig{Addr: defaultAddr, DB: defaultDB, BaseURL: "https://example.edu/tools/demo", LookupCache: defaultLookupCache}},
+		{name: "cookies and platform storage", args: []string{"--partitioned-cookies=false"}, env: map[string]string{"LTIKIT_PLATFORM_STORAGE": "false"},
+			want: serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: defaultLookupCache, UnpartitionedCookies: true, NoPlatformStorage: true}},
 		{name: "positional argument", args: []string{"now"}, err: `unexpected argument "now"`},
 		{name: "base URL with user", args: []string{"--base-url", "http://u:p@x"}, err: "must not contain user info"},
 		{name: "base URL with fragment", args: []string{"--base-url", "http://x/#a"}, err: "must not contain a fragment"},

@@ -40,6 +40,10 @@
 //	--lookup-cache LTIKIT_LOOKUP_CACHE how long a registration or deployment read from the
 //	                                  database is reused (default 30s; 0: never); see
 //	                                  storage.CacheLookups
+//	--partitioned-cookies LTIKIT_PARTITIONED_COOKIES  give the tool's cookies the Partitioned
+//	                                  attribute (CHIPS; default true)
+//	--platform-storage LTIKIT_PLATFORM_STORAGE  bind launches through the platform's storage
+//	                                  when it sends lti_storage_target (default true)
 //
 // # HTTP endpoints
 //

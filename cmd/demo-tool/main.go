@@ -127,6 +127,11 @@ Flags (a flag on the command line wins over its environment variable):
   --lookup-cache LTIKIT_LOOKUP_CACHE how long a platform or deployment read from the database is
                                     reused (default 30s; 0: read it on every launch). Additions
                                     are seen at once, changes within this long
+  --partitioned-cookies LTIKIT_PARTITIONED_COOKIES  give the tool's cookies the Partitioned
+                                    attribute (CHIPS), so a browser that blocks third-party cookies
+                                    keeps them in the platform's frame (default true)
+  --platform-storage LTIKIT_PLATFORM_STORAGE  when the platform sends lti_storage_target, also bind
+                                    the launch through the platform's storage (default true)
 
 Endpoints:
   GET|POST /lti/login              login initiation URL to register with the platform

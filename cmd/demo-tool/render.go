@@ -175,7 +175,8 @@ func (a *app) showLaunch(c echo.Context) error {
 		slog.String("client_id", lc.Registration.ClientID),
 		slog.String("deployment_id", lc.DeploymentID()),
 		slog.String("message_type", lc.MessageType()),
-		slog.Bool("anonymous", lc.Anonymous()))
+		slog.Bool("anonymous", lc.Anonymous()),
+		slog.String("state_binding", string(lc.StateBinding())))
 	v, err := newLaunchJSON(lc)
 	if err != nil {
 		return err
@@ -303,6 +304,20 @@ type launchPage struct {
 	Services     launchServices
 	Picker       *picker // deep linking launches
 	PickerError  string  // why a deep linking request cannot be answered
+	// Binding says how the browser proved the launch was its own: the
+	// state cookie, or the platform's storage when it sent no cookie.
+	Binding string
+}
+
+// bindingText describes a launch's state binding for the launch page.
+func bindingText(b launch.Binding) string {
+	switch b {
+	case launch.BindingCookie:
+		return "the state cookie"
+	case launch.BindingPlatformStorage:
+		return "platform storage (the browser sent no cookie)"
+	}
+	return string(b)
 }
 
 func newLaunchPage(lc *launch.Context, v *launchJSON) (*launchPage, error) {
@@ -316,6 +331,7 @@ func newLaunchPage(lc *launch.Context, v *launchJSON) (*launchPage, error) {
 		ResourceLink: fields(v.ResourceLink),
 		Custom:       fields(v.Custom),
 		DeepLinking:  fields(v.DeepLinking),
+		Binding:      bindingText(lc.StateBinding()),
 	}
 	if c.Context != nil {
 		p.ContextTitle = c.Context.Title

@@ -59,6 +59,14 @@ type serveConfig struct {
 	// database is reused (storage.CacheLookups); 0 asks the database on
 	// every launch.
 	LookupCache time.Duration
+	// UnpartitionedCookies drops the Partitioned attribute (CHIPS) from
+	// the tool's cookies (--partitioned-cookies=false): a browser that
+	// blocks third-party cookies then keeps none for the framed tool.
+	UnpartitionedCookies bool
+	// NoPlatformStorage turns off binding launches through the platform's
+	// storage (LTI Client Side postMessages) when the platform sends
+	// lti_storage_target (--platform-storage=false).
+	NoPlatformStorage bool
 }
 
 func parseServe(args []string, getenv env) (serveConfig, error) {
@@ -74,10 +82,16 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	f.fromEnv("sandbox-url", "LTIKIT_SANDBOX_URL")
 	f.fs.DurationVar(&cfg.LookupCache, "lookup-cache", defaultLookupCache, "reuse registrations and deployments found in the database this long (0: never)")
 	f.fromEnv("lookup-cache", "LTIKIT_LOOKUP_CACHE")
+	partitioned, platformStorage := true, true
+	f.fs.BoolVar(&partitioned, "partitioned-cookies", true, "give the tool's cookies the Partitioned attribute (CHIPS)")
+	f.fromEnv("partitioned-cookies", "LTIKIT_PARTITIONED_COOKIES")
+	f.fs.BoolVar(&platformStorage, "platform-storage", true, "bind launches through the platform's storage when it sends lti_storage_target")
+	f.fromEnv("platform-storage", "LTIKIT_PLATFORM_STORAGE")
 	db := f.dbFlag()
 	if err := f.parse(args, getenv); err != nil {
 		return cfg, err
 	}
+	cfg.UnpartitionedCookies, cfg.NoPlatformStorage = !partitioned, !platformStorage
 	cfg.DB = *db
 	if cfg.LookupCache < 0 {
 		return cfg, usagef("serve: --lookup-cache must not be negative")
@@ -249,7 +263,8 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 		a.lookups = storage.CacheLookups(store, storage.CacheConfig{TTL: cfg.LookupCache})
 	}
 	a.tool, err = launch.New(launch.Config{Storage: a.lookups, BaseURL: cfg.BaseURL},
-		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError))
+		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError),
+		launch.WithPartitionedCookie(!cfg.UnpartitionedCookies), launch.WithPlatformStorage(!cfg.NoPlatformStorage))
 	if err != nil {
 		return nil, err
 	}
