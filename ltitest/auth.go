@@ -18,7 +18,8 @@ type authError struct {
 // request as 1EdTech Security Framework §5.1.1.2 requires, answers 400
 // with a JSON error when it is wrong, and otherwise answers an
 // auto-submitting form that posts the id_token and state (or the error of
-// WithPlatformError) to the redirect_uri.
+// WithPlatformError) to the redirect_uri, with the lti_storage_target of
+// the login initiation unless WithoutStorageTargetAtLaunch.
 func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 	var params url.Values
 	switch r.Method {
@@ -48,12 +49,18 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 
 	redirectURI, state := params.Get("redirect_uri"), params.Get("state")
 	lc := pl.lc
+	// The platform storage target of the login initiation, repeated in
+	// the form post as Canvas and Moodle do (not Blackboard Learn).
+	var storage []field
+	if pl.storageTarget != "" && !lc.omitStorageTargetAtLaunch {
+		storage = []field{{paramStorageTarget, pl.storageTarget}}
+	}
 	if lc.platformError != nil {
-		writeAutoSubmitForm(w, redirectURI, []field{
+		writeAutoSubmitForm(w, redirectURI, append([]field{
 			{"error", lc.platformError.code},
 			{"error_description", lc.platformError.description},
 			{"state", state},
-		})
+		}, storage...))
 		return
 	}
 	claims := p.launchClaims(lc, params.Get("nonce"), fmt.Sprintf(`{"ltitest_launch":"%s"}`, pl.id))
@@ -63,7 +70,7 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.recordDeepLinkingRequest(claims) // what a deep linking response must echo (deeplink.go)
-	writeAutoSubmitForm(w, redirectURI, []field{{"id_token", token}, {"state", state}})
+	writeAutoSubmitForm(w, redirectURI, append([]field{{"id_token", token}, {"state", state}}, storage...))
 }
 
 // checkAuthRequest checks the parameters 1EdTech Security Framework

@@ -27,9 +27,57 @@
 // /jwks (the key set), /auth (the authorization endpoint), /token (the
 // OAuth 2 token endpoint, see below), /deep_links (verifies and records
 // deep linking responses, see below), and
-// /launch plus an index page at / to start launches from a real browser.
-// [NewPlatform] starts it on its own local test server; [NewHandler]
-// returns it as an http.Handler to mount under a path of another server.
+// /launch plus an index page at / to start launches from a real browser,
+// and /frame and /storage for framed launches with platform storage (see
+// below). [NewPlatform] starts it on its own local test server;
+// [NewHandler] returns it as an http.Handler to mount under a path of
+// another server.
+//
+// # Framed launches and platform storage
+//
+// LMSs such as Canvas and Moodle show a tool in an iframe of a course
+// page, where browsers that block third-party cookies drop the tool's
+// state cookie. The 1EdTech LTI Client Side postMessages and Platform
+// Storage specs let the tool keep its state in the platform's window
+// instead. [WithStorageTarget] sends lti_storage_target in the login
+// initiation, and the auth endpoint repeats it in its form post beside
+// id_token and state unless [WithoutStorageTargetAtLaunch] (Blackboard
+// Learn's behaviour); GET /launch takes them as storage_target=<name> and
+// storage_target_at_launch=0.
+//
+// GET /frame is such a course page: it runs /launch (with its own query)
+// in an iframe named [ToolFrameName] and answers the tool's messages in
+// the browser. With storage=parent (the default) the page itself answers
+// and the target is [StorageTargetParent]; with storage=frame a hidden
+// frame named [StorageFrameName] (GET /storage) answers storage messages;
+// storage=off sends no target and answers nothing. The messages, posted
+// by the tool with targetOrigin the platform's origin, and the answers,
+// posted back to event.source with targetOrigin event.origin:
+//
+//	{subject: "lti.capabilities", message_id}
+//	  → {subject: "lti.capabilities.response", message_id, supported_messages:
+//	     [{subject: "lti.capabilities"}, {subject: "lti.put_data", frame},
+//	      {subject: "lti.get_data", frame}]}   (frame: "_parent" or "lti_storage")
+//	{subject: "lti.put_data", message_id, key, value}
+//	  → {subject: "lti.put_data.response", message_id, key, value}
+//	{subject: "lti.get_data", message_id, key}
+//	  → {subject: "lti.get_data.response", message_id, key, value}
+//
+// Errors are {subject: "<subject>.response", message_id, key, error: {code,
+// message}} with code "unsupported_subject" (an unknown subject, or storage
+// messages sent to the framing page of storage=frame) or "bad_request" (an
+// unknown key, a key that is not a non-empty string, a value that is not a
+// string, a message_id that is not a string, a key over
+// [MaxStorageKeyBytes] or a value over [MaxStorageValueBytes] in UTF-8, a
+// key beyond [MaxStorageKeys] per origin). Messages without a message_id,
+// from an opaque origin, or whose subject ends in ".response" are ignored.
+// Data lives in the answering window's memory, per tool origin: one origin
+// can never read or overwrite another's, and it is gone with the page.
+//
+// The forger parameter of /frame adds an iframe named [ForgerFrameName]
+// with the given URL; serve [ForgerHandler] from a third origin there to
+// check that a tool ignores storage answers forged by another origin.
+// These flows need a real browser: [Platform.Launch] runs no JavaScript.
 //
 // # Deep linking
 //

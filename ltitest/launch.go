@@ -35,6 +35,12 @@ type launchConfig struct {
 	platformError *platformError
 	claimMutators []func(map[string]any)
 	tokenOpts     []TokenOption
+
+	// storageTarget is the lti_storage_target of the login initiation
+	// ("" sends none); omitStorageTargetAtLaunch leaves it out of the auth
+	// endpoint's form post.
+	storageTarget             string
+	omitStorageTargetAtLaunch bool
 }
 
 type platformError struct{ code, description string }
@@ -109,8 +115,9 @@ func WithLoginMethod(method string) LaunchOption {
 
 // WithLoginParams changes the login initiation parameters with f before
 // they are sent (set, change or delete iss, login_hint, target_link_uri,
-// lti_message_hint, client_id, lti_deployment_id, or add others). The
-// auth endpoint then expects the login_hint and lti_message_hint as sent.
+// lti_message_hint, client_id, lti_deployment_id, lti_storage_target, or
+// add others). The auth endpoint then expects the login_hint and
+// lti_message_hint as sent, and repeats the lti_storage_target as sent.
 func WithLoginParams(f func(params url.Values)) LaunchOption {
 	return func(lc *launchConfig) { lc.loginMutators = append(lc.loginMutators, f) }
 }
@@ -119,6 +126,28 @@ func WithLoginParams(f func(params url.Values)) LaunchOption {
 // optional, LTI 1.3 Core §4.1). The tool must still send client_id in its
 // auth request.
 func WithoutClientID() LaunchOption { return func(lc *launchConfig) { lc.omitClientID = true } }
+
+// WithStorageTarget sends lti_storage_target=name in the login initiation
+// (1EdTech LTI Client Side postMessages): the window the tool's pages send
+// their platform storage messages (lti.put_data, lti.get_data) to.
+// [StorageTargetParent] ("_parent") is the window that frames the tool (or
+// its opener); any other name is a frame of that window, such as
+// [StorageFrameName] in the framed launch page at [PathFrame] with
+// storage=frame. The platform answers storage messages only on its own
+// pages ([PathFrame], [PathStorage]): the option only says where to send
+// them. By default the auth endpoint repeats the target in its form post
+// to the tool, beside id_token and state (as Canvas and Moodle do); see
+// [WithoutStorageTargetAtLaunch]. An empty name sends none.
+func WithStorageTarget(name string) LaunchOption {
+	return func(lc *launchConfig) { lc.storageTarget = name }
+}
+
+// WithoutStorageTargetAtLaunch leaves lti_storage_target out of the auth
+// endpoint's form post to the tool's redirect URI, as Blackboard Learn
+// does: the tool sees the target in the login initiation only.
+func WithoutStorageTargetAtLaunch() LaunchOption {
+	return func(lc *launchConfig) { lc.omitStorageTargetAtLaunch = true }
+}
 
 // WithPlatformError makes the auth endpoint answer a valid auth request with
 // an error instead of an id_token: it posts error, error_description and
@@ -150,7 +179,12 @@ func (lc *launchConfig) currentUser() User {
 }
 
 // Login initiation parameter names (LTI 1.3 Core §4.1).
-var loginParamOrder = []string{"iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id"}
+var loginParamOrder = []string{"iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id", paramStorageTarget}
+
+// paramStorageTarget is the login initiation parameter (and launch form
+// field) that names the platform storage target (LTI Client Side
+// postMessages).
+const paramStorageTarget = "lti_storage_target"
 
 // startLogin records a pending launch and returns the login initiation
 // parameters to send.
@@ -171,10 +205,13 @@ func (p *Platform) startLogin(lc *launchConfig) url.Values {
 		v.Set("client_id", p.cfg.ClientID)
 	}
 	v.Set("lti_deployment_id", lc.deployment(p))
+	if lc.storageTarget != "" {
+		v.Set(paramStorageTarget, lc.storageTarget)
+	}
 	for _, f := range lc.loginMutators {
 		f(v)
 	}
-	p.addPending(&pendingLaunch{id: id, lc: lc, login: cloneValues(v), created: time.Now()})
+	p.addPending(&pendingLaunch{id: id, lc: lc, login: cloneValues(v), storageTarget: v.Get(paramStorageTarget), created: time.Now()})
 	return v
 }
 
@@ -233,8 +270,9 @@ type AuthResponse struct {
 	// Action is the form's action: the redirect_uri the tool asked for.
 	Action string
 	// Form holds the fields [Platform.Post] sends: id_token and state, or
-	// error, error_description and state. Change it to tamper with the
-	// post.
+	// error, error_description and state, and lti_storage_target when the
+	// login initiation sent one (unless [WithoutStorageTargetAtLaunch]).
+	// Change it to tamper with the post.
 	Form url.Values
 	// IDToken and State are the id_token and state the platform sent (a copy:
 	// changing them does not change Form).

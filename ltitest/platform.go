@@ -42,6 +42,15 @@ const (
 	// PathReturn is the launch_presentation return_url: a page that shows
 	// the lti_msg / lti_errormsg the tool returns with (LTI 1.3 Core §5.4.4.1).
 	PathReturn = "/return"
+	// PathFrame is an LMS course page that frames a launch in an iframe
+	// named [ToolFrameName] and answers the tool's LTI Client Side
+	// postMessages, platform storage included (see [Platform.ServeHTTP]).
+	PathFrame = "/frame"
+	// PathStorage is the platform storage frame: a page that keeps the
+	// data of lti.put_data in its memory, per tool origin, and answers
+	// lti.capabilities, lti.put_data and lti.get_data. [PathFrame] embeds
+	// it, hidden, as the frame [StorageFrameName] with storage=frame.
+	PathStorage = "/storage"
 )
 
 // Config describes the tool the platform launches, as an administrator would
@@ -268,7 +277,21 @@ func (p *Platform) DeepLinkingResponses() []string {
 //	GET      /launch      starts a launch from a browser: an auto-submitting
 //	                      login initiation form to the tool. Query parameters:
 //	                      role=learner|instructor, message=deep_linking,
-//	                      login_method=get|post, anonymous=1
+//	                      login_method=get|post, anonymous=1,
+//	                      storage_target=<name> (WithStorageTarget),
+//	                      storage_target_at_launch=0
+//	                      (WithoutStorageTargetAtLaunch)
+//	GET      /frame       an LMS course page that frames a launch: an iframe
+//	                      named "tool" whose src is /launch with the same
+//	                      query, plus storage=parent (the default: the page
+//	                      answers storage messages itself; target _parent),
+//	                      storage=frame (a hidden /storage frame named
+//	                      lti_storage answers them; target lti_storage) or
+//	                      storage=off (no postMessage support, no target),
+//	                      and forger=<URL> (test only: an iframe named
+//	                      "forger" of another origin, see ForgerHandler)
+//	GET      /storage     the platform storage frame (LTI Client Side
+//	                      postMessages and Platform Storage)
 //	GET      /            an index page with launch links
 func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
@@ -288,6 +311,10 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveBrowserLaunch(w, r)
 	case PathReturn:
 		p.serveReturn(w, r)
+	case PathFrame:
+		p.serveFrame(w, r)
+	case PathStorage:
+		p.serveStorage(w, r)
 	case "", "/":
 		p.serveIndex(w, r)
 	default:
@@ -353,6 +380,9 @@ var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <li><a href="{{.Launch}}?role=learner">Launch as learner</a></li>
 <li><a href="{{.Launch}}?role=learner&amp;anonymous=1">Anonymous launch</a></li>
 <li><a href="{{.Launch}}?role=instructor&amp;message=deep_linking">Deep linking request</a></li>
+<li><a href="{{.Frame}}?role=instructor&amp;storage=parent">Framed launch as instructor (platform storage, _parent)</a></li>
+<li><a href="{{.Frame}}?role=instructor&amp;storage=frame">Framed launch as instructor (platform storage frame)</a></li>
+<li><a href="{{.Frame}}?role=instructor&amp;storage=off">Framed launch as instructor (no platform storage)</a></li>
 </ul>{{else}}<p>No tool login URL is configured.</p>{{end}}
 </body></html>
 `))
@@ -371,6 +401,7 @@ func (p *Platform) serveIndex(w http.ResponseWriter, r *http.Request) {
 		"Auth":         p.AuthEndpoint(),
 		"JWKS":         p.KeySetURL(),
 		"Launch":       p.base + PathLaunch,
+		"Frame":        p.base + PathFrame,
 		"CanLaunch":    p.cfg.ToolLoginURL != "",
 	})
 }
@@ -436,6 +467,12 @@ func (p *Platform) serveBrowserLaunch(w http.ResponseWriter, r *http.Request) {
 	if m := q.Get("login_method"); m != "" {
 		opts = append(opts, WithLoginMethod(m))
 	}
+	storage, err := StorageLaunchOptions(q)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	opts = append(opts, storage...)
 	p.StartBrowserLaunch(w, r, opts...)
 }
 
@@ -446,6 +483,10 @@ type pendingLaunch struct {
 	lc      *launchConfig
 	login   url.Values // the login initiation parameters as sent
 	created time.Time
+
+	// storageTarget is the lti_storage_target the login initiation sent
+	// ("" for none), which the auth endpoint's form post repeats.
+	storageTarget string
 }
 
 const (

@@ -64,7 +64,9 @@ func newSandbox(cfg serveConfig) (*ltitest.Platform, error) {
 // links at /sandbox/, the launches (with the AGS and NRPS claims) at
 // /sandbox/launch and /sandbox/custom, the deep linking return page at
 // /sandbox/deep_links, the recorded scores at /sandbox/scores, and the
-// platform's own endpoints (/auth, /jwks, /token, /ags/…, /nrps/…) below.
+// platform's own endpoints (/auth, /jwks, /token, /ags/…, /nrps/…, and
+// the framed launch page /frame, which frames /sandbox/launch, with its
+// platform storage frame /storage) below.
 func (a *app) mountSandbox(e *echo.Echo) {
 	platform := echo.WrapHandler(http.StripPrefix("/sandbox", a.sandbox))
 	e.GET("/sandbox", func(c echo.Context) error {
@@ -97,10 +99,25 @@ func (a *app) sandboxLinks() []sandboxLink {
 	}
 }
 
+// sandboxFramedLinks are the sandbox page's framed launches: the sandbox's
+// course page (ltitest's /frame) runs the launch in an iframe and answers
+// the tool's LTI Client Side postMessages, as Canvas and Moodle do.
+func (a *app) sandboxFramedLinks() []sandboxLink {
+	frameURL := a.cfg.SandboxURL + ltitest.PathFrame
+	return []sandboxLink{
+		{"frame-instructor", "Framed launch as instructor (platform storage, _parent)", "in an iframe of the sandbox's course page, which keeps platform storage itself: lti_storage_target=_parent", frameURL + "?role=instructor&storage=parent"},
+		{"frame-instructor-storage-frame", "Framed launch as instructor (platform storage frame)", "platform storage in a hidden frame of the course page: lti_storage_target=lti_storage", frameURL + "?role=instructor&storage=frame"},
+		{"frame-instructor-no-storage", "Framed launch as instructor (no platform storage)", "no lti_storage_target and no postMessage answers: the tool has its cookies only", frameURL + "?role=instructor&storage=off"},
+		{"frame-instructor-blackboard", "Framed launch as instructor (Blackboard Learn style)", "platform storage frame, lti_storage_target in the login initiation only, not in the launch form post", frameURL + "?role=instructor&storage=frame&storage_target_at_launch=0"},
+		{"frame-deep-linking", "Framed deep linking request", "LtiDeepLinkingRequest as instructor in an iframe, platform storage _parent", frameURL + "?role=instructor&message=deep_linking&storage=parent"},
+	}
+}
+
 func (a *app) sandboxPage(c echo.Context) error {
 	reg := a.sandbox.Registration()
 	return a.renderPage(c, http.StatusOK, "sandbox", map[string]any{
 		"Links":        a.sandboxLinks(),
+		"FramedLinks":  a.sandboxFramedLinks(),
 		"Scores":       a.sandboxGradebook(maxSandboxRows),
 		"ScoresURL":    a.cfg.SandboxURL + "/scores",
 		"ContentItems": a.sandboxContentItems(maxSandboxRows),
@@ -124,9 +141,11 @@ func (a *app) sandboxServices() []ltitest.LaunchOption {
 }
 
 // sandboxLaunch starts a launch from the sandbox page's links, as the
-// platform's own GET /launch does (the same query parameters), with the
-// service claims added. settings=one (with message=deep_linking) asks for
-// one item at most, no line items, and accepts html items too.
+// platform's own GET /launch does (the same query parameters, platform
+// storage's storage_target and storage_target_at_launch included, which
+// the framed launch page /sandbox/frame sets), with the service claims
+// added. settings=one (with message=deep_linking) asks for one item at
+// most, no line items, and accepts html items too.
 func (a *app) sandboxLaunch(c echo.Context) error {
 	q := c.QueryParams()
 	opts := a.sandboxServices()
@@ -162,6 +181,11 @@ func (a *app) sandboxLaunch(c echo.Context) error {
 	default:
 		return echo.NewHTTPError(http.StatusBadRequest, "login_method must be get or post")
 	}
+	storage, err := ltitest.StorageLaunchOptions(q)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "storage_target_at_launch must be 0 or 1")
+	}
+	opts = append(opts, storage...)
 	a.sandbox.StartBrowserLaunch(c.Response(), c.Request(), opts...)
 	return nil
 }
