@@ -88,8 +88,8 @@ func New(ctx context.Context, db *gorm.DB, opts ...Option) (*Adapter, error) {
 }
 
 // NewWithModels returns an Adapter that finds registrations and deployments
-// in the host's own GORM models R and D, as m describes, and keeps nonces and
-// login states in its own tables ([MigrateLoginTables]). FindRegistration
+// in the host's own GORM models R and D, as m describes, and keeps nonces,
+// login states and launch sessions in its own tables ([MigrateLoginTables]). FindRegistration
 // returns values of type R and FindDeployment values of type D.
 //
 // A database that does not answer is an error wrapping
@@ -151,6 +151,7 @@ func NewWithModels[R registration.Registerable, D deployment.Deployable](ctx con
 	}{
 		{NoncesTable, []string{"nonce", "issuer", "client_id", "expires_at", "consumed_at"}},
 		{LoginStatesTable, []string{"state", "nonce", "issuer", "client_id", "target_link_uri", "deployment_id", "binding", "expires_at", "consumed_at"}},
+		{LaunchSessionsTable, []string{"id", "issuer", "client_id", "deployment_id", "subject", "claims", "csrf", "created_at", "idle_expires_at", "expires_at"}},
 		{regTable, []string{m.IssuerColumn, m.ClientIDColumn}},
 		{depTable, []string{m.RegistrationColumn, m.DeploymentIDColumn}},
 	}

@@ -37,8 +37,8 @@ var (
 
 // Migrate creates every table of the package, for hosts that use the
 // default models: ltikit_registrations, ltikit_deployments, ltikit_nonces,
-// ltikit_login_states and ltikit_tool_keys (see [MigrateToolKeys]), with
-// their indexes. It is idempotent and safe to run from several processes
+// ltikit_login_states, ltikit_launch_sessions and ltikit_tool_keys (see
+// [MigrateToolKeys]), with their indexes. It is idempotent and safe to run from several processes
 // at once (on PostgreSQL it holds an advisory lock). It never alters or
 // drops anything.
 func Migrate(ctx context.Context, db *gorm.DB) error {
@@ -48,9 +48,9 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	return MigrateToolKeys(ctx, db)
 }
 
-// MigrateLoginTables creates only ltikit_nonces and ltikit_login_states,
-// for hosts that keep registrations and deployments in their own models
-// (see [NewWithModels]).
+// MigrateLoginTables creates only ltikit_nonces, ltikit_login_states and
+// ltikit_launch_sessions, for hosts that keep registrations and deployments
+// in their own models (see [NewWithModels]).
 func MigrateLoginTables(ctx context.Context, db *gorm.DB) error {
 	return migrate(ctx, db, false)
 }
@@ -77,12 +77,12 @@ func migrate(ctx context.Context, db *gorm.DB, registrations bool) error {
 		if registrations {
 			parts = append(parts, PostgresRegistrationsSQL)
 		}
-		parts = append(parts, PostgresLoginSQL)
+		parts = append(parts, PostgresLoginSQL, PostgresSessionsSQL)
 	case "sqlite":
 		if registrations {
 			parts = append(parts, SQLiteRegistrationsSQL)
 		}
-		parts = append(parts, SQLiteLoginSQL)
+		parts = append(parts, SQLiteLoginSQL, SQLiteSessionsSQL)
 	default:
 		return fmt.Errorf("%w: %q (want postgres or sqlite)", ErrUnsupportedDialect, name)
 	}

@@ -23,6 +23,7 @@ func TestDocumentedSchema(t *testing.T) {
 	for name, sql := range map[string]string{
 		"PostgresRegistrationsSQL": gormadapter.PostgresRegistrationsSQL,
 		"PostgresLoginSQL":         gormadapter.PostgresLoginSQL,
+		"PostgresSessionsSQL":      gormadapter.PostgresSessionsSQL,
 	} {
 		if !strings.Contains(normal(doc.String()), normal(sql)) {
 			t.Errorf("doc.go does not show %s as Migrate runs it", name)

@@ -14,15 +14,16 @@ const purgeBatch = 5000
 const DefaultSweepInterval = 5 * time.Minute
 
 // PurgeExpired deletes nonces and login states whose expiry has passed
-// (consumed or not), in batches, and returns how many rows it deleted. A
-// launch never depends on it: expiry is checked by the consume and take
+// (consumed or not), and launch sessions past their idle (or absolute)
+// expiry, in batches, and returns how many rows it deleted. A launch never
+// depends on it: expiry is checked by the consume, take and session
 // statements themselves, and their cost does not grow with the rows left
 // behind. A database failure is an error wrapping
 // lti.ErrStorageUnavailable, together with the count deleted before it.
 func (a *Adapter) PurgeExpired(ctx context.Context) (int64, error) {
 	now := a.ts(a.clock())
 	var total int64
-	for _, q := range [...]string{sqlPurgeNonces, sqlPurgeStates} {
+	for _, q := range [...]string{sqlPurgeNonces, sqlPurgeStates, sqlPurgeSessions} {
 		for {
 			res := a.db.WithContext(ctx).Exec(q, now, purgeBatch)
 			if res.Error != nil {
@@ -63,9 +64,9 @@ func (a *Adapter) StartSweeper(interval time.Duration) (stop func()) {
 				n, err := a.PurgeExpired(ctx)
 				switch {
 				case err != nil && ctx.Err() == nil:
-					a.logger.Warn("ltikit: purging expired login states failed", "deleted", n, "err", err)
+					a.logger.Warn("ltikit: purging expired login states and sessions failed", "deleted", n, "err", err)
 				case n > 0:
-					a.logger.Debug("ltikit: purged expired login states", "deleted", n)
+					a.logger.Debug("ltikit: purged expired login states and sessions", "deleted", n)
 				}
 			}
 		}

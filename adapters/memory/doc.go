@@ -1,6 +1,7 @@
 // Package memory is a concurrency-safe, in-process [storage.Adapter]: it
-// owns registrations and deployments seeded by the host, and the login
-// states and nonces minted by the launch pipeline, all kept in maps.
+// owns registrations and deployments seeded by the host, the login states
+// and nonces minted by the launch pipeline, and the launch sessions of
+// package session (it is a [session.Store] too), all kept in maps.
 //
 // It suits tests, examples and single-process tools. Nothing survives a
 // restart and nothing is shared between processes: a tool running several
@@ -31,11 +32,23 @@
 // Expiry is judged with the Store's clock ([WithClock], time.Now by
 // default): an entry is usable strictly before its ExpiresAt.
 //
+// # Launch sessions
+//
+// [Store.PutSession], [Store.GetSession], [Store.TouchSession] and
+// [Store.DeleteSession] keep [session.Record] values under one lock per
+// shard, so a touch never revives a session that expired or was deleted,
+// and a delete is seen by every later call. A session is usable strictly
+// before its IdleExpiresAt and its ExpiresAt; PurgeExpired and the sweeper
+// remove it after either. The Store keeps at most [DefaultMaxSessions]
+// sessions ([WithMaxSessions]): at the bound PutSession drops the expired
+// ones and otherwise refuses with [ErrFull], so memory stays bounded.
+//
 // # Errors
 //
 // Lookups return [registration.ErrNotFound], [registration.ErrAmbiguous] and
 // [deployment.ErrNotFound]; takes and consumes return [nonce.ErrNotFound],
-// [nonce.ErrExpired] and [nonce.ErrConsumed]. Storing a key that already
+// [nonce.ErrExpired] and [nonce.ErrConsumed]; session lookups and touches
+// [session.ErrNotFound] and [session.ErrExpired]. Storing a key that already
 // exists returns an error matching [ErrDuplicate]. A cancelled or expired
 // context makes every method return the context's error, wrapped, without
 // reading or changing any data; the launch pipeline treats it as

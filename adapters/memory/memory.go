@@ -39,6 +39,8 @@ type Store struct {
 	deps  map[registration.Key]map[string]deployment.Deployable // registration → deployment_id → host value
 	state *table[nonce.Login]
 	nonce *table[nonce.Nonce]
+	// sessions are the launch sessions of package session (session.go).
+	sessions *sessionTable
 }
 
 // Option configures a [Store].
@@ -57,11 +59,12 @@ func WithClock(now func() time.Time) Option {
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{
-		now:   time.Now,
-		regs:  make(map[string]map[string]registration.Registerable),
-		deps:  make(map[registration.Key]map[string]deployment.Deployable),
-		state: newTable[nonce.Login](),
-		nonce: newTable[nonce.Nonce](),
+		now:      time.Now,
+		regs:     make(map[string]map[string]registration.Registerable),
+		deps:     make(map[registration.Key]map[string]deployment.Deployable),
+		state:    newTable[nonce.Login](),
+		nonce:    newTable[nonce.Nonce](),
+		sessions: newSessionTable(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -240,7 +243,8 @@ func (s *Store) ConsumeNonce(ctx context.Context, value, issuer, clientID string
 }
 
 // PurgeExpired removes every state and nonce whose expiry has passed, taken
-// or not, and reports how many it removed. It locks one shard at a time, so
+// or not, and every launch session past its idle or absolute expiry, and
+// reports how many it removed. It locks one shard at a time, so
 // takes and puts continue meanwhile. If ctx is cancelled part way it returns
 // the count so far and the context's error.
 func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
@@ -256,7 +260,11 @@ func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
 	if err != nil {
 		return n + m, fmt.Errorf("memory: purge: %w", err)
 	}
-	return n + m, nil
+	k, err := s.sessions.purge(ctx, now)
+	if err != nil {
+		return n + m + k, fmt.Errorf("memory: purge: %w", err)
+	}
+	return n + m + k, nil
 }
 
 // StartSweeper starts a goroutine that calls [Store.PurgeExpired] every
