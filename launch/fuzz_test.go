@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -27,6 +28,8 @@ func FuzzLoginRequest(f *testing.F) {
 	f.Add("POST", "", "iss=a&iss=b&login_hint=1&target_link_uri=x")
 	f.Add("GET", "target_link_uri=https://tool.example@evil.example/", "")
 	f.Add("PUT", good, good)
+	f.Add("POST", "", good+"&lti_storage_target=_parent")
+	f.Add("GET", good+"&lti_storage_target=%3C%2Fscript%3E%22", "")
 	h := e.tool.LoginHandler()
 	f.Fuzz(func(t *testing.T, method, query, body string) {
 		if method != "GET" && method != "POST" {
@@ -43,6 +46,14 @@ func FuzzLoginRequest(f *testing.F) {
 			if !strings.HasPrefix(rec.Header().Get("Location"), e.platform.AuthEndpoint()+"?") {
 				t.Fatalf("redirect to %q", rec.Header().Get("Location"))
 			}
+		case http.StatusOK:
+			// The platform storage page: it goes on to the auth endpoint
+			// only, and its one script is the tool's own.
+			page := rec.Body.String()
+			if !strings.Contains(page, `"next":"`+e.platform.AuthEndpoint()+"?") || strings.Count(page, "<script") != 1 ||
+				strings.Count(page, "</script") != 1 {
+				t.Fatalf("storage page:\n%s", page)
+			}
 		case http.StatusBadRequest, http.StatusServiceUnavailable:
 		default:
 			t.Fatalf("status %d", rec.Code)
@@ -50,24 +61,43 @@ func FuzzLoginRequest(f *testing.F) {
 	})
 }
 
-// FuzzLaunchForm feeds arbitrary launch form posts with a matching state
-// cookie: none may be accepted, and every refusal is an *lti.Error.
+// FuzzLaunchForm feeds arbitrary launch form posts with a state cookie
+// named for cookieState and holding cookieValue, and an Origin header: only
+// the genuine launch may be accepted, and every refusal is an *lti.Error
+// (or the platform storage page's *launch.StorageLaunch, which consumes
+// nothing and unwraps to one).
 func FuzzLaunchForm(f *testing.F) {
 	e := newEnv(f, envOpts{})
-	_, ar := e.authorize()
-	f.Add(ar.Form.Encode(), ar.State)
-	f.Add("id_token=a.b.c&state=s", "s")
-	f.Add("id_token=..&state=s", "s")
-	f.Add("id_token=eyJhbGciOiJub25lIn0.e30.&state=s", "s")
-	f.Add("id_token=eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.bnVsbA.AAAA&state=s", "s")
-	f.Add("error=login_required&error_description=%3Cscript%3E&state=s", "s")
-	f.Add("state=s&state=t&id_token=x", "s")
-	f.Add("%zz", "")
-	f.Fuzz(func(t *testing.T, body, cookieState string) {
+	b, ar := e.authorize()
+	var genuineCookie string
+	for _, c := range b.Jar.Cookies(mustParse(f, e.srv.URL)) {
+		if strings.HasPrefix(c.Name, "__Host-"+launch.DefaultCookiePrefix) {
+			genuineCookie = c.Value
+		}
+	}
+	f.Add(ar.Form.Encode(), ar.State, genuineCookie, "")
+	f.Add(ar.Form.Encode(), ar.State, ar.State, "")
+	f.Add("id_token=a.b.c&state=s", "s", "0.s", "")
+	f.Add("id_token=..&state=s", "s", "", "")
+	f.Add("id_token=eyJhbGciOiJub25lIn0.e30.&state=s", "s", "", "")
+	f.Add("id_token=eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.bnVsbA.AAAA&state=s", "s", "", "")
+	f.Add("error=login_required&error_description=%3Cscript%3E&state=s", "s", "", "")
+	f.Add("state=s&state=t&id_token=x", "s", "", "")
+	f.Add("%zz", "", "", "")
+	// Platform storage: a state that carries a target, a posted secret, a
+	// reported failure.
+	f.Add("id_token=a.b.c&state=abc.X3BhcmVudA", "", "", "")
+	f.Add(ar.Form.Encode()+"&ltikit_storage_secret="+strings.Repeat("A", 43), "", "", e.srv.URL)
+	f.Add(ar.Form.Encode()+"&ltikit_storage_secret=x&ltikit_storage_secret=y", "", "", e.srv.URL)
+	f.Add(ar.Form.Encode()+"&ltikit_storage_error=%3Cb%3E", "", "", "null")
+	f.Fuzz(func(t *testing.T, body, cookieState, cookieValue, origin string) {
 		req := httptest.NewRequest(http.MethodPost, "/lti/launch", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if cookieState != "" {
-			req.AddCookie(&http.Cookie{Name: cookieName(cookieState), Value: cookieState})
+			req.AddCookie(&http.Cookie{Name: cookieName(cookieState), Value: cookieValue})
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
 		}
 		lc, err := e.tool.ValidateLaunch(context.Background(), req)
 		if err == nil {
@@ -84,6 +114,13 @@ func FuzzLaunchForm(f *testing.F) {
 		if le.Status() >= 500 && le.Code != lti.CodeStorageUnavailable && le.Code != lti.CodeKeysetUnavailable {
 			t.Fatalf("5xx for bad input: %v", err)
 		}
-		_ = launch.DefaultCookiePrefix
 	})
+}
+
+func mustParse(t testing.TB, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

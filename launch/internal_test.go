@@ -71,3 +71,33 @@ func FuzzSplitToken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStateParts feeds arbitrary states and cookie values to the parsers
+// of untrusted platform storage input: a state's target, a cookie's
+// secret and issue time. None may panic; a target read back is bounded; a
+// secret is 43 characters; a state the tool mints gives its target back.
+func FuzzStateParts(f *testing.F) {
+	f.Add("abc", "0.x")
+	f.Add("abc.X3BhcmVudA", "tpi75w."+strings.Repeat("s", 43))
+	f.Add(".", ".")
+	f.Add("x.%%%", "zzzzzzzzzzzzzzzzzzzz."+strings.Repeat("s", 43))
+	f.Add("x."+strings.Repeat("A", 400), "-1.")
+	f.Fuzz(func(t *testing.T, state, cookie string) {
+		if target, ok := stateTarget(state); ok && (target == "" || len(target) > maxStorageTarget) {
+			t.Fatalf("stateTarget(%q) = %q", state, target)
+		}
+		if secret, ok := cookieSecret(cookie); ok && len(secret) != secretLen {
+			t.Fatalf("cookieSecret(%q) = %q", cookie, secret)
+		}
+		_ = cookieIssued(cookie)
+		if usableTarget(state) {
+			minted := newState(state)
+			if got, ok := stateTarget(minted); !ok || got != state {
+				t.Fatalf("newState(%q) = %q reads back as %q, %v", state, minted, got, ok)
+			}
+			if stateKey(minted, cookie) == stateKey(minted, cookie+"x") {
+				t.Fatal("two secrets share a key")
+			}
+		}
+	})
+}

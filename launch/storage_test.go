@@ -11,6 +11,7 @@ import (
 
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/ltitest"
+	"github.com/ltikit/ltikit/storage"
 )
 
 // storageTarget is the lti_storage_target of the platform storage cases.
@@ -267,5 +268,26 @@ func TestPlatformStorageLoginPage(t *testing.T) {
 	}
 	if cookies != 1 {
 		t.Errorf("%d state cookies, want 1", cookies)
+	}
+}
+
+// A launch carried by platform storage costs the writes of any launch: the
+// login's PutState and one TakeState; the cookieless first post, replayed
+// or not, costs none.
+func TestPlatformStorageWrites(t *testing.T) {
+	counting := &countingAdapter{}
+	e := newEnv(t, envOpts{wrap: func(a storage.Adapter) storage.Adapter {
+		counting.Adapter = a
+		return carryingCounter{counting}
+	}})
+	ar, secret := e.storageAuthorize()
+	e.cookieless(ar)
+	e.cookieless(ar)
+	if o, _ := e.storagePost(ar, withSecret(secret), e.toolOrigin(), "same-origin"); o.code != ok {
+		t.Fatalf("launch refused: %+v", o)
+	}
+	if counting.putState != 1 || counting.takeState != 1 || counting.putNonce != 0 || counting.consumeNonce != 0 {
+		t.Fatalf("writes: PutState %d TakeState %d PutNonce %d ConsumeNonce %d; want 1 1 0 0",
+			counting.putState, counting.takeState, counting.putNonce, counting.consumeNonce)
 	}
 }
