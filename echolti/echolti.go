@@ -21,12 +21,23 @@ func LoginHandler(t *launch.Tool) echo.HandlerFunc {
 // refused one is answered by the tool's error handler and next is not
 // called. next's error, if any, is returned to Echo.
 func LaunchMiddleware(t *launch.Tool) echo.MiddlewareFunc {
+	return Middleware(t.LaunchHandler)
+}
+
+// Middleware adapts one of ltikit's net/http middlewares (such as
+// [launch.Tool.LaunchHandler], or a launch session manager's Start and
+// Require) to Echo: when m calls its next handler, the request it passes
+// on, with its context, becomes the Echo context's and next runs; next's
+// error, if any, is returned to Echo. When m answers itself (a refusal),
+// next is not called.
+func Middleware(m func(http.Handler) http.Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var nextErr error
-			h := t.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				// r carries the launch. w is c.Response() unless the
-				// library wrapped it; then next must write through w.
+			h := m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// r carries what m added to the context. w is
+				// c.Response() unless m wrapped it; then next must write
+				// through w.
 				if rw, ok := w.(*echo.Response); !ok || rw != c.Response() {
 					c.SetResponse(echo.NewResponse(w, c.Echo()))
 				}

@@ -1,6 +1,7 @@
 package echolti_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -181,5 +182,49 @@ func TestLaunchWithoutMiddleware(t *testing.T) {
 	c := e.NewContext(httptest.NewRequest(http.MethodPost, "/lti/launch", nil), httptest.NewRecorder())
 	if lc, ok := echolti.Launch(c); ok || lc != nil {
 		t.Fatalf("Launch = %v, %v; want nil, false", lc, ok)
+	}
+}
+
+type ctxKey struct{}
+
+// Middleware runs a net/http middleware on an Echo route: what it adds to
+// the request context reaches the Echo handler, its own answer stops the
+// route, and the handler's error goes back to Echo.
+func TestMiddleware(t *testing.T) {
+	addValue := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Has("refuse") {
+				http.Error(w, "refused", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "from net/http")))
+		})
+	}
+	e := echo.New()
+	var reached int
+	e.GET("/page", func(c echo.Context) error {
+		reached++
+		if c.QueryParam("fail") != "" {
+			return echo.NewHTTPError(http.StatusTeapot)
+		}
+		v, _ := c.Request().Context().Value(ctxKey{}).(string)
+		return c.String(http.StatusOK, v)
+	}, echolti.Middleware(addValue))
+	for _, tc := range []struct {
+		query      string
+		wantStatus int
+		wantBody   string
+		wantReach  int
+	}{
+		{"", http.StatusOK, "from net/http", 1},
+		{"refuse=1", http.StatusUnauthorized, "refused\n", 0},
+		{"fail=1", http.StatusTeapot, "", 1},
+	} {
+		reached = 0
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/page?"+tc.query, nil))
+		if rec.Code != tc.wantStatus || reached != tc.wantReach || (tc.wantBody != "" && rec.Body.String() != tc.wantBody) {
+			t.Errorf("%q: status %d body %q reached %d; want %d %q %d", tc.query, rec.Code, rec.Body.String(), reached, tc.wantStatus, tc.wantBody, tc.wantReach)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ltikit/ltikit/deeplink"
+	"github.com/ltikit/ltikit/echolti"
+	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/ags"
@@ -42,7 +44,7 @@ const (
 
 // setUpAdvantage makes what the LTI Advantage pages need: the keyring over
 // the database's key store, the token client and deep linking responder
-// that sign with it, and the sessions and pending deep linking requests in
+// that sign with it, and the marks of answered deep linking requests in
 // the database.
 func (a *app) setUpAdvantage() error {
 	var err error
@@ -59,48 +61,35 @@ func (a *app) setUpAdvantage() error {
 	if err != nil {
 		return err
 	}
-	a.sessions = newRecords[*session](a.store.recordsDB(), "session", sessionTTL)
-	a.pendingDL = newRecords[*deeplink.Request](a.store.recordsDB(), "deeplink", pendingDLTTL)
+	a.dlAnswers = newMarks(a.store.recordsDB(), "dl-answer", dlAnswerTTL)
 	return nil
 }
 
+// mountAdvantage serves the tool's key set, and the pages after a launch
+// behind the launch session (sessions.Require): a request without a
+// usable session is refused before it reaches them.
 func (a *app) mountAdvantage(e *echo.Echo) {
 	jwks := echo.WrapHandler(a.keys)
 	e.GET(pathJWKS, jwks)
 	e.HEAD(pathJWKS, jwks)
-	e.GET(pathGrade, a.gradePage)
-	e.POST(pathGrade, a.postGrade)
-	e.GET(pathRoster, a.rosterPage)
-	e.POST(pathDeepLinking, a.respondDeepLinking)
+	requireSession := echolti.Middleware(a.sessions.Require)
+	e.GET(pathGrade, a.gradePage, requireSession)
+	e.POST(pathGrade, a.postGrade, requireSession)
+	e.GET(pathRoster, a.rosterPage, requireSession)
+	e.POST(pathDeepLinking, a.respondDeepLinking, requireSession)
 }
 
-// registration looks the session's registration up again, as launches do
-// (through --lookup-cache), so one changed or removed since the launch is
-// seen within the same time.
-func (a *app) registration(ctx context.Context, s *session) (registration.Registration, error) {
-	r, err := a.lookups.FindRegistration(ctx, s.Registration.Issuer, s.Registration.ClientID)
-	if err != nil {
-		return registration.Registration{}, err
-	}
-	return r.LTIRegistration(), nil
+// agsClient is the AGS client for the launch's claim, with the
+// registration the session's launch was restored with: looked up again
+// as launches do (through --lookup-cache), so a registration changed or
+// removed since the launch is seen within the same time.
+func (a *app) agsClient(lc *launch.Context) (*ags.Client, error) {
+	return ags.New(ags.Config{Registration: lc.Registration, Endpoint: *lc.Claims.AGS, Source: a.tokens})
 }
 
-// agsClient is the AGS client for the session's claim.
-func (a *app) agsClient(ctx context.Context, s *session) (*ags.Client, error) {
-	reg, err := a.registration(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	return ags.New(ags.Config{Registration: reg, Endpoint: *s.AGS, Source: a.tokens})
-}
-
-// nrpsClient is the NRPS client for the session's claim.
-func (a *app) nrpsClient(ctx context.Context, s *session) (*nrps.Client, error) {
-	reg, err := a.registration(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	return nrps.New(nrps.Config{Registration: reg, Endpoint: *s.NRPS, Source: a.tokens})
+// nrpsClient is the NRPS client for the launch's claim.
+func (a *app) nrpsClient(lc *launch.Context) (*nrps.Client, error) {
+	return nrps.New(nrps.Config{Registration: lc.Registration, Endpoint: *lc.Claims.NRPS, Source: a.tokens})
 }
 
 // serviceFailure is a failed service call as shown to the user: a status,

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -17,6 +18,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/ltikit/ltikit/ltitest"
+	"github.com/ltikit/ltikit/session"
 )
 
 // privateJWKMembers are the JWK members of private keys (RFC 7518 §6.3.2,
@@ -62,8 +64,8 @@ func fetchJWKS(t *testing.T, base string) []string {
 }
 
 var (
-	csrfRe      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	memberRowRe = regexp.MustCompile(`<tr class="member`)
+	sessionFieldRe = regexp.MustCompile(`name="(lti_session|csrf_token)" value="([^"]+)"`)
+	memberRowRe    = regexp.MustCompile(`<tr class="member`)
 )
 
 // get fetches path on the tool with the browser's cookies.
@@ -73,22 +75,67 @@ func get(t *testing.T, browser *http.Client, u string) response {
 	return readResponse(t, resp, err)
 }
 
-// openGradePage opens the grade page and returns it with its CSRF token.
-func openGradePage(t *testing.T, browser *http.Client, base string) (response, string) {
+// openGradePage opens the grade page and returns it with its form's
+// session fields.
+func openGradePage(t *testing.T, browser *http.Client, base string) (response, url.Values) {
 	t.Helper()
 	r := get(t, browser, base+pathGrade)
 	if r.status != http.StatusOK {
 		t.Fatalf("GET %s: %d\n%s", pathGrade, r.status, r.body)
 	}
-	return r, csrfToken(t, r.body)
+	return r, sessionFields(t, r.body)
 }
 
-// csrfToken returns the CSRF field of the grade page.
-func csrfToken(t *testing.T, page []byte) string {
+// sessionFields returns the hidden session fields (lti_session and
+// csrf_token) of the page's form.
+func sessionFields(t *testing.T, page []byte) url.Values {
 	t.Helper()
-	m := csrfRe.FindSubmatch(page)
+	v := url.Values{}
+	for _, m := range sessionFieldRe.FindAllSubmatch(page, -1) {
+		v.Add(string(m[1]), html.UnescapeString(string(m[2])))
+	}
+	if len(v[session.ParamName]) != 1 || len(v[session.CSRFFieldName]) != 1 {
+		t.Fatalf("the page's form has the session fields %v, want one lti_session and one csrf_token:\n%s", v, page)
+	}
+	return v
+}
+
+// withFields returns the form values with the session fields added.
+func withFields(fields, form url.Values) url.Values {
+	out := url.Values{}
+	for _, vs := range []url.Values{fields, form} {
+		for k, v := range vs {
+			out[k] = append(out[k], v...)
+		}
+	}
+	return out
+}
+
+// forged is tok with its first character changed: well formed, but no
+// session's.
+func forged(tok string) string {
+	if strings.HasPrefix(tok, "A") {
+		return "B" + tok[1:]
+	}
+	return "A" + tok[1:]
+}
+
+// tokenOf returns the session token of a link of the tool's pages.
+func tokenOf(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get(session.ParamName) == "" {
+		t.Fatalf("link %q carries no session token (%v)", link, err)
+	}
+	return u.Query().Get(session.ParamName)
+}
+
+// linkHref returns the href of the page's link with the id, unescaped.
+func linkHref(t *testing.T, page []byte, id string) string {
+	t.Helper()
+	m := regexp.MustCompile(`id="` + regexp.QuoteMeta(id) + `" href="([^"]+)"`).FindSubmatch(page)
 	if m == nil {
-		t.Fatalf("the grade page has no CSRF field:\n%s", page)
+		t.Fatalf("the page has no link %s:\n%s", id, page)
 	}
 	return html.UnescapeString(string(m[1]))
 }
@@ -132,47 +179,52 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		if r.status != http.StatusOK || !strings.Contains(page, `id="link-grade"`) || strings.Contains(page, `id="link-roster"`) {
 			t.Fatalf("learner launch page: %d, want a grade link and no roster link\n%s", r.status, page)
 		}
-		var session *http.Cookie
+		var sc *http.Cookie
 		u, _ := url.Parse(n.url)
 		for _, c := range browser.Jar.Cookies(u) {
-			if c.Name == sessionCookie {
-				session = c
+			if c.Name == session.DefaultCookieName {
+				sc = c
 			}
 		}
-		if session == nil {
+		if sc == nil {
 			t.Fatal("the launch set no session cookie")
 		}
-		if strings.Contains(n.logs.String(), session.Value) {
-			t.Error("the session id is logged")
+		if !strings.Contains(linkHref(t, r.body, "link-grade"), "lti_session="+sc.Value) {
+			t.Error("the grade link does not carry the session's token")
 		}
 
-		gp, csrf := openGradePage(t, browser, n.url)
+		gp, fields := openGradePage(t, browser, n.url)
 		if !strings.Contains(string(gp.body), "ltitest activity") || strings.Contains(string(gp.body), `name="user_id"`) {
 			t.Errorf("the learner's grade page lacks the line item or offers a user choice:\n%s", gp.body)
 		}
 		if csp := gp.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self'") {
 			t.Errorf("grade page CSP %q", csp)
 		}
-		form := url.Values{"csrf": {csrf}, "score_given": {"7.5"}, "score_maximum": {"10"},
+		form := url.Values{"score_given": {"7.5"}, "score_maximum": {"10"},
 			"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}, "comment": {"Well <b>done</b>"},
 			// A learner grades only themselves: a user id in the form is ignored.
 			"user_id": {ltitest.DefaultInstructor.Sub}}
 
-		// Without the session's CSRF token the post is refused.
-		bad := url.Values{}
-		for k, v := range form {
-			bad[k] = v
+		// A post that only the cookie authenticates (as another site's
+		// form would be) needs the session's CSRF token.
+		for name, csrf := range map[string][]string{"forged": {"forged"}, "missing": nil} {
+			bad := withFields(url.Values{session.CSRFFieldName: csrf}, form)
+			resp, err := browser.PostForm(n.url+pathGrade, bad)
+			if r := readResponse(t, resp, err); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "invalid_request") ||
+				!strings.Contains(string(r.body), "CSRF") {
+				t.Fatalf("cookie-only post with a %s CSRF token: %d\n%s", name, r.status, r.body)
+			}
 		}
-		bad.Set("csrf", "forged")
-		resp, err := browser.PostForm(n.url+pathGrade, bad)
-		if r := readResponse(t, resp, err); r.status != http.StatusForbidden || !strings.Contains(string(r.body), "invalid_csrf") {
-			t.Fatalf("post with a forged CSRF token: %d\n%s", r.status, r.body)
+		// A forged session field is not the session, whatever the cookie.
+		resp, err := browser.PostForm(n.url+pathGrade, withFields(url.Values{session.ParamName: {forged(fields.Get(session.ParamName))}}, form))
+		if r := readResponse(t, resp, err); r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "invalid_state") {
+			t.Fatalf("post with a forged session field: %d\n%s", r.status, r.body)
 		}
 		if got := sandboxScores(t, n.url); len(got) != 0 {
 			t.Fatalf("scores recorded before any valid post: %+v", got)
 		}
 
-		resp, err = browser.PostForm(n.url+pathGrade, form)
+		resp, err = browser.PostForm(n.url+pathGrade, withFields(fields, form))
 		r = readResponse(t, resp, err)
 		page = string(r.body)
 		if r.status != http.StatusOK || !strings.Contains(page, `id="grade-result"`) {
@@ -208,12 +260,14 @@ func TestAdvantageEndToEnd(t *testing.T) {
 			!strings.Contains(string(r.body), `id="link-roster"`) {
 			t.Fatalf("instructor launch: %d\n%s", r.status, r.body)
 		}
-		gp, csrf := openGradePage(t, browser, n.url)
+		gp, fields := openGradePage(t, browser, n.url)
 		if !strings.Contains(string(gp.body), `<option value="ltitest-user-3">Learner 3 (ltitest-user-3)</option>`) ||
 			!strings.Contains(string(gp.body), `value="1002"`) || strings.Contains(string(gp.body), `<option value="1001"`) {
 			t.Fatalf("the instructor's learner choice is not the roster's learners:\n%s", gp.body)
 		}
-		resp, err := browser.PostForm(n.url+pathGrade, url.Values{"csrf": {csrf}, "user_id": {"ltitest-user-3"},
+		// Cookie and CSRF token, without the session field: as a script
+		// would post.
+		resp, err := browser.PostForm(n.url+pathGrade, url.Values{session.CSRFFieldName: fields[session.CSRFFieldName], "user_id": {"ltitest-user-3"},
 			"score_given": {"9"}, "score_maximum": {"10"}, "activity_progress": {"Submitted"}, "grading_progress": {"PendingManual"}})
 		if r := readResponse(t, resp, err); r.status != http.StatusOK || !strings.Contains(string(r.body), `id="grade-result"`) {
 			t.Fatalf("post grade: %d\n%s", r.status, r.body)
@@ -229,8 +283,8 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		}
 
 		// An invalid score is refused before anything is sent.
-		resp, err = browser.PostForm(n.url+pathGrade, url.Values{"csrf": {csrf}, "user_id": {"ltitest-user-3"},
-			"score_given": {"-1"}, "score_maximum": {"10"}, "activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}})
+		resp, err = browser.PostForm(n.url+pathGrade, withFields(fields, url.Values{"user_id": {"ltitest-user-3"},
+			"score_given": {"-1"}, "score_maximum": {"10"}, "activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}}))
 		if r := readResponse(t, resp, err); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `id="grade-error"`) {
 			t.Errorf("negative score: %d\n%s", r.status, r.body)
 		}
@@ -272,14 +326,100 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("no session", func(t *testing.T) {
-		for _, path := range []string{pathGrade, pathRoster} {
-			r := get(t, jsonBrowser(), n.url+path)
-			wantError(t, path+" without a launch", r, http.StatusUnauthorized, "no_session")
+	t.Run("the token alone carries the session", func(t *testing.T) {
+		// A browser that keeps no cookie of the tool after the launch, as
+		// one that blocks third-party cookies in the platform's iframe:
+		// only the launch page's links and forms name the session.
+		noCookies := &http.Client{Timeout: 30 * time.Second}
+		for _, tc := range []struct {
+			role   string
+			link   string // the launch page's link to follow
+			want   string // on the page it opens
+			other  string // the page's link to the other page, "" for none
+			grader string // the user the grade is for
+		}{
+			{role: "instructor", link: "link-roster", want: fmt.Sprintf("%d members", sandboxLearners+2), other: "nav-grade", grader: "ltitest-user-7"},
+			{role: "learner", link: "link-grade", want: `id="grade-form"`, grader: ltitest.DefaultLearner.Sub},
+		} {
+			t.Run(tc.role, func(t *testing.T) {
+				lp := browseSandbox(t, ltitest.NewBrowser(), n.url+"/sandbox/launch?role="+tc.role)
+				if lp.status != http.StatusOK {
+					t.Fatalf("launch: %d\n%s", lp.status, lp.body)
+				}
+				link := linkHref(t, lp.body, tc.link)
+				token := tokenOf(t, link)
+				if !strings.HasPrefix(link, n.url+"/") {
+					t.Errorf("link %s is not the tool's", link)
+				}
+				r := get(t, noCookies, link)
+				if r.status != http.StatusOK || !strings.Contains(string(r.body), tc.want) {
+					t.Fatalf("GET %s with the token alone: %d\n%s", tc.link, r.status, r.body)
+				}
+				for h, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "same-origin"} {
+					if got := r.header.Get(h); got != want {
+						t.Errorf("%s: %q, want %q", h, got, want)
+					}
+				}
+				if len(r.header.Values("Set-Cookie")) != 0 {
+					t.Errorf("a page after the launch sets cookies: %q", r.header.Values("Set-Cookie"))
+				}
+				gp := r
+				if tc.other != "" {
+					if gp = get(t, noCookies, linkHref(t, r.body, tc.other)); gp.status != http.StatusOK {
+						t.Fatalf("GET %s with the token alone: %d\n%s", tc.other, gp.status, gp.body)
+					}
+				}
+				fields := sessionFields(t, gp.body)
+				if fields.Get(session.ParamName) != token {
+					t.Error("the grade form's session field is not the links' token")
+				}
+				before := len(sandboxScores(t, n.url))
+				resp, err := noCookies.PostForm(n.url+pathGrade, withFields(fields, url.Values{"user_id": {tc.grader},
+					"score_given": {"5"}, "score_maximum": {"10"}, "activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}}))
+				r = readResponse(t, resp, err)
+				if r.status != http.StatusOK || !strings.Contains(string(r.body), `id="grade-result"`) {
+					t.Fatalf("post grade with the form's fields alone: %d\n%s\nlogs:\n%s", r.status, r.body, n.logs.String())
+				}
+				scores := sandboxScores(t, n.url)
+				if len(scores) != before+1 || scores[len(scores)-1].UserID != tc.grader {
+					t.Errorf("recorded scores %+v, want one more for %s", scores, tc.grader)
+				}
+				// The CSRF token alone is no session.
+				resp, err = noCookies.PostForm(n.url+pathGrade, url.Values{session.CSRFFieldName: fields[session.CSRFFieldName]})
+				if r := readResponse(t, resp, err); r.status != http.StatusUnauthorized {
+					t.Errorf("post with the CSRF token alone: %d", r.status)
+				}
+				// A token in the query of a post is refused: it would leak.
+				resp, err = noCookies.PostForm(n.url+pathGrade+"?lti_session="+token, url.Values{})
+				if r := readResponse(t, resp, err); r.status != http.StatusBadRequest {
+					t.Errorf("post with the token in the query: %d", r.status)
+				}
+				if strings.Contains(n.logs.String(), token) {
+					t.Error("the session token is logged")
+				}
+			})
 		}
-		resp, err := http.PostForm(n.url+pathGrade, url.Values{"csrf": {"x"}})
-		if r := readResponse(t, resp, err); r.status != http.StatusUnauthorized {
-			t.Errorf("post grade without a launch: %d", r.status)
+	})
+
+	t.Run("no session", func(t *testing.T) {
+		for _, path := range []string{pathGrade, pathRoster, pathGrade + "?lti_session=" + strings.Repeat("A", 43)} {
+			r := get(t, jsonBrowser(), n.url+path)
+			wantError(t, path+" without a launch", r, http.StatusUnauthorized, "invalid_state")
+			if !strings.Contains(r.json(t)["error_description"].(string), "no launch session") {
+				t.Errorf("%s without a launch: %s", path, r.body)
+			}
+		}
+		r := get(t, http.DefaultClient, n.url+pathRoster)
+		page := string(r.body)
+		if r.status != http.StatusUnauthorized || !strings.Contains(page, "No launch session") ||
+			!strings.Contains(page, "start the tool again from the platform") || !strings.Contains(page, "30 minutes unused and 2 hours at most") {
+			t.Errorf("the roster page without a launch: %d\n%s", r.status, page)
+		}
+		for _, path := range []string{pathGrade, pathDeepLinking} {
+			resp, err := http.PostForm(n.url+path, url.Values{session.CSRFFieldName: {"x"}})
+			if r := readResponse(t, resp, err); r.status != http.StatusUnauthorized {
+				t.Errorf("post %s without a launch: %d", path, r.status)
+			}
 		}
 	})
 
@@ -293,9 +433,9 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		// same key.
 		browser := ltitest.NewBrowser()
 		browseSandbox(t, browser, n2.url+"/sandbox/launch?role=learner")
-		_, csrf := openGradePage(t, browser, n2.url)
-		resp, err := browser.PostForm(n2.url+pathGrade, url.Values{"csrf": {csrf}, "score_given": {"3"}, "score_maximum": {"4"},
-			"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}})
+		_, fields := openGradePage(t, browser, n2.url)
+		resp, err := browser.PostForm(n2.url+pathGrade, withFields(fields, url.Values{"score_given": {"3"}, "score_maximum": {"4"},
+			"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}}))
 		if r := readResponse(t, resp, err); r.status != http.StatusOK {
 			t.Fatalf("post grade after a restart: %d\n%s\nlogs:\n%s", r.status, r.body, n2.logs.String())
 		}
@@ -318,9 +458,9 @@ func TestAdvantageExternalPlatform(t *testing.T) {
 	if r := e.launch(t, learner, ltitest.AsLearner(), e.platform.WithAGS(), e.platform.WithNRPS()); r.status != http.StatusOK {
 		t.Fatalf("launch: %d\n%s", r.status, r.body)
 	}
-	_, csrf := openGradePage(t, learner, e.node.url)
-	resp, err := learner.PostForm(e.node.url+pathGrade, url.Values{"csrf": {csrf}, "score_given": {"42"}, "score_maximum": {"50"},
-		"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}})
+	_, fields := openGradePage(t, learner, e.node.url)
+	resp, err := learner.PostForm(e.node.url+pathGrade, withFields(fields, url.Values{"score_given": {"42"}, "score_maximum": {"50"},
+		"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}}))
 	if r := readResponse(t, resp, err); r.status != http.StatusOK {
 		t.Fatalf("post grade: %d\n%s\nlogs:\n%s", r.status, r.body, e.node.logs.String())
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,12 +15,13 @@ import (
 
 	"github.com/ltikit/ltikit/ltitest"
 	"github.com/ltikit/ltikit/services/ags"
+	"github.com/ltikit/ltikit/session"
 )
 
-// TestRecords runs the session and deep linking record store on an SQLite
-// file and on PostgreSQL: ids of 128 bits, a take that succeeds once across
-// two connection pools (two nodes), restore, expiry and the sweep.
-func TestRecords(t *testing.T) {
+// TestMarks runs the single-use marks (answered deep linking requests) on
+// an SQLite file and on PostgreSQL: a claim that succeeds once across two
+// connection pools (two nodes), release, expiry and the sweep.
+func TestMarks(t *testing.T) {
 	for name, dsn := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "records.db") },
 		"postgres": postgresDSN,
@@ -26,30 +29,20 @@ func TestRecords(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			d := dsn(t)
-			open := func() *records[string] {
+			open := func() *marks {
 				b, err := openBackend(ctx, d, slog.New(slog.DiscardHandler), false)
 				if err != nil {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { b.Close() })
-				return newRecords[string](b.recordsDB(), "test", time.Minute)
+				return newMarks(b.recordsDB(), "test", time.Minute)
 			}
 			now := time.Unix(1_000_000, 0)
 			clock := func() time.Time { return now }
 			s, other := open(), open() // two pools: two nodes
 			s.now, other.now = clock, clock
 
-			a, err := s.put(ctx, "a")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(a) < 26 {
-				t.Errorf("id %q is shorter than 128 bits of base32", a)
-			}
-			if v, ok, err := other.get(ctx, a); err != nil || !ok || v != "a" {
-				t.Fatalf("get on the other node: %q %v %v", v, ok, err)
-			}
-			// take succeeds once, also when racing on both nodes.
+			// A claim succeeds once, also when racing on both nodes.
 			var wins atomic.Int32
 			var wg sync.WaitGroup
 			for i := range 16 {
@@ -58,7 +51,7 @@ func TestRecords(t *testing.T) {
 					st = other
 				}
 				wg.Go(func() {
-					_, _, ok, err := st.take(ctx, a)
+					ok, err := st.claim(ctx, "a")
 					if err != nil {
 						t.Error(err)
 					}
@@ -69,44 +62,43 @@ func TestRecords(t *testing.T) {
 			}
 			wg.Wait()
 			if wins.Load() != 1 {
-				t.Fatalf("%d takes succeeded, want 1", wins.Load())
+				t.Fatalf("%d claims succeeded, want 1", wins.Load())
 			}
-			if _, ok, _ := s.get(ctx, a); ok {
-				t.Error("a taken record is still there")
+			// Another kind has marks of its own.
+			if ok, err := newMarks(s.db, "other", time.Minute).claim(ctx, "a"); err != nil || !ok {
+				t.Errorf("a mark of another kind: %v %v", ok, err)
 			}
 
-			// restore puts a record back with its id and expiry.
-			b, _ := s.put(ctx, "b")
-			v, exp, ok, err := s.take(ctx, b)
-			if err != nil || !ok || !exp.Equal(now.Add(time.Minute)) {
-				t.Fatalf("take: %q %v %v %v", v, exp, ok, err)
-			}
-			if err := s.restore(ctx, b, v, exp); err != nil {
+			// Released, a mark may be claimed again, on the other node.
+			if err := s.release(ctx, "a"); err != nil {
 				t.Fatal(err)
 			}
-			if v, ok, _ := other.get(ctx, b); !ok || v != "b" {
-				t.Errorf("after restore: %q %v", v, ok)
+			if ok, err := other.claim(ctx, "a"); err != nil || !ok {
+				t.Fatalf("claim after release: %v %v", ok, err)
 			}
-			// Another kind does not see it.
-			if _, ok, _ := newRecords[string](s.db, "other", time.Minute).get(ctx, b); ok {
-				t.Error("a record of another kind is returned")
+			if ok, _ := s.claim(ctx, "a"); ok {
+				t.Fatal("a claimed mark was claimed again")
 			}
 
-			// Records expire, and the next put after a minute sweeps them.
-			now = now.Add(time.Minute)
-			if _, ok, _ := s.get(ctx, b); ok {
-				t.Error("an expired record is returned")
+			// Marks expire: an expired one may be claimed again, and the
+			// next claim after a minute sweeps the others.
+			if ok, err := s.claim(ctx, "b"); err != nil || !ok {
+				t.Fatalf("claim b: %v %v", ok, err)
 			}
-			if _, _, ok, _ := s.take(ctx, b); ok {
-				t.Error("an expired record is taken")
+			now = now.Add(time.Minute)
+			if ok, err := other.claim(ctx, "a"); err != nil || !ok {
+				t.Fatalf("claim of an expired mark: %v %v", ok, err)
 			}
 			s.lastSweep.Store(0)
-			if _, err := s.put(ctx, "c"); err != nil {
-				t.Fatal(err)
+			if ok, err := s.claim(ctx, "c"); err != nil || !ok {
+				t.Fatalf("claim c: %v %v", ok, err)
 			}
 			var n int64
-			if err := s.db.Raw("SELECT COUNT(*) FROM " + recordsTable + " WHERE kind = 'test'").Scan(&n).Error; err != nil || n != 1 {
-				t.Errorf("after the sweep %d rows (%v), want only the live one", n, err)
+			if err := s.db.Raw("SELECT COUNT(*) FROM " + recordsTable + " WHERE kind = 'test'").Scan(&n).Error; err != nil || n != 2 {
+				t.Errorf("after the sweep %d rows (%v), want the live a and c", n, err)
+			}
+			if _, err := s.claim(ctx, strings.Repeat("x", maxMarkID+1)); err == nil {
+				t.Error("an id longer than the column was claimed")
 			}
 		})
 	}
@@ -114,7 +106,7 @@ func TestRecords(t *testing.T) {
 
 // A storage failure of the sessions is a 503 storage_unavailable page, not
 // a 500 or a page that pretends there is no session.
-func TestRecordsFailClosed(t *testing.T) {
+func TestSessionsFailClosed(t *testing.T) {
 	a, srv := newTestApp(t)
 	browser := jsonBrowser()
 	resp, err := a.sandbox.Launch(t.Context(), browser, a.sandbox.WithNRPS())
@@ -130,6 +122,65 @@ func TestRecordsFailClosed(t *testing.T) {
 	r := readResponse(t, resp, err)
 	if r.status != http.StatusServiceUnavailable || r.json(t)["error"] != "storage_unavailable" {
 		t.Fatalf("roster with the database closed: %d %s", r.status, r.body)
+	}
+}
+
+// failingSessions is a backend whose session store fails.
+type failingSessions struct{ backend }
+
+func (failingSessions) PutSession(context.Context, session.Record) error {
+	return errors.New("disk full")
+}
+
+// A launch whose session cannot be stored answers 503 storage_unavailable,
+// not a launch page whose links lead nowhere.
+func TestLaunchSessionStoreFails(t *testing.T) {
+	a, _ := newTestAppWith(t, func(b backend) backend { return failingSessions{b} })
+	for _, browser := range []*http.Client{jsonBrowser(), ltitest.NewBrowser()} {
+		resp, err := a.sandbox.Launch(t.Context(), browser, a.sandbox.WithNRPS())
+		r := readResponse(t, resp, err)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "storage_unavailable") ||
+			strings.Contains(string(r.body), "Launch accepted") {
+			t.Fatalf("launch with the session store failing: %d\n%s", r.status, r.body)
+		}
+	}
+}
+
+// TestLaunchStoresOneSession checks what a launch writes besides its
+// login state: one session row, with or without service claims, and none
+// in the tool's own records table; a new launch in the same browser
+// deletes the session it carried.
+func TestLaunchStoresOneSession(t *testing.T) {
+	a, _ := newTestApp(t)
+	count := func(table string) int64 {
+		t.Helper()
+		var n int64
+		if err := a.store.recordsDB().Raw("SELECT COUNT(*) FROM " + table).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	browser := jsonBrowser()
+	for i, opts := range [][]ltitest.LaunchOption{nil, {a.sandbox.WithAGS(), a.sandbox.WithNRPS()}, {ltitest.DeepLinking()}} {
+		resp, err := a.sandbox.Launch(t.Context(), jsonBrowser(), opts...)
+		if r := readResponse(t, resp, err); r.status != http.StatusOK {
+			t.Fatalf("launch %d: %d %s", i, r.status, r.body)
+		}
+		if got := count("ltikit_launch_sessions"); got != int64(i+1) {
+			t.Errorf("after launch %d: %d sessions, want %d", i, got, i+1)
+		}
+	}
+	if got := count(recordsTable); got != 0 {
+		t.Errorf("the launches wrote %d rows to %s, want none", got, recordsTable)
+	}
+	for range 2 {
+		resp, err := a.sandbox.Launch(t.Context(), browser)
+		if r := readResponse(t, resp, err); r.status != http.StatusOK {
+			t.Fatalf("launch: %d %s", r.status, r.body)
+		}
+	}
+	if got := count("ltikit_launch_sessions"); got != 4 {
+		t.Errorf("after two launches in one browser: %d sessions, want 4 (the second replaced the first)", got)
 	}
 }
 
@@ -188,9 +239,8 @@ func TestAdvantageUnavailable(t *testing.T) {
 		if r.status != http.StatusOK || !strings.Contains(string(r.body), "The line item could not be read") {
 			t.Errorf("grade page with the token endpoint failing: %d\n%s", r.status, r.body)
 		}
-		csrf := csrfToken(t, r.body)
-		resp, err := browser.PostForm(srv.URL+pathGrade, url.Values{"csrf": {csrf}, "score_given": {"1"}, "score_maximum": {"2"},
-			"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}})
+		resp, err := browser.PostForm(srv.URL+pathGrade, withFields(sessionFields(t, r.body), url.Values{"score_given": {"1"}, "score_maximum": {"2"},
+			"activity_progress": {"Completed"}, "grading_progress": {"FullyGraded"}}))
 		r = readResponse(t, resp, err)
 		page := string(r.body)
 		if r.status != http.StatusBadGateway || !strings.Contains(page, "invalid_client") || !strings.Contains(page, "JWKS URL") {
@@ -212,20 +262,30 @@ func TestAdvantageUnavailable(t *testing.T) {
 				t.Errorf("the launch page lacks %q", s)
 			}
 		}
-		// Nothing to serve: no session is stored, and none is left from an
-		// earlier launch in this browser.
-		wantPage(t, browser, pathGrade, http.StatusUnauthorized, "no_session")
-		wantPage(t, browser, pathRoster, http.StatusUnauthorized, "no_session")
+		if strings.Contains(page, `id="link-grade"`) || strings.Contains(page, `id="link-roster"`) {
+			t.Error("the launch page links to pages the launch does not allow")
+		}
+		// The launch has a session, but nothing to serve.
+		wantPage(t, browser, pathGrade, http.StatusConflict, "grading_unavailable")
+		wantPage(t, browser, pathRoster, http.StatusConflict, "roster_unavailable")
 	})
 
-	t.Run("a launch without services ends the earlier session", func(t *testing.T) {
-		browser, _ := launchHTML(t, a.sandbox.WithNRPS())
+	t.Run("a new launch ends the earlier session", func(t *testing.T) {
+		browser, page := launchHTML(t, a.sandbox.WithNRPS())
+		roster := linkHref(t, []byte(page), "link-roster")
 		wantPage(t, browser, pathRoster, http.StatusOK, "Learner")
 		resp, err := a.sandbox.Launch(t.Context(), browser)
 		if r := readResponse(t, resp, err); r.status != http.StatusOK {
 			t.Fatalf("second launch: %d", r.status)
 		}
-		wantPage(t, browser, pathRoster, http.StatusUnauthorized, "no_session")
+		// The browser's session is the second launch's, without NRPS.
+		wantPage(t, browser, pathRoster, http.StatusConflict, "roster_unavailable")
+		// The first launch's token names no session any more.
+		r := get(t, &http.Client{}, roster)
+		if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "invalid_state") ||
+			!strings.Contains(string(r.body), "No launch session") {
+			t.Errorf("the first launch's roster link: %d\n%s", r.status, r.body)
+		}
 	})
 
 	t.Run("anonymous learner", func(t *testing.T) {

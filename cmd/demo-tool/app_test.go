@@ -22,13 +22,24 @@ import (
 // sandbox, registered as serve does.
 func newTestApp(t testing.TB) (*app, *httptest.Server) {
 	t.Helper()
+	return newTestAppWith(t, nil)
+}
+
+// newTestAppWith is newTestApp with the application's store wrapped by
+// wrap (nil: none), to make it fail.
+func newTestAppWith(t testing.TB, wrap func(backend) backend) (*app, *httptest.Server) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	store, err := openBackend(t.Context(), filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler), false)
+	opened, err := openBackend(t.Context(), filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { opened.Close() })
+	var store backend = opened
+	if wrap != nil {
+		store = wrap(store)
+	}
 	a, err := newApp(serveConfig{Addr: srv.Listener.Addr().String(), BaseURL: base, Sandbox: true, SandboxURL: base + "/sandbox"},
 		store, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -99,9 +99,11 @@ func TestBrowserDeepLinking(t *testing.T) {
 }
 
 // TestBrowserGradeAndRoster clicks through the grade and roster pages in
-// headless Chromium, cross-site: the session cookie (SameSite=None,
-// Secure), set by the launch's cross-site post, carries the launch to the
-// follow-up pages.
+// headless Chromium, cross-site: the launch session, started by the
+// launch's cross-site post, carries the launch to the pages after it, in
+// its cookie (SameSite=None, Secure, Partitioned) and in the token of the
+// launch page's links and the grade form's hidden fields.
+// TestBrowserFramedAdvantage runs the same pages in the platform's iframe.
 func TestBrowserGradeAndRoster(t *testing.T) {
 	ctx := newChromium(t)
 	n, _, sandbox := crossSiteNode(t)

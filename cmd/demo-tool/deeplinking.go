@@ -1,19 +1,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ltikit/ltikit/deeplink"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/session"
 )
 
 // Deep linking: a deep linking launch shows a picker of content items; its
@@ -21,19 +21,29 @@ import (
 // signed LtiDeepLinkingResponse in a form that posts itself to the
 // platform's deep_link_return_url.
 //
-// Between the two, the deep linking request (its return URL, settings and
-// opaque data) waits in the shared database (records.go) under a random
-// id, which the picker's form carries in a hidden field: the request never
-// passes through the browser, the answer may reach any node, and the id is
-// good for one answer within pendingDLTTL. The form does not need the
-// session cookie, so picking works in an iframe whose cookies the browser
-// blocks.
-const (
-	// pendingDLTTL is how long the user may take to pick.
-	pendingDLTTL = 30 * time.Minute
-	// formFieldDL is the picker form's field with the request's id.
-	formFieldDL = "dl"
-)
+// The answer runs behind sessions.Require, like every page after the
+// launch: the picker's form carries the launch session's hidden fields
+// (lti_session, csrf_token), so it works in an iframe whose cookies the
+// browser blocks, and the answer reads the deep linking settings (return
+// URL, accepted types, opaque data) from the launch the session restores.
+// Nothing of the request passes through the browser.
+//
+// A deep linking request must be answered at most once. Ending the
+// session after the answer (Manager.End) would not ensure it: two answers
+// racing on two nodes would both find the session before either ended it,
+// and deleting a session that is already gone is no error. So the answer
+// claims a single-use mark under the session's id (session.IDOf of its
+// token) in the shared database (records.go) with one conditional insert,
+// of which exactly one of racing answers, on any node, succeeds. The mark
+// costs the launch no write: only the answer writes it, after the picked
+// items are checked, so a refused pick costs nothing and may be corrected.
+// If the response cannot be signed, the mark is released and the user may
+// try again. The session itself is left to expire: the answer's page
+// leaves the tool for the platform, and the mark refuses any later answer.
+
+// dlAnswerTTL is how long an answer's mark lasts: as long as the session
+// it marks can, so no live session is ever answered twice.
+const dlAnswerTTL = sessionMax
 
 // dlOffer is a content item the picker offers.
 type dlOffer struct {
@@ -90,8 +100,8 @@ type pickerItem struct {
 
 // picker is the data of the picker form.
 type picker struct {
-	ID        string // the pending request's id
 	Action    string
+	Session   template.HTML // the launch session's hidden form fields
 	Multiple  bool
 	Items     []pickerItem
 	Accepts   []string
@@ -99,8 +109,8 @@ type picker struct {
 	Error     string
 }
 
-func (a *app) newPicker(req *deeplink.Request, id string) *picker {
-	p := &picker{ID: id, Action: a.toolURL(pathDeepLinking), Multiple: req.AcceptMultiple,
+func (a *app) newPicker(req *deeplink.Request, s *session.Session) *picker {
+	p := &picker{Action: a.toolURL(pathDeepLinking), Session: s.FormFields(), Multiple: req.AcceptMultiple,
 		Accepts: req.AcceptTypes, ReturnURL: req.ReturnURL}
 	for _, o := range a.dlCatalog() {
 		_, note, ok := offerFor(req, o)
@@ -110,38 +120,35 @@ func (a *app) newPicker(req *deeplink.Request, id string) *picker {
 	return p
 }
 
-// startDeepLinking keeps the launch's deep linking request for the picker
-// and returns the picker, or a message saying why the request cannot be
-// answered.
-func (a *app) startDeepLinking(ctx context.Context, lc *launch.Context) (*picker, string) {
+// newDeepLinking returns the picker of a deep linking launch, or a message
+// saying why the request cannot be answered.
+func (a *app) newDeepLinking(lc *launch.Context, s *session.Session) (*picker, string) {
 	req, err := deeplink.ParseRequest(lc)
 	if err != nil {
 		a.log.Warn("deep linking request unusable", slog.String("error", err.Error()))
 		return nil, "This deep linking request cannot be answered: " + lti.AsError(err).Description + "."
 	}
-	id, err := a.pendingDL.put(ctx, req)
-	if err != nil {
-		a.log.ErrorContext(ctx, "deep linking request not stored", slog.String("error", err.Error()))
-		return nil, "This deep linking request cannot be answered now: the tool's database is unavailable."
-	}
-	return a.newPicker(req, id), ""
+	return a.newPicker(req, s), ""
 }
 
 // respondDeepLinking answers the picker's form: it signs a deep linking
 // response with the chosen items (none when cancelled) and answers the
-// page that posts it to the platform.
+// page that posts it to the platform. It runs behind sessions.Require.
 func (a *app) respondDeepLinking(c echo.Context) error {
-	ctx := c.Request().Context()
-	id := c.FormValue(formFieldDL)
-	req, expires, ok, err := a.pendingDL.take(ctx, id)
+	lc, s, err := current(c)
 	if err != nil {
-		a.writeStorageError(c, err)
+		return err
+	}
+	if !lc.IsDeepLinking() {
+		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "not_deep_linking",
+			"this launch is not a deep linking request", "Start the deep linking from the platform.")
 		return nil
 	}
-	if !ok {
-		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "unknown_request",
-			"this deep linking request has expired or was already answered",
-			"Start the deep linking again from the platform: a request can be answered once, within 30 minutes.")
+	req, err := deeplink.ParseRequest(lc)
+	if err != nil {
+		e := lti.AsError(err)
+		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, string(e.Code),
+			"this deep linking request cannot be answered: "+e.Description, "")
 		return nil
 	}
 	form, _ := c.FormParams()
@@ -158,13 +165,13 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 			}
 			item, _, ok := offerFor(req, o)
 			if !ok {
-				return a.repick(c, id, req, expires, picked, "The platform does not accept "+o.Item.ItemType()+" items.")
+				return a.repick(c, req, s, picked, "The platform does not accept "+o.Item.ItemType()+" items.")
 			}
 			resp.Items = append(resp.Items, item)
 		}
 		switch {
 		case len(resp.Items) == 0:
-			return a.repick(c, id, req, expires, picked, "Pick at least one item, or cancel.")
+			return a.repick(c, req, s, picked, "Pick at least one item, or cancel.")
 		case len(resp.Items) == 1:
 			resp.Message = "demo-tool added 1 item."
 		default:
@@ -178,11 +185,26 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 		if errors.Is(err, deeplink.ErrMultipleNotAccepted) {
 			msg = "The platform accepts one item only."
 		}
-		return a.repick(c, id, req, expires, picked, msg)
+		return a.repick(c, req, s, picked, msg)
+	}
+	ctx := c.Request().Context()
+	mark := session.IDOf(s.Token())
+	first, err := a.dlAnswers.claim(ctx, mark)
+	if err != nil {
+		a.writeStorageError(c, err)
+		return nil
+	}
+	if !first {
+		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "already_answered",
+			"this deep linking request was already answered",
+			"A deep linking request is answered once: start the deep linking again from the platform.")
+		return nil
 	}
 	if err := a.responder.Respond(ctx, c.Response(), resp); err != nil {
 		// The keys are unavailable: the user may try again.
-		a.restorePending(ctx, id, req, expires)
+		if rerr := a.dlAnswers.release(ctx, mark); rerr != nil {
+			a.log.ErrorContext(ctx, "deep linking answer mark not released", slog.String("error", rerr.Error()))
+		}
 		return a.writeServiceError(c, "Signing the deep linking response", err)
 	}
 	a.log.LogAttrs(ctx, slog.LevelInfo, "deep linking response sent",
@@ -190,22 +212,12 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 	return nil
 }
 
-// repick puts the request back and shows the picker again with msg.
-func (a *app) repick(c echo.Context, id string, req *deeplink.Request, expires time.Time, picked []string, msg string) error {
-	a.restorePending(c.Request().Context(), id, req, expires)
-	p := a.newPicker(req, id)
+// repick shows the picker again with msg, the picked items ticked.
+func (a *app) repick(c echo.Context, req *deeplink.Request, s *session.Session, picked []string, msg string) error {
+	p := a.newPicker(req, s)
 	p.Error = msg
 	for i, it := range p.Items {
 		p.Items[i].Checked = it.Accepted && slices.Contains(picked, it.ID)
 	}
 	return a.renderPageCSP(c, http.StatusBadRequest, "picker", formCSP, p)
-}
-
-// restorePending puts a taken deep linking request back so the user may
-// answer again. If that fails the request is gone, and the user starts the
-// deep linking again from the platform.
-func (a *app) restorePending(ctx context.Context, id string, req *deeplink.Request, expires time.Time) {
-	if err := a.pendingDL.restore(ctx, id, req, expires); err != nil {
-		a.log.ErrorContext(ctx, "deep linking request not restored", slog.String("error", err.Error()))
-	}
 }

@@ -5,16 +5,16 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ltikit/ltikit/ltitest"
+	"github.com/ltikit/ltikit/session"
 )
 
-var (
-	dlFieldRe  = regexp.MustCompile(`name="dl" value="([^"]+)"`)
-	jwtFieldRe = regexp.MustCompile(`name="JWT" value="([^"]+)"`)
-)
+var jwtFieldRe = regexp.MustCompile(`name="JWT" value="([^"]+)"`)
 
 // TestDeepLinking runs deep linking launches of the sandbox against the
 // application in process: the picker, the signed response, and the
@@ -30,25 +30,24 @@ func TestDeepLinking(t *testing.T) {
 	}
 
 	// open launches a deep linking request and returns the browser, the
-	// launch page and the picker's request id.
-	open := func(t *testing.T, opts ...ltitest.LaunchOption) (*http.Client, string, string) {
+	// launch page and the picker form's session fields.
+	open := func(t *testing.T, opts ...ltitest.LaunchOption) (*http.Client, string, url.Values) {
 		t.Helper()
 		browser := ltitest.NewBrowser()
 		resp, err := a.sandbox.Launch(t.Context(), browser, append([]ltitest.LaunchOption{ltitest.DeepLinking()}, opts...)...)
 		r := readResponse(t, resp, err)
-		m := dlFieldRe.FindSubmatch(r.body)
-		if r.status != http.StatusOK || m == nil || !strings.Contains(string(r.body), `id="deep-linking-picker"`) {
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `id="deep-linking-picker"`) {
 			t.Fatalf("deep linking launch: %d, no picker:\n%s", r.status, r.body)
 		}
 		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self'") {
 			t.Errorf("launch page CSP %q", csp)
 		}
-		return browser, string(r.body), html.UnescapeString(string(m[1]))
+		return browser, string(r.body), sessionFields(t, r.body)
 	}
-	// pick posts the picker's form.
-	pick := func(t *testing.T, browser *http.Client, id, action string, items ...string) *http.Response {
+	// pick posts the picker's form with the session fields.
+	pick := func(t *testing.T, browser *http.Client, fields url.Values, action string, items ...string) *http.Response {
 		t.Helper()
-		form := url.Values{"dl": {id}, "item": items, "action": {action}}
+		form := withFields(fields, url.Values{"item": items, "action": {action}})
 		resp, err := browser.PostForm(srv.URL+pathDeepLinking, form)
 		if err != nil {
 			t.Fatal(err)
@@ -119,10 +118,15 @@ func TestDeepLinking(t *testing.T) {
 			t.Error("the sandbox page does not list the returned items")
 		}
 
-		// The request is answered: a second answer is refused.
+		// The request is answered: a second answer is refused, with the
+		// session's fields or its cookie alone.
 		resp := pick(t, browser, id, "add", "quiz")
-		if r := readResponse(t, resp, nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "unknown_request") {
+		if r := readResponse(t, resp, nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "already_answered") {
 			t.Errorf("second answer: %d\n%s", r.status, r.body)
+		}
+		resp = pick(t, browser, url.Values{session.CSRFFieldName: id[session.CSRFFieldName]}, "add", "quiz")
+		if r := readResponse(t, resp, nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "already_answered") {
+			t.Errorf("second answer with the cookie: %d\n%s", r.status, r.body)
 		}
 	})
 
@@ -176,12 +180,53 @@ func TestDeepLinking(t *testing.T) {
 				t.Errorf("items %q: %d, want 400 with %q\n%s", tc.items, r.status, tc.want, r.body)
 			}
 		}
-		if r := readResponse(t, pick(t, browser, "unknown", "add", "quiz"), nil); r.status != http.StatusBadRequest {
-			t.Errorf("unknown request id: %d", r.status)
+		if r := readResponse(t, pick(t, &http.Client{}, url.Values{session.ParamName: {forged(id.Get(session.ParamName))}}, "add", "quiz"), nil); r.status != http.StatusUnauthorized {
+			t.Errorf("unknown session: %d", r.status)
+		}
+		// A cookie-only answer without the CSRF token is another site's
+		// form.
+		if r := readResponse(t, pick(t, browser, url.Values{}, "add", "quiz"), nil); r.status != http.StatusBadRequest ||
+			!strings.Contains(string(r.body), "CSRF") {
+			t.Errorf("cookie-only answer without CSRF token: %d\n%s", r.status, r.body)
 		}
 		// The request survived the refusals.
 		if _, res := submit(t, browser, pick(t, browser, id, "add", "reading")); res.Err != nil {
 			t.Errorf("after refusals: %v", res.Err)
+		}
+	})
+
+	t.Run("racing answers: one wins", func(t *testing.T) {
+		_, _, id := open(t)
+		var wg sync.WaitGroup
+		statuses := make([]int, 8)
+		for i := range statuses {
+			wg.Go(func() {
+				// No cookies: the session fields alone, as from a framed page.
+				resp, err := http.PostForm(srv.URL+pathDeepLinking, withFields(id, url.Values{"item": {"spec"}, "action": {"add"}}))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				statuses[i] = resp.StatusCode
+			})
+		}
+		wg.Wait()
+		if ok := len(slices.DeleteFunc(slices.Clone(statuses), func(s int) bool { return s != http.StatusOK })); ok != 1 {
+			t.Errorf("%d of %d racing answers were sent (statuses %v), want 1", ok, len(statuses), statuses)
+		}
+	})
+
+	t.Run("a resource link launch's session has no request to answer", func(t *testing.T) {
+		resp, err := a.sandbox.Launch(t.Context(), ltitest.NewBrowser(), a.sandbox.WithNRPS())
+		r := readResponse(t, resp, err)
+		if r.status != http.StatusOK {
+			t.Fatalf("launch: %d", r.status)
+		}
+		resp, err = http.PostForm(srv.URL+pathDeepLinking, withFields(url.Values{session.ParamName: {tokenOf(t, linkHref(t, r.body, "link-roster"))}},
+			url.Values{"item": {"spec"}, "action": {"add"}}))
+		if r := readResponse(t, resp, err); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "not_deep_linking") {
+			t.Errorf("answer in a resource link launch's session: %d\n%s", r.status, r.body)
 		}
 	})
 

@@ -108,17 +108,37 @@
 //     The chosen items go back in a signed LtiDeepLinkingResponse that the
 //     tool's page posts to the platform's deep_link_return_url.
 //
-// The follow-up pages find their launch in a session: a row in the shared
-// database (table demo_tool_records) for an hour, under a random id in the
-// cookie demo_tool_session (HttpOnly, Secure, SameSite=None, as the launch
-// is a cross-site post, often in an iframe). It holds the registration's
-// issuer and client_id, the user, the roles and the service claims; no
-// token, and nothing goes in a URL. Forms carry a per-session CSRF token. A
-// deep linking request waits for the user's pick in the same table, for 30
-// minutes, under a random id in the picker's hidden field, and can be
-// answered once (one conditional DELETE … RETURNING). Both survive a
-// restart and are seen by every node sharing the database; a database
-// failure answers 503 storage_unavailable.
+// # Launch sessions
+//
+// The pages after a launch (send a grade, the roster, the deep linking
+// picker's answer) find their launch in a launch session of ltikit's
+// package session, kept in the shared database (table
+// ltikit_launch_sessions): every successful launch stores one, with the
+// id_token payload the launch verified, and every later page rebuilds the
+// launch from it (the user, the roles and the service claims, the
+// registration looked up again). A launch costs the database three
+// writes: the login's state write, the launch's state take, and one
+// session insert (plus the registration and deployment reads, which
+// --lookup-cache keeps in memory, and the delete of an earlier session
+// whose cookie the browser still sends: a new launch ends it). A session
+// lasts 30 minutes unused and 2 hours at most. Every node sharing the
+// database serves every session, and a restart keeps them.
+//
+// The browser holds the session's token three ways, so that one survives
+// whatever its cookie policy in the platform's iframe: the cookie
+// ltikit_session (__Host-ltikit_session over https; HttpOnly, Secure,
+// SameSite=None and Partitioned, CHIPS, unless --partitioned-cookies=false),
+// lti_session=<token> in every link of the tool's pages, and hidden
+// lti_session and csrf_token fields in every form. So the pages work in a
+// frame where the browser keeps no cookie of the tool at all. A form that
+// only the cookie authenticates must carry the session's CSRF token. A
+// page without a usable session (none, expired, ended) answers 401
+// invalid_state; a database failure 503 storage_unavailable. Responses of
+// these pages are never cached and send no Referer to other sites.
+//
+// A deep linking request is answered once: the answer marks its session
+// in the table demo_tool_records with one conditional insert (of racing
+// answers, on any node, exactly one wins), and a second answer is refused.
 //
 // # Sandbox
 //

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"math"
 	"net/http"
@@ -12,9 +13,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/services/ags"
 	"github.com/ltikit/ltikit/services/nrps"
+	"github.com/ltikit/ltikit/session"
 )
 
 // The send-a-grade page posts a score for the launch's resource link
@@ -38,20 +41,21 @@ var (
 		ags.GradingFailed, ags.GradingNotReady}
 )
 
-// gradeProblem says why the session cannot send a grade, or "".
-func gradeProblem(s *session) string {
+// gradeProblem says why the launch cannot send a grade, or "".
+func gradeProblem(lc *launch.Context) string {
+	claim := lc.Claims.AGS
 	switch {
-	case s.AGS == nil:
+	case claim == nil:
 		return "not available: the launch has no Assignment and Grade Services claim"
-	case !slices.Contains(s.AGS.Scope, ags.ScopeScore):
+	case !slices.Contains(claim.Scope, ags.ScopeScore):
 		return "not available: the platform did not grant the score scope"
-	case s.AGS.LineItem == "":
+	case claim.LineItem == "":
 		return "not available: the platform sent no line item (gradebook column) for this link"
-	case s.staff():
+	case staff(lc):
 		return ""
-	case s.Roles.IsLearner() && s.Sub == "":
+	case lc.Roles().IsLearner() && lc.Subject() == "":
 		return "not available: an anonymous launch has no user to grade"
-	case s.Roles.IsLearner():
+	case lc.Roles().IsLearner():
 		return ""
 	}
 	return "not available: only learners and instructors send grades"
@@ -77,8 +81,10 @@ type resultRow struct {
 
 // gradeView is the data of the grade page.
 type gradeView struct {
-	S            *session
-	Action, CSRF string
+	Who          viewer
+	Nav          launchServices // the links to the other pages, with the session
+	Action       string
+	Session      template.HTML // the launch session's hidden form fields
 	Staff        bool
 	LineItemURL  string
 	LineItem     *ags.LineItem
@@ -94,8 +100,9 @@ type gradeView struct {
 
 // newGradeView builds the page: the line item and, for an instructor, the
 // learners to choose from, read from the platform.
-func (a *app) newGradeView(ctx context.Context, s *session, client *ags.Client) *gradeView {
-	v := &gradeView{S: s, Action: a.toolURL(pathGrade), CSRF: s.CSRF, Staff: s.staff(), LineItemURL: client.LineItemURL(),
+func (a *app) newGradeView(ctx context.Context, lc *launch.Context, s *session.Session, client *ags.Client) *gradeView {
+	v := &gradeView{Who: viewerOf(lc), Nav: a.launchServices(lc, s), Action: a.toolURL(pathGrade), Session: s.FormFields(),
+		Staff: staff(lc), LineItemURL: client.LineItemURL(),
 		Activities: activityChoices, Gradings: gradingChoices,
 		Form: gradeForm{ScoreMaximum: "100", Activity: string(ags.ActivityCompleted), Grading: string(ags.GradingFullyGraded)}}
 	if client.Granted(ags.ScopeLineItem) || client.Granted(ags.ScopeLineItemReadOnly) {
@@ -110,14 +117,14 @@ func (a *app) newGradeView(ctx context.Context, s *session, client *ags.Client) 
 		v.LineItemNote = "The platform did not grant a line item scope, so its label and maximum are unknown."
 	}
 	if !v.Staff {
-		v.Form.UserID = s.Sub
+		v.Form.UserID = lc.Subject()
 		return v
 	}
-	if s.NRPS == nil {
+	if lc.Claims.NRPS == nil {
 		v.UsersNote = "The launch has no roster claim: type the learner's user id."
 		return v
 	}
-	roster, err := a.nrpsClient(ctx, s)
+	roster, err := a.nrpsClient(lc)
 	if err == nil {
 		for m, err2 := range roster.Members(ctx, nrps.Query{Role: lti.RoleContextLearner}).All() {
 			if err2 != nil {
@@ -140,32 +147,33 @@ func (a *app) newGradeView(ctx context.Context, s *session, client *ags.Client) 
 	return v
 }
 
+// gradePage is the send-a-grade page. It runs behind sessions.Require.
 func (a *app) gradePage(c echo.Context) error {
-	s := a.currentSession(c)
-	if s == nil {
-		return nil
+	lc, s, err := current(c)
+	if err != nil {
+		return err
 	}
-	if p := gradeProblem(s); p != "" {
+	if p := gradeProblem(lc); p != "" {
 		writeErrorPageFull(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
 			"sending a grade is "+p, "")
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)
 	defer cancel()
-	client, err := a.agsClient(ctx, s)
+	client, err := a.agsClient(lc)
 	if err != nil {
 		return a.writeServiceError(c, "Grading", err)
 	}
-	return a.renderPageCSP(c, http.StatusOK, "grade", formCSP, a.newGradeView(ctx, s, client))
+	return a.renderPageCSP(c, http.StatusOK, "grade", formCSP, a.newGradeView(ctx, lc, s, client))
 }
 
-// parseScore reads the form into a score for the session's user or, for
-// an instructor, the chosen one. msg says what is wrong with the form.
-func parseScore(s *session, f gradeForm) (score ags.Score, msg string) {
-	score = ags.Score{UserID: s.Sub, Comment: f.Comment,
+// parseScore reads the form into a score for the launch's user or, for an
+// instructor, the chosen one. msg says what is wrong with the form.
+func parseScore(lc *launch.Context, f gradeForm) (score ags.Score, msg string) {
+	score = ags.Score{UserID: lc.Subject(), Comment: f.Comment,
 		ActivityProgress: ags.ActivityProgress(f.Activity), GradingProgress: ags.GradingProgress(f.Grading)}
-	if s.staff() {
-		score.UserID, score.ScoringUserID = f.UserID, s.Sub
+	if staff(lc) {
+		score.UserID, score.ScoringUserID = f.UserID, lc.Subject()
 	}
 	number := func(v string) (*float64, bool) {
 		x, err := strconv.ParseFloat(v, 64)
@@ -205,17 +213,14 @@ func parseScore(s *session, f gradeForm) (score ags.Score, msg string) {
 }
 
 // postGrade sends the form's score to the platform and shows the outcome.
+// It runs behind sessions.Require, which also checked the form's CSRF
+// token when only the session cookie named the session.
 func (a *app) postGrade(c echo.Context) error {
-	s := a.currentSession(c)
-	if s == nil {
-		return nil
+	lc, s, err := current(c)
+	if err != nil {
+		return err
 	}
-	if !s.checkCSRF(c.FormValue("csrf")) {
-		writeErrorPageFull(c.Response(), c.Request(), "Grade refused", http.StatusForbidden, "invalid_csrf",
-			"the form does not belong to this session", "Open the grade page again from the tool's launch page.")
-		return nil
-	}
-	if p := gradeProblem(s); p != "" {
+	if p := gradeProblem(lc); p != "" {
 		writeErrorPageFull(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
 			"sending a grade is "+p, "")
 		return nil
@@ -225,11 +230,11 @@ func (a *app) postGrade(c echo.Context) error {
 		Activity: c.FormValue("activity_progress"), Grading: c.FormValue("grading_progress")}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)
 	defer cancel()
-	client, err := a.agsClient(ctx, s)
+	client, err := a.agsClient(lc)
 	if err != nil {
 		return a.writeServiceError(c, "Grading", err)
 	}
-	score, msg := parseScore(s, f)
+	score, msg := parseScore(lc, f)
 	status := http.StatusOK
 	var result *gradeResult
 	if msg == "" {
@@ -238,7 +243,7 @@ func (a *app) postGrade(c echo.Context) error {
 			fail := a.describeServiceError(ctx, "Posting the score", err)
 			status, msg = fail.Status, "The platform did not take the score: "+fail.Description+"."
 		} else {
-			a.log.LogAttrs(ctx, slog.LevelInfo, "score posted", slog.String("iss", s.Registration.Issuer),
+			a.log.LogAttrs(ctx, slog.LevelInfo, "score posted", slog.String("iss", lc.Registration.Issuer),
 				slog.String("activity_progress", f.Activity), slog.String("grading_progress", f.Grading))
 			f.UserID = score.UserID
 			result = a.readResults(ctx, client, f)
@@ -246,11 +251,11 @@ func (a *app) postGrade(c echo.Context) error {
 	} else {
 		status = http.StatusBadRequest
 	}
-	v := a.newGradeView(ctx, s, client)
+	v := a.newGradeView(ctx, lc, s, client)
 	v.Error, v.Result = msg, result
 	if msg != "" {
 		if !v.Staff {
-			f.UserID = s.Sub
+			f.UserID = lc.Subject()
 		}
 		v.Form = f
 	} else if v.Staff {

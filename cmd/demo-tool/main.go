@@ -144,5 +144,11 @@ Endpoints:
   GET      /sandbox/               the sandbox LMS's launch links (with --sandbox)
 
 A launch answers an HTML page, or JSON with "Accept: application/json".
+Each launch starts a launch session (table ltikit_launch_sessions, shared by every node): the
+grade, roster and deep linking pages after it find the launch there, through the session cookie
+or the lti_session token the launch page's links and forms carry, so they also work in a
+platform's iframe whose browser keeps no cookie of the tool.
+A session lasts 30 minutes unused, 2 hours at most; a page without one answers 401
+invalid_state: launch again from the platform.
 Exit status: 0 success, 1 failure (duplicate, database, port), 2 bad usage or input.
 `

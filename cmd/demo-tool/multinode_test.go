@@ -170,13 +170,26 @@ func TestMultiNode(t *testing.T) {
 		at := *ar
 		at.Action = b.url + "/lti/launch"
 		resp, err := platform.Post(t.Context(), browser, &at)
-		if r := readResponse(t, resp, err); r.status != http.StatusOK {
-			t.Fatalf("launch on node B: %d %s", r.status, r.body)
+		lp := readResponse(t, resp, err)
+		if lp.status != http.StatusOK {
+			t.Fatalf("launch on node B: %d %s", lp.status, lp.body)
 		}
 		resp, err = browser.Get(a.url + pathRoster)
 		r := readResponse(t, resp, err)
 		if r.status != http.StatusOK || !strings.Contains(string(r.body), "Learner 3") {
 			t.Fatalf("roster on node A: %d\n%s\nnode A logs:\n%s", r.status, r.body, a.logs.String())
+		}
+		// The launch page's roster link, on the shared base URL, with the
+		// token alone (no cookie) on either node.
+		link := linkHref(t, lp.body, "link-roster")
+		if !strings.HasPrefix(link, base+pathRoster+"?") {
+			t.Fatalf("the roster link %s is not on the base URL", link)
+		}
+		for _, n := range []*node{a, b} {
+			r := get(t, &http.Client{Timeout: 30 * time.Second}, n.url+strings.TrimPrefix(link, base))
+			if r.status != http.StatusOK || !strings.Contains(string(r.body), "Learner 3") {
+				t.Fatalf("roster with the token alone on %s: %d\n%s", n.url, r.status, r.body)
+			}
 		}
 	})
 

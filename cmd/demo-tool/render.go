@@ -14,9 +14,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/ltikit/ltikit/echolti"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/session"
 )
 
 //go:embed templates/*.html
@@ -162,12 +162,13 @@ func newLaunchJSON(lc *launch.Context) (*launchJSON, error) {
 }
 
 // showLaunch is the application behind the redirect URI: it shows the
-// validated launch.
+// validated launch. It runs behind sessions.Start, which stored the
+// launch's session: the page's links and forms carry it.
 func (a *app) showLaunch(c echo.Context) error {
-	lc, ok := echolti.Launch(c)
-	if !ok {
-		// LaunchMiddleware only calls this after a valid launch.
-		return echo.NewHTTPError(http.StatusInternalServerError)
+	lc, s, err := current(c)
+	if err != nil {
+		// LaunchMiddleware and Start only call this after a valid launch.
+		return err
 	}
 	r := c.Request()
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "launch accepted",
@@ -181,11 +182,6 @@ func (a *app) showLaunch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := a.startSession(c, lc)
-	if err != nil {
-		a.writeStorageError(c, err)
-		return nil
-	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if prefersJSON(r) {
 		body, err := json.Marshal(v)
@@ -198,37 +194,39 @@ func (a *app) showLaunch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page.Services = a.launchServices(sess)
+	page.Services = a.launchServices(lc, s)
 	if lc.IsDeepLinking() {
-		page.Picker, page.PickerError = a.startDeepLinking(r.Context(), lc)
+		page.Picker, page.PickerError = a.newDeepLinking(lc, s)
 		return a.renderPageCSP(c, http.StatusOK, "launch", formCSP, page)
 	}
 	return a.renderPage(c, http.StatusOK, "launch", page)
 }
 
-// launchServices are the launch page's links to the LTI Advantage pages,
-// or why each is not available for this launch.
+// launchServices are the links to the LTI Advantage pages, each with the
+// launch session's token (Session.URL), or why each is not available for
+// this launch. The launch page shows them, and the grade and roster pages
+// link to each other with them.
 type launchServices struct {
 	GradeURL, GradeNote   string // GradeURL empty: not available
 	RosterURL, RosterNote string
 	JWKSURL               string
 }
 
-func (a *app) launchServices(s *session) launchServices {
+func (a *app) launchServices(lc *launch.Context, s *session.Session) launchServices {
 	ls := launchServices{JWKSURL: a.toolURL(pathJWKS)}
-	if note := gradeProblem(s); note != "" {
+	if note := gradeProblem(lc); note != "" {
 		ls.GradeNote = note
 	} else {
-		ls.GradeURL = a.toolURL(pathGrade)
+		ls.GradeURL = s.URL(a.toolURL(pathGrade))
 		ls.GradeNote = "post a score to this link's gradebook column (Assignment and Grade Services)"
-		if !s.staff() {
+		if !staff(lc) {
 			ls.GradeNote = "post your own score to this link's gradebook column (Assignment and Grade Services)"
 		}
 	}
-	if note := rosterProblem(s); note != "" {
+	if note := rosterProblem(lc); note != "" {
 		ls.RosterNote = note
 	} else {
-		ls.RosterURL = a.toolURL(pathRoster)
+		ls.RosterURL = s.URL(a.toolURL(pathRoster))
 		ls.RosterNote = "the course members and their roles (Names and Role Provisioning Services)"
 	}
 	return ls

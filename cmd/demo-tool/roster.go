@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/services/nrps"
 )
 
@@ -14,12 +15,12 @@ import (
 // flushes.
 const rosterFlushEvery = 50
 
-// rosterProblem says why the session cannot see the roster, or "".
-func rosterProblem(s *session) string {
+// rosterProblem says why the launch cannot see the roster, or "".
+func rosterProblem(lc *launch.Context) string {
 	switch {
-	case s.NRPS == nil:
+	case lc.Claims.NRPS == nil:
 		return "not available: the launch has no Names and Role Provisioning Services claim"
-	case !s.staff():
+	case !staff(lc):
 		return "not available: only instructors, teaching assistants and administrators see the roster"
 	}
 	return ""
@@ -27,7 +28,7 @@ func rosterProblem(s *session) string {
 
 // rosterView is the data of the roster page's parts.
 type rosterView struct {
-	S            *session
+	Nav          launchServices // the links to the other pages, with the session
 	ContextTitle string
 	Count        int
 	Instructors  int
@@ -48,15 +49,16 @@ type rosterRow struct {
 // rosterPage lists the context's members as the platform's NRPS sends
 // them: page by page and member by member, each row written as it is read
 // (flushed every rosterFlushEvery rows), so a large roster is never held in
-// memory, neither here nor in the NRPS client.
+// memory, neither here nor in the NRPS client. It runs behind
+// sessions.Require.
 func (a *app) rosterPage(c echo.Context) error {
-	s := a.currentSession(c)
-	if s == nil {
-		return nil
+	lc, s, err := current(c)
+	if err != nil {
+		return err
 	}
-	if p := rosterProblem(s); p != "" {
+	if p := rosterProblem(lc); p != "" {
 		status := http.StatusConflict
-		if s.NRPS != nil {
+		if lc.Claims.NRPS != nil {
 			status = http.StatusForbidden
 		}
 		writeErrorPageFull(c.Response(), c.Request(), "No roster", status, "roster_unavailable", "the roster is "+p, "")
@@ -64,7 +66,7 @@ func (a *app) rosterPage(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)
 	defer cancel()
-	client, err := a.nrpsClient(ctx, s)
+	client, err := a.nrpsClient(lc)
 	if err != nil {
 		return a.writeServiceError(c, "Reading the roster", err)
 	}
@@ -81,9 +83,9 @@ func (a *app) rosterPage(c echo.Context) error {
 	setPageHeadersCSP(res.Header(), pageCSP)
 	res.WriteHeader(http.StatusOK)
 	tmpl := pages["roster"]
-	v := &rosterView{S: s, ContextTitle: ms.Context().Title}
+	v := &rosterView{Nav: a.launchServices(lc, s), ContextTitle: ms.Context().Title}
 	if v.ContextTitle == "" {
-		v.ContextTitle = s.ContextTitle
+		v.ContextTitle = viewerOf(lc).ContextTitle
 	}
 	if err := tmpl.ExecuteTemplate(res, "page-head", v); err != nil {
 		return nil // the client went away; the status is sent
@@ -95,7 +97,7 @@ func (a *app) rosterPage(c echo.Context) error {
 		m := ms.Member()
 		v.Count++
 		row := rosterRow{N: v.Count, UserID: m.UserID, Name: m.Name, Email: m.Email, Status: m.Status,
-			You: s.Sub != "" && m.UserID == s.Sub, Instructor: m.Roles.IsInstructor(), Learner: m.Roles.IsLearner(),
+			You: lc.Subject() != "" && m.UserID == lc.Subject(), Instructor: m.Roles.IsInstructor(), Learner: m.Roles.IsLearner(),
 			NotActive: !m.Active()}
 		if row.Status == "" {
 			row.Status = nrps.StatusActive
@@ -121,7 +123,7 @@ func (a *app) rosterPage(c echo.Context) error {
 	if err := ms.Err(); err != nil {
 		v.Error = "The roster could not be read to the end: " + a.describeServiceError(ctx, "Reading the roster", err).Description + "."
 	} else {
-		a.log.LogAttrs(ctx, slog.LevelInfo, "roster read", slog.String("iss", s.Registration.Issuer), slog.Int("members", v.Count))
+		a.log.LogAttrs(ctx, slog.LevelInfo, "roster read", slog.String("iss", lc.Registration.Issuer), slog.Int("members", v.Count))
 	}
 	_ = tmpl.ExecuteTemplate(res, "roster-end", v)
 	_ = tmpl.ExecuteTemplate(res, "page-foot", v)

@@ -20,6 +20,7 @@ import (
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
 	"github.com/ltikit/ltikit/services/token"
+	"github.com/ltikit/ltikit/session"
 	"github.com/ltikit/ltikit/storage"
 	"github.com/ltikit/ltikit/toolkey"
 )
@@ -243,15 +244,16 @@ type app struct {
 	keys      *toolkey.Keyring    // the tool's signing keys, in the database
 	tokens    *token.Client       // service access tokens, signed with keys
 	responder *deeplink.Responder // deep linking responses, signed with keys
-	sessions  *records[*session]
-	pendingDL *records[*deeplink.Request] // deep linking requests awaiting the user's pick
+	sessions  *session.Manager    // launch sessions, in the database
+	dlAnswers *marks              // answered deep linking requests, by session id
 	log       *slog.Logger
 	sandbox   *ltitest.Platform // nil without --sandbox
 	echo      *echo.Echo
 }
 
 // newApp builds the Echo application: the library's handlers at the LTI
-// endpoints, the launch page, the sandbox and the health check.
+// endpoints, the launch page, the pages after the launch behind the launch
+// sessions, the sandbox and the health check.
 // cfg.BaseURL must be set (and cfg.SandboxURL with cfg.Sandbox).
 func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, store: store, log: log}
@@ -266,6 +268,9 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError),
 		launch.WithPartitionedCookie(!cfg.UnpartitionedCookies), launch.WithPlatformStorage(!cfg.NoPlatformStorage))
 	if err != nil {
+		return nil, err
+	}
+	if a.sessions, err = a.newSessions(); err != nil {
 		return nil, err
 	}
 	if err := a.setUpAdvantage(); err != nil {
@@ -287,7 +292,9 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	e.GET("/", a.index)
 	e.GET("/healthz", a.healthz)
 	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(a.tool))
-	e.POST("/lti/launch", a.showLaunch, echolti.LaunchMiddleware(a.tool))
+	// A successful launch starts its launch session (one row) and shows
+	// the launch page, whose links and forms carry the session.
+	e.POST("/lti/launch", a.showLaunch, echolti.LaunchMiddleware(a.tool), echolti.Middleware(a.sessions.Start))
 	a.mountAdvantage(e)
 	if a.sandbox != nil {
 		a.mountSandbox(e)

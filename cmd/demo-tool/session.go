@@ -1,8 +1,7 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,128 +10,126 @@ import (
 
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
-	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/session"
 )
 
-// Sessions: what the pages after a launch (send a grade, roster) know of it.
+// Launch sessions: what ties the pages after a launch (send a grade, the
+// roster, the deep linking picker's answer) to the launch they belong to.
 //
-// A successful launch starts a session: a record in the shared database
-// (records.go) under a random id, which the browser holds in an HttpOnly,
-// Secure, SameSite=None cookie (the launch is a cross-site form post from
-// the platform, and the tool usually runs in the platform's iframe, so a
-// Lax cookie would not come back). The record holds no token and no key,
-// only what the follow-up pages need: the registration's key, the user,
-// the roles and the service claims. Every new launch in the browser
-// replaces the session. Any node sharing the database serves the
-// follow-up pages, and a restart keeps the sessions. A launch without
-// service claims (no AGS, no NRPS) has no follow-up page to serve, so it
-// stores nothing and clears the cookie: it costs the database only the
-// launch's own two statements.
+// They are ltikit's package session, over the demo tool's database (the
+// GORM adapter's table ltikit_launch_sessions): every successful launch
+// stores one session row (sessions.Start, behind the launch handler), and
+// every later page runs behind sessions.Require, which finds the session,
+// rebuilds the launch (launch.FromContext works there as in the launch,
+// with the registration looked up again through --lookup-cache) and checks
+// the CSRF token of cookie-only posts. The browser holds the session three
+// ways, so that whichever survives its cookie policy in the platform's
+// iframe carries it: the session cookie (Partitioned unless
+// --partitioned-cookies=false), lti_session=<token> in every link of the
+// tool's pages (Session.URL), and hidden lti_session and csrf_token fields
+// in every form (Session.FormFields). Any node sharing the database serves
+// the later pages, and a restart keeps the sessions.
 const (
-	sessionCookie = "demo_tool_session"
-	// sessionTTL is how long a session lasts after its launch.
-	sessionTTL = time.Hour
+	// sessionIdle is how long a session lasts unused.
+	sessionIdle = session.DefaultIdleTimeout
+	// sessionMax is how long a session lasts after its launch, however
+	// busy.
+	sessionMax = session.DefaultMaxLifetime
 )
 
-// session is the launch context the follow-up pages use.
-type session struct {
-	Registration      registration.Key
-	DeploymentID      string
-	Sub               string // empty for an anonymous launch
-	Name              string
-	Roles             lti.Roles
-	ContextTitle      string
-	ResourceLinkID    string
-	ResourceLinkTitle string
-	AGS               *lti.AGSEndpoint  // nil: the launch had no AGS claim
-	NRPS              *lti.NRPSEndpoint // nil: the launch had no NRPS claim
-	// CSRF is the token the session's forms carry: the cookie is
-	// SameSite=None, so another site's form would send it too.
-	CSRF string
+// newSessions makes the launch session manager over the demo tool's
+// database, rendering its refusals with the tool's error pages.
+func (a *app) newSessions() (*session.Manager, error) {
+	return session.New(session.Config{Store: a.store, Tool: a.tool, BaseURL: a.cfg.BaseURL},
+		session.WithIdleTimeout(sessionIdle), session.WithMaxLifetime(sessionMax),
+		session.WithLogger(a.log), session.WithErrorHandler(a.renderSessionError),
+		session.WithPartitionedCookie(!a.cfg.UnpartitionedCookies))
 }
 
-func newSession(lc *launch.Context) *session {
-	c := lc.Claims
-	s := &session{
-		Registration: lc.Registration.Key(),
-		DeploymentID: lc.DeploymentID(),
-		Sub:          lc.Subject(),
-		Name:         c.Name,
-		Roles:        lc.Roles(),
-		AGS:          c.AGS,
-		NRPS:         c.NRPS,
-		CSRF:         rand.Text(),
+// current returns the launch and the session that sessions.Require (or
+// Start) put in the request context. Routes behind them always have both;
+// without them the route is wired wrong, and the request fails with 500.
+func current(c echo.Context) (*launch.Context, *session.Session, error) {
+	ctx := c.Request().Context()
+	lc, ok := launch.FromContext(ctx)
+	s, ok2 := session.FromContext(ctx)
+	if !ok || !ok2 {
+		return nil, nil, fmt.Errorf("demo-tool: %s %s runs without a launch session", c.Request().Method, c.Path())
 	}
-	if c.Context != nil {
-		s.ContextTitle = c.Context.Title
-	}
-	if c.ResourceLink != nil {
-		s.ResourceLinkID, s.ResourceLinkTitle = c.ResourceLink.ID, c.ResourceLink.Title
-	}
-	return s
+	return lc, s, nil
 }
 
-// staff reports whether the session's user teaches or administers the
+// staff reports whether the launch's user teaches or administers the
 // context: who may read the roster and grade others.
-func (s *session) staff() bool {
-	return s.Roles.IsInstructor() || s.Roles.IsTeachingAssistant() || s.Roles.IsAdmin()
+func staff(lc *launch.Context) bool {
+	r := lc.Roles()
+	return r.IsInstructor() || r.IsTeachingAssistant() || r.IsAdmin()
 }
 
-// checkCSRF reports whether the form's token is the session's.
-func (s *session) checkCSRF(token string) bool {
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
+// viewer is who a page after the launch serves, as the restored launch
+// says.
+type viewer struct {
+	Name, Sub, ContextTitle, ResourceLinkTitle string
+	Staff                                      bool
 }
 
-// startSession makes the launch's session and, when the launch carries a
-// service claim, stores it and sets its cookie; otherwise it clears the
-// cookie of an earlier launch.
-func (a *app) startSession(c echo.Context, lc *launch.Context) (*session, error) {
-	s := newSession(lc)
-	ck := &http.Cookie{
-		Name:     sessionCookie,
-		Path:     "/",
-		MaxAge:   -1,
-		HttpOnly: true,
-		Secure:   true,
-		SameSite: http.SameSiteNoneMode,
+func viewerOf(lc *launch.Context) viewer {
+	v := viewer{Name: lc.Claims.Name, Sub: lc.Subject(), Staff: staff(lc)}
+	if ctx := lc.Claims.Context; ctx != nil {
+		v.ContextTitle = ctx.Title
 	}
-	if s.AGS != nil || s.NRPS != nil {
-		id, err := a.sessions.put(c.Request().Context(), s)
-		if err != nil {
-			return nil, err
-		}
-		ck.Value, ck.MaxAge = id, int(sessionTTL/time.Second)
+	if rl := lc.Claims.ResourceLink; rl != nil {
+		v.ResourceLinkTitle = rl.Title
 	}
-	c.SetCookie(ck)
-	return s, nil
+	return v
 }
 
-// currentSession returns the request's session, or nil after answering a
-// page that says why there is none.
-func (a *app) currentSession(c echo.Context) *session {
-	if ck, err := c.Cookie(sessionCookie); err == nil {
-		s, ok, err := a.sessions.get(c.Request().Context(), ck.Value)
-		if err != nil {
-			a.writeStorageError(c, err)
-			return nil
-		}
-		if ok {
-			return s
-		}
+// humanDuration writes d as "30 minutes" or "2 hours".
+func humanDuration(d time.Duration) string {
+	unit, n := "minute", int(d/time.Minute)
+	if d >= time.Hour && d%time.Hour == 0 {
+		unit, n = "hour", int(d/time.Hour)
 	}
-	writeErrorPageFull(c.Response(), c.Request(), "No launch", http.StatusUnauthorized, "no_session",
-		"this page needs a launch with LTI Advantage services first",
-		"Open it from the tool's page after a launch from the platform that carries an Assignment and Grade "+
-			"Services or a Names and Role Provisioning Services claim. A session lasts an hour and needs the "+
-			"browser to accept the tool's cookie.")
-	return nil
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
-// writeStorageError answers a request whose session or deep linking
-// record could not be read or written: 503 storage_unavailable, as the
-// launch pipeline answers a storage failure.
+// noSessionHint is what the page of a request without a usable session
+// says to do.
+var noSessionHint = "This page belongs to a launch: start the tool again from the platform and use the links and forms " +
+	"of the page it opens. A launch session lasts " + humanDuration(sessionIdle) + " unused and " +
+	humanDuration(sessionMax) + " at most; a newer launch of the tool in this browser may have ended it."
+
+// formHint is what the page of a refused form post says to do.
+const formHint = "The form did not carry this launch session's tokens: open the page again from the tool's launch page and send it from there."
+
+// renderSessionError renders a refusal of the session manager: JSON for
+// JSON clients, otherwise the tool's error page with a hint. A request
+// without a usable session is 401 invalid_state (session.ErrNoSession), a
+// form without the session's tokens 400 invalid_request, a store failure
+// 503 storage_unavailable.
+func (a *app) renderSessionError(w http.ResponseWriter, r *http.Request, e *lti.Error) {
+	if prefersJSON(r) {
+		launch.WriteError(w, r, e)
+		return
+	}
+	heading, hint := "Request refused", errorHints[e.Code]
+	switch {
+	case e.Code == session.ErrNoSession.Code && e.Description == session.ErrNoSession.Description:
+		heading, hint = "No launch session", noSessionHint
+	case e.Code == lti.CodeInvalidRequest:
+		hint = formHint
+	}
+	writeErrorPageFull(w, r, heading, e.Status(), string(e.Code), e.Description, hint)
+}
+
+// writeStorageError answers a request whose deep linking record could not
+// be read or written: 503 storage_unavailable, as the launch pipeline and
+// the session manager answer a storage failure.
 func (a *app) writeStorageError(c echo.Context, err error) {
-	a.log.ErrorContext(c.Request().Context(), "session storage failed", slog.String("error", err.Error()))
+	a.log.ErrorContext(c.Request().Context(), "demo-tool storage failed", slog.String("error", err.Error()))
 	writeErrorPageFull(c.Response(), c.Request(), "Storage unavailable", http.StatusServiceUnavailable,
 		string(lti.CodeStorageUnavailable), "the tool's database is unavailable; try again shortly", "")
 }

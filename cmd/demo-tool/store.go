@@ -15,6 +15,7 @@ import (
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/session"
 	"github.com/ltikit/ltikit/storage"
 	"github.com/ltikit/ltikit/toolkey"
 )
@@ -24,6 +25,8 @@ import (
 // deployments that the library leaves to its host.
 type backend interface {
 	storage.Adapter
+	// Store keeps the launch sessions (table ltikit_launch_sessions).
+	session.Store
 	// AddPlatform stores a registration and its deployments, all or none.
 	// A registration with the same issuer and client_id, or a deployment
 	// id given twice, is errDuplicate.
@@ -38,8 +41,8 @@ type backend interface {
 	// database: every node and every restart signs with, and publishes, the
 	// same keys.
 	ToolKeys() toolkey.Store
-	// recordsDB is the database of the short-lived records (sessions,
-	// pending deep linking requests; see records.go), its table created.
+	// recordsDB is the database of the single-use marks (answered deep
+	// linking requests; see records.go), its table created.
 	recordsDB() *gorm.DB
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
