@@ -18,43 +18,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ltikit/ltikit/internal/browsertest"
 )
 
-// chromiumPath is Debian's chromium (scripts/ensure-chromium.sh installs it).
-const chromiumPath = "/usr/bin/chromium"
-
-// newChromium starts headless Chromium for the test, with the flags of
-// cmd/demo-tool's browser tests and a fresh profile. It skips the test when
-// Chromium is missing, unless CI=true.
+// newChromium starts headless Chromium for the test.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing and CI=true: run scripts/ensure-chromium.sh", chromiumPath)
-		}
-		t.Skipf("%s is missing: run scripts/ensure-chromium.sh to run the browser test", chromiumPath)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1200),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return ctx
+	return browsertest.Chromium(t, 1280, 1200, 120*time.Second)
 }
 
 // pageStep is one step of a test page's script (pageRunnerScript).

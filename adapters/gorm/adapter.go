@@ -377,21 +377,7 @@ func (a *Adapter) ConsumeNonce(ctx context.Context, value, issuer, clientID stri
 // refusal reads a row back after a conditional update matched nothing and
 // returns why. Every answer refuses.
 func (a *Adapter) refusal(ctx context.Context, op string, now time.Time, query string, args ...any) error {
-	rows, err := a.db.WithContext(ctx).Raw(query, args...).Rows()
-	if err != nil {
-		return unavailable(op, err)
-	}
-	var consumed, exp dbTime
-	got := rows.Next()
-	if got {
-		err = rows.Scan(&consumed, &exp)
-	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
+	consumed, exp, got, err := a.readTimes(ctx, query, args...)
 	switch {
 	case err != nil:
 		return unavailable(op, err)
@@ -407,6 +393,26 @@ func (a *Adapter) refusal(ctx context.Context, op string, now time.Time, query s
 		// storage failure rather than guess.
 		return unavailable(op, errors.New("row neither taken nor refused"))
 	}
+}
+
+// readTimes runs query, which selects two timestamps of at most one row,
+// and returns them and whether there was a row.
+func (a *Adapter) readTimes(ctx context.Context, query string, args ...any) (first, second dbTime, got bool, err error) {
+	rows, err := a.db.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return first, second, false, err
+	}
+	got = rows.Next()
+	if got {
+		err = rows.Scan(&first, &second)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return first, second, got, err
 }
 
 // FindRegistration returns the registration for issuer and clientID, as the

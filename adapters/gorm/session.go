@@ -133,21 +133,7 @@ func (a *Adapter) TouchSession(ctx context.Context, id string, idleUntil time.Ti
 	if res.RowsAffected > 0 {
 		return nil
 	}
-	rows, err := a.db.WithContext(ctx).Raw(sqlSessionReason, id).Rows()
-	if err != nil {
-		return unavailable("touch session", err)
-	}
-	var idle, exp dbTime
-	got := rows.Next()
-	if got {
-		err = rows.Scan(&idle, &exp)
-	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
+	idle, exp, got, err := a.readTimes(ctx, sqlSessionReason, id)
 	switch {
 	case err != nil:
 		return unavailable("touch session", err)

@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is Debian's chromium (scripts/ensure-chromium.sh installs it).
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/ltikit/ltikit/internal/browsertest"
+)
 
 // freePort returns a TCP port free on 127.0.0.1 a moment ago.
 func freePort(t *testing.T) int {
@@ -27,38 +26,11 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// newChromium starts headless Chromium for the test, with the flags this
-// machine's closed network needs and a fresh profile.
+// newChromium starts headless Chromium for the test (see
+// internal/browsertest).
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if inCI() {
-			t.Fatalf("%s is missing and CI=true: run scripts/ensure-chromium.sh", chromiumPath)
-		}
-		t.Skipf("%s is missing: run scripts/ensure-chromium.sh to run the browser test", chromiumPath)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1400),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel)
-	// Start the browser now, so a start failure is reported as such.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return ctx
+	return browsertest.Chromium(t, 1280, 1400, 90*time.Second)
 }
 
 // screenshotDir is where screenshots go: LTIKIT_TEST_SCREENSHOT_DIR when
