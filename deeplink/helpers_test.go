@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/ltikit/ltikit/deeplink"
@@ -69,20 +68,6 @@ func (s *rsaSigner) SignJWT(_ context.Context, claims map[string]any) (string, e
 		return "", errors.New("signing failed")
 	}
 	return string(out), nil
-}
-
-// keySet is the signer's public key set.
-func (s *rsaSigner) keySet(t testing.TB) jwk.Set {
-	t.Helper()
-	pub, err := jwk.FromRaw(&s.priv.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = pub.Set(jwk.KeyIDKey, s.kid)
-	_ = pub.Set(jwk.AlgorithmKey, jwa.RS256)
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	return set
 }
 
 // verify checks jwt's signature with the signer's key and returns the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole ltikit test suite: gofmt, go vet, and go test -race on every
-# package, against a real PostgreSQL and a real SQLite file.
+# Runs the whole ltikit test suite: gofmt, go vet, staticcheck (installed
+# from the Go module proxy when missing) and go test -race on every package,
+# against a real PostgreSQL and a real SQLite file.
 #
 # PostgreSQL: if LTIKIT_TEST_POSTGRES_DSN is set, that database is used as is.
 # Otherwise the script makes sure the local cluster runs (installing and
@@ -70,5 +71,13 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then printf 'gofmt would change:\n%s\n' "$unformatted" >&2; exit 1; fi
 log "go vet"
 go vet ./...
+log "staticcheck"
+staticcheck_version=v0.8.2
+staticcheck="$(go env GOPATH)/bin/staticcheck"
+if ! "$staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#v}"; then
+  log "installing staticcheck $staticcheck_version from the Go module proxy"
+  go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+"$staticcheck" ./...
 log "go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...

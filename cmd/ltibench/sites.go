@@ -95,7 +95,7 @@ func sqlCounters(s *site, db *gorm.DB) error {
 func (b *bench) startInProcess(ctx context.Context, store string) (*site, error) {
 	s := &site{target: "in-process", store: store}
 	var adapter storage.Adapter
-	cleanup := func() {}
+	var cleanup func() // set by every store that succeeds
 	reg, dep := b.platform.Registration(), b.platform.Deployment()
 	switch store {
 	case "memory":
