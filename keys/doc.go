@@ -14,6 +14,15 @@
 // refresh, at most once per [WithMinRefreshInterval] per URL, so key
 // rotation works and a flood of bogus kids cannot hammer the platform.
 //
+// A key is usable only when it can verify: it has a kid, its use (if any)
+// is "sig", its key_ops (if any) lists "verify" (RFC 7517 §4.2–4.3), it is
+// not symmetric, and an RSA key has at least [MinRSABits] bits (RFC 7518
+// §3.3). Other keys in a set are left out. A fetch follows redirects only
+// within the key set URL's origin, at most [MaxRedirects], never from https
+// to http; [WithRedirectPolicy] changes that. A static key set
+// (registration.Registration.KeySet) changed in place is indexed again on
+// its next use.
+//
 // # Errors
 //
 // Provider implementations return [ErrKeyNotFound] when the key set has no

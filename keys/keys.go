@@ -3,10 +3,14 @@ package keys
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +56,9 @@ const (
 	DefaultFetchTimeout       = 5 * time.Second
 )
 
+// MaxRedirects is the most redirects the default policy follows.
+const MaxRedirects = 3
+
 // maxStaticSets bounds the memo of indexed static key sets.
 const maxStaticSets = 256
 
@@ -59,7 +66,10 @@ const maxStaticSets = 256
 type Option func(*Cache)
 
 // WithHTTPClient sets the client key sets are fetched with. Its Timeout,
-// when set, applies in addition to the fetch timeout.
+// when set, applies in addition to the fetch timeout. Its CheckRedirect,
+// when set, is the redirect policy (see [WithRedirectPolicy], which takes
+// precedence); when nil, the Cache's same-origin default applies, not
+// net/http's. The client itself is not modified.
 func WithHTTPClient(c *http.Client) Option { return func(k *Cache) { k.client = c } }
 
 // WithTTL sets how long a fetched key set is used before it is refreshed.
@@ -77,6 +87,15 @@ func WithMaxBytes(n int64) Option { return func(k *Cache) { k.maxBytes = n } }
 // WithFetchTimeout bounds one key set fetch.
 func WithFetchTimeout(d time.Duration) Option { return func(k *Cache) { k.fetchTimeout = d } }
 
+// WithRedirectPolicy sets the policy for redirects of key set fetches, as
+// http.Client.CheckRedirect: via[0] is the request for the key set URL. It
+// replaces the default, which follows at most [MaxRedirects] redirects and
+// only within the key set URL's origin (scheme, host and port). Whatever
+// the policy, a redirect from https to http is never followed.
+func WithRedirectPolicy(f func(req *http.Request, via []*http.Request) error) Option {
+	return func(k *Cache) { k.redirect = f }
+}
+
 // WithClock sets the clock used for TTLs (tests).
 func WithClock(now func() time.Time) Option { return func(k *Cache) { k.now = now } }
 
@@ -90,12 +109,29 @@ type Cache struct {
 	maxBytes     int64
 	fetchTimeout time.Duration
 	now          func() time.Time
+	redirect     func(req *http.Request, via []*http.Request) error
 
 	mu      sync.RWMutex
 	entries map[string]*entry
 
 	staticMu sync.RWMutex
-	static   map[jwk.Set]map[string]*PublicKey
+	static   map[jwk.Set]*staticIndex
+}
+
+// staticIndex is the index of a static key set and the identity of each
+// key it was built from, in order. The set is a jwk.Set the host may
+// change in place (remove a compromised key): before each use the index is
+// checked against the set's current keys, which costs one read lock per
+// key and no allocation, and is rebuilt when they differ.
+type staticIndex struct {
+	keys map[string]*PublicKey
+	// refs are the key objects themselves, not only their addresses:
+	// holding them keeps a removed key's memory from being reused by a
+	// key added later, which would otherwise look unchanged.
+	refs []jwk.Key
+	// unstable: a key is not a pointer, so its identity cannot be checked;
+	// such a set is indexed on every use.
+	unstable bool
 }
 
 type entry struct {
@@ -124,12 +160,63 @@ func NewCache(opts ...Option) *Cache {
 		fetchTimeout: DefaultFetchTimeout,
 		now:          time.Now,
 		entries:      make(map[string]*entry),
-		static:       make(map[jwk.Set]map[string]*PublicKey),
+		static:       make(map[jwk.Set]*staticIndex),
 	}
 	for _, o := range opts {
 		o(c)
 	}
+	// The fetch client is a copy, so the host's client is not changed and
+	// the redirect policy is always ours around the host's.
+	if c.client == nil {
+		c.client = &http.Client{Timeout: DefaultFetchTimeout * 2}
+	}
+	policy := c.redirect
+	if policy == nil {
+		policy = c.client.CheckRedirect
+	}
+	if policy == nil {
+		policy = sameOriginRedirects
+	}
+	fc := *c.client
+	fc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return errors.New("key set fetch redirected from https to " + req.URL.Scheme)
+		}
+		return policy(req, via)
+	}
+	c.client = &fc
 	return c
+}
+
+// sameOriginRedirects is the default redirect policy: at most MaxRedirects
+// redirects, each to the origin (RFC 6454: scheme, host, port) of the key
+// set URL. A key set is trust material: a redirect elsewhere would let
+// whoever controls an open redirect on the platform's host supply it.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) > MaxRedirects {
+		return fmt.Errorf("key set fetch stopped after %d redirects", MaxRedirects)
+	}
+	if !sameOrigin(req.URL, via[0].URL) {
+		return errors.New("key set fetch redirected to another origin")
+	}
+	return nil
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // Key implements Provider.
@@ -265,8 +352,14 @@ func index(set jwk.Set) (map[string]*PublicKey, error) {
 	out := make(map[string]*PublicKey, set.Len())
 	for i := 0; i < set.Len(); i++ {
 		k, _ := set.Key(i)
+		if k == nil {
+			continue
+		}
 		kid := k.KeyID()
 		if kid == "" || (k.KeyUsage() != "" && k.KeyUsage() != string(jwk.ForSignature)) {
+			continue
+		}
+		if !verifyOp(k) {
 			continue
 		}
 		if k.KeyType() == jwa.OctetSeq {
@@ -278,6 +371,12 @@ func index(set jwk.Set) (map[string]*PublicKey, error) {
 		}
 		var raw any
 		if err := pub.Raw(&raw); err != nil {
+			continue
+		}
+		if r, ok := raw.(*rsa.PublicKey); ok && (r.N == nil || r.N.BitLen() < MinRSABits) {
+			// RFC 7518 §3.3 (and §3.5 for PS*): a key of 2048 bits or
+			// larger MUST be used. The key is left out, so a token signed
+			// with it is refused as signed with an unknown key.
 			continue
 		}
 		pk := &PublicKey{JWK: pub, Raw: raw, KeyType: pub.KeyType()}
@@ -299,26 +398,98 @@ func index(set jwk.Set) (map[string]*PublicKey, error) {
 	return out, nil
 }
 
+// MinRSABits is the smallest RSA modulus accepted for verification
+// (RFC 7518 §3.3).
+const MinRSABits = 2048
+
+// verifyOp reports whether k may verify signatures by its key_ops: absent,
+// or present and listing "verify" (RFC 7517 §4.3). A present key_ops that
+// lacks "verify" (["encrypt"], ["sign"], []) rules verification out.
+func verifyOp(k jwk.Key) bool {
+	if _, present := k.Get(jwk.KeyOpsKey); !present {
+		return true
+	}
+	for _, op := range k.KeyOps() {
+		if op == jwk.KeyOpVerify {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Cache) staticKey(set jwk.Set, kid string) (*PublicKey, error) {
 	c.staticMu.RLock()
-	m, ok := c.static[set]
+	ix := c.static[set]
 	c.staticMu.RUnlock()
-	if !ok {
+	if ix == nil || !ix.current(set) {
 		var err error
-		if m, err = index(set); err != nil {
+		if ix, err = indexStatic(set); err != nil {
 			return nil, err
 		}
 		c.staticMu.Lock()
-		if len(c.static) >= maxStaticSets {
+		if _, ok := c.static[set]; !ok && len(c.static) >= maxStaticSets {
 			// A host that builds a new set per call would otherwise grow
 			// the map without bound.
 			clear(c.static)
 		}
-		c.static[set] = m
+		c.static[set] = ix
 		c.staticMu.Unlock()
 	}
-	if k, ok := m[kid]; ok {
+	if k, ok := ix.keys[kid]; ok {
 		return k, nil
 	}
 	return nil, ErrKeyNotFound
+}
+
+// indexStatic indexes a static key set and records its keys' identities.
+// The identities are taken before the index is built: a change made while
+// indexing makes the next check fail and the set be indexed again.
+func indexStatic(set jwk.Set) (*staticIndex, error) {
+	ix := &staticIndex{refs: make([]jwk.Key, set.Len())}
+	for i := range ix.refs {
+		k, ok := set.Key(i)
+		if _, stable := keyIdentity(k); !ok || !stable {
+			ix.unstable = true
+		}
+		ix.refs[i] = k
+	}
+	var err error
+	if ix.keys, err = index(set); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// current reports whether set still holds exactly the keys ix was built
+// from, in order. It does not see a key object changed in place (its
+// fields Set); registration.Registration.KeySet documents that keys are
+// replaced, not modified.
+func (ix *staticIndex) current(set jwk.Set) bool {
+	if ix.unstable || set.Len() != len(ix.refs) {
+		return false
+	}
+	for i, ref := range ix.refs {
+		k, ok := set.Key(i)
+		if !ok {
+			return false
+		}
+		id, _ := keyIdentity(k)
+		if want, _ := keyIdentity(ref); id != want {
+			return false
+		}
+	}
+	return true
+}
+
+// keyIdentity is the address of the key object, for the pointer types
+// jwx uses; stable is false for any other implementation.
+func keyIdentity(k jwk.Key) (id uintptr, stable bool) {
+	if k == nil {
+		return 0, false
+	}
+	v := reflect.ValueOf(k)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return 0, false
+	}
+	return v.Pointer(), true
 }

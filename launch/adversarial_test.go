@@ -127,10 +127,6 @@ func foreignKey(t testing.TB, kid string) jwk.Key {
 	return k
 }
 
-// TestAdversarialLaunches runs every rule of the pipeline and the cases of
-// SECURITY-CASES.md through the real handlers and the test platform. Each
-// case asserts the error code and status, and that a refused launch never
-// reaches the app.
 // adversarialCase is one case of TestAdversarialLaunches: a launch with
 // opts, or the steps of do, and the error code it must end with.
 type adversarialCase struct {
@@ -141,6 +137,10 @@ type adversarialCase struct {
 	want string
 }
 
+// TestAdversarialLaunches runs every rule of the pipeline and the numbered
+// cases of docs/security.md through the real handlers and the test
+// platform. Each case asserts the error code and status, and that a refused
+// launch never reaches the app.
 func TestAdversarialLaunches(t *testing.T) {
 	type tc = adversarialCase
 	attackerKey := foreignKey(t, "attacker")
@@ -407,6 +407,7 @@ func TestAdversarialLaunches(t *testing.T) {
 		}, want: cRequest},
 	}
 	cases = append(cases, storageCases()...)
+	cases = append(cases, hardeningCases()...)
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,12 +2,14 @@ package launch
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -331,8 +333,8 @@ func splitTokenInto(raw string, tok *token, bufs *tokenBuffers) error {
 		return bad.WithDescription("the id_token header is not base64url").WithCause(err)
 	}
 	var hdr joseHeader
-	if err := json.Unmarshal(bufs.header, &hdr); err != nil {
-		return bad.WithDescription("the id_token header is not a JSON object").WithCause(err)
+	if err := parseHeader(bufs.header, &hdr); err != nil {
+		return err
 	}
 	tok.header = hdr
 	payload := make([]byte, b64.DecodedLen(second-first-1))
@@ -347,6 +349,166 @@ func splitTokenInto(raw string, tok *token, bufs *tokenBuffers) error {
 	tok.signature = bufs.signature
 	tok.signingInput = b[:second]
 	return nil
+}
+
+// parseHeader decodes the JOSE header b into h. Header parameter names
+// are case-sensitive (RFC 7515 §4): only "alg", "kid", "crit" and "b64",
+// exactly (after JSON unescaping), are read; "KID" or "Alg" are other,
+// ignored, parameters, not a kid or an alg (encoding/json would match them
+// case-insensitively). RFC 7515 §4 lets a parser reject a header with a
+// repeated name or take the last one; a repeated name is refused, so no
+// two parsers can read two different headers from one token.
+func parseHeader(b []byte, h *joseHeader) error {
+	bad := lti.ErrInvalidToken.WithSpec("RFC 7515 §4")
+	// json.Valid checks the syntax, so the walk below can assume it.
+	if !json.Valid(b) {
+		return bad.WithDescription("the id_token header is not a JSON object")
+	}
+	i := skipWS(b, 0)
+	if b[i] != '{' {
+		return bad.WithDescription("the id_token header is not a JSON object")
+	}
+	var seen headerNames
+	i = skipWS(b, i+1)
+	for b[i] != '}' {
+		kEnd, escaped := skipString(b, i)
+		name := b[i+1 : kEnd-1]
+		if escaped {
+			var n string
+			if err := json.Unmarshal(b[i:kEnd], &n); err != nil {
+				return bad.WithDescription("the id_token header is not a JSON object").WithCause(err)
+			}
+			name = []byte(n)
+		}
+		if !seen.add(name) {
+			return bad.WithDescription("the id_token header repeats a parameter name")
+		}
+		i = skipWS(b, kEnd)    // at ':'
+		i = skipWS(b, i+1)     // at the value
+		vEnd := skipJSON(b, i) // just past the value
+		v := b[i:vEnd]
+		var err error
+		switch string(name) { // no allocation: the conversion is only compared
+		case "alg":
+			err = headerString(v, &h.Alg)
+		case "kid":
+			err = headerString(v, &h.Kid)
+		case "crit":
+			err = json.Unmarshal(v, &h.Crit)
+		case "b64":
+			err = json.Unmarshal(v, &h.B64)
+		}
+		if err != nil {
+			return bad.WithDescription("a parameter of the id_token header has the wrong type").WithCause(err)
+		}
+		i = skipWS(b, vEnd)
+		if b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return nil
+}
+
+// headerString decodes the JSON string v into dst; null leaves dst as it
+// is, as encoding/json does.
+func headerString(v []byte, dst *string) error {
+	if len(v) >= 2 && v[0] == '"' {
+		if end, escaped := skipString(v, 0); end == len(v) && !escaped && utf8.Valid(v[1:end-1]) {
+			*dst = string(v[1 : end-1])
+			return nil
+		}
+	}
+	return json.Unmarshal(v, dst)
+}
+
+// headerNames is the set of names seen in one header: a short list, then
+// a map for the rare header with many names, so a header of n names costs
+// O(n), not O(n²).
+type headerNames struct {
+	list [8]string
+	n    int
+	many map[string]struct{}
+}
+
+// add adds name and reports whether it was new.
+func (s *headerNames) add(name []byte) bool {
+	if s.many != nil {
+		if _, dup := s.many[string(name)]; dup {
+			return false
+		}
+		s.many[string(name)] = struct{}{}
+		return true
+	}
+	for _, n := range s.list[:s.n] {
+		if n == string(name) {
+			return false
+		}
+	}
+	if s.n < len(s.list) {
+		s.list[s.n] = string(name)
+		s.n++
+		return true
+	}
+	s.many = make(map[string]struct{}, 2*len(s.list))
+	for _, n := range s.list {
+		s.many[n] = struct{}{}
+	}
+	s.many[string(name)] = struct{}{}
+	return true
+}
+
+// skipWS, skipString and skipJSON walk JSON that json.Valid accepted.
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string that starts (with its
+// quote) at i, and whether it has escapes.
+func skipString(b []byte, i int) (end int, escaped bool) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i + 1, escaped
+		}
+	}
+	return len(b), escaped
+}
+
+// skipJSON returns the index just past the value that starts at i.
+func skipJSON(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		end, _ := skipString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i, _ = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
 }
 
 func indexByte(s string, c byte, from int) int {
@@ -408,8 +570,13 @@ func (t *Tool) verify(ctx context.Context, reg registrationView, tok *token) err
 	case err != nil:
 		return lti.ErrKeysetUnavailable.WithCause(err)
 	}
-	if key.KeyType != keyTypeFor(alg) || (key.Alg != "" && key.Alg != alg) {
+	if key == nil || key.KeyType != keyTypeFor(alg) || (key.Alg != "" && key.Alg != alg) {
 		return bad.WithDescription("the platform key does not match the id_token algorithm")
+	}
+	if r, ok := key.Raw.(*rsa.PublicKey); ok && (r.N == nil || r.N.BitLen() < keys.MinRSABits) {
+		// RFC 7518 §3.3: RSA keys of at least 2048 bits. keys.Cache
+		// leaves smaller keys out; this covers any other Provider.
+		return bad.WithDescription("the platform key is too small")
 	}
 	v, err := verifierFor(alg)
 	if err != nil {
@@ -481,6 +648,12 @@ func (t *Tool) checkClaims(c *lti.Claims, issuer, clientID string, login nonce.L
 	}
 	if t.opt.maxAge > 0 && now.Sub(iat) > t.opt.maxAge+t.opt.skew {
 		return expired.WithDescription("the id_token is too old")
+	}
+	// nbf is optional; when present the token must not be used before it,
+	// with the same leeway as iat (RFC 7519 §4.1.5). A non-number nbf is
+	// refused by the decoder (invalid_claims).
+	if c.NotBefore.Set && c.NotBefore.Time().After(now.Add(t.opt.skew)) {
+		return lti.ErrTokenExpired.WithSpec("RFC 7519 §4.1.5").WithDescription("the id_token is not valid yet")
 	}
 
 	// LTI 1.3 Core §5.3 required message claims.

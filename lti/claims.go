@@ -50,6 +50,7 @@ type Claims struct {
 	AuthorizedParty string      `json:"azp"`
 	ExpiresAt       NumericDate `json:"exp,omitzero"`
 	IssuedAt        NumericDate `json:"iat,omitzero"`
+	NotBefore       NumericDate `json:"nbf,omitzero"` // optional (RFC 7519 §4.1.5)
 	Nonce           string      `json:"nonce"`
 
 	// User identity claims (OIDC Core §5.1, LTI 1.3 Core §5.3.6.1).

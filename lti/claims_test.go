@@ -377,6 +377,15 @@ var decodeCases = []decodeCase{
 	{name: "exp beyond range", payload: `{"exp":1e300}`, wantErr: lti.ErrInvalidClaims},
 	{name: "exp overflow", payload: `{"exp":1e999}`, wantErr: lti.ErrInvalidClaims},
 	{name: "iat string", payload: `{"iat":"now"}`, wantErr: lti.ErrInvalidClaims},
+	// nbf (RFC 7519 §4.1.5) shares the type too.
+	{name: "nbf integer", payload: `{"nbf":1795323275}`, check: wantNbf(date(1795323275))},
+	{name: "nbf float", payload: `{"nbf":1795323275.9}`, check: wantNbf(date(1795323275))},
+	{name: "nbf missing", payload: `{"exp":1795323275}`, check: wantNbf(lti.NumericDate{})},
+	{name: "nbf repeated, last wins", payload: `{"nbf":1,"nbf":2}`, check: wantNbf(date(2))},
+	{name: "nbf string", payload: `{"nbf":"1795323275"}`, wantErr: lti.ErrInvalidClaims},
+	{name: "nbf null", payload: `{"nbf":null}`, wantErr: lti.ErrInvalidClaims},
+	{name: "nbf negative", payload: `{"nbf":-5}`, wantErr: lti.ErrInvalidClaims},
+	{name: "nbf object", payload: `{"nbf":{}}`, wantErr: lti.ErrInvalidClaims},
 
 	// roles
 	{name: "roles missing", payload: `{}`, check: wantRoles(nil)},
@@ -464,6 +473,14 @@ func wantExp(want lti.NumericDate) func(*testing.T, *lti.Claims) {
 	return func(t *testing.T, c *lti.Claims) {
 		if c.ExpiresAt != want {
 			t.Errorf("ExpiresAt = %+v, want %+v", c.ExpiresAt, want)
+		}
+	}
+}
+
+func wantNbf(want lti.NumericDate) func(*testing.T, *lti.Claims) {
+	return func(t *testing.T, c *lti.Claims) {
+		if c.NotBefore != want {
+			t.Errorf("NotBefore = %+v, want %+v", c.NotBefore, want)
 		}
 	}
 }

@@ -646,7 +646,7 @@ func setDimension(dst *Dimension, claim, v string) error {
 	return nil
 }
 
-// decodeDate decodes exp or iat (see NumericDate.UnmarshalJSON).
+// decodeDate decodes exp, iat or nbf (see NumericDate.UnmarshalJSON).
 func decodeDate(claim, v string) (NumericDate, error) {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
@@ -958,6 +958,8 @@ func (c *Claims) setClaim(name, v string) error {
 		c.ExpiresAt, err = decodeDate(name, v)
 	case "iat":
 		c.IssuedAt, err = decodeDate(name, v)
+	case "nbf":
+		c.NotBefore, err = decodeDate(name, v)
 	case "nonce":
 		c.Nonce, err = decodeString(name, v)
 	case "name":

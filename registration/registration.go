@@ -30,7 +30,10 @@ type Registration struct {
 	// KeySet must be set.
 	KeySetURL string
 	// KeySet is a static platform key set, for platforms that publish no
-	// JWKS URL and for tests.
+	// JWKS URL and for tests. The set may be changed in place (keys.Cache
+	// notices keys added, removed or replaced, and indexes the set again),
+	// but a key in it must not be: to change a key, remove it and add a
+	// new one.
 	KeySet jwk.Set
 }
 
