@@ -32,7 +32,7 @@ type badJSONItem struct{ C chan int }
 func (badJSONItem) ItemType() string { return "x-bad" }
 
 // TestRefusals: every response the platform would not accept is refused
-// with its reason before anything is signed (SECURITY-CASES 44).
+// with its reason before anything is signed (docs/security.md, case 44).
 func TestRefusals(t *testing.T) {
 	lr := func(mut func(*deeplink.LTIResourceLink)) deeplink.Item {
 		l := deeplink.LTIResourceLink{URL: "https://tool.example/quiz/7", Title: "Quiz 7"}
@@ -96,7 +96,7 @@ func TestRefusals(t *testing.T) {
 			items: []deeplink.Item{file("https://tool.example/a.pdf", "")}, reason: deeplink.ReasonMediaTypeNotAccepted, item: 0, field: "mediaType"},
 		{name: "malformed media type", items: []deeplink.Item{file("https://tool.example/a.pdf", "pdf")},
 			reason: deeplink.ReasonInvalidItem, item: 0, field: "mediaType"},
-		// URLs (SECURITY-CASES 44: nothing but absolute http(s) is signed)
+		// URLs (docs/security.md, case 44: nothing but absolute http(s) is signed)
 		{name: "javascript: url", items: []deeplink.Item{lr(func(l *deeplink.LTIResourceLink) { l.URL = "javascript:alert(1)" })},
 			reason: deeplink.ReasonInvalidURL, item: 0, field: "url"},
 		{name: "upper-case JAVASCRIPT: url", items: []deeplink.Item{link(func(l *deeplink.Link) { l.URL = "JAVASCRIPT:alert(1)" })},
@@ -270,7 +270,7 @@ func TestAccepted(t *testing.T) {
 	}
 }
 
-// TestClaims checks the response claims (SECURITY-CASES 43).
+// TestClaims checks the response claims (docs/security.md, case 43).
 func TestClaims(t *testing.T) {
 	signer := newSigner(t)
 	now := time.Unix(1_795_323_177, 0)

@@ -21,7 +21,7 @@ const (
 	// DefaultTokenLifetime is the expires_in of issued access tokens.
 	DefaultTokenLifetime = time.Hour
 	// MaxAssertionLifetime is how far in the future a client assertion's
-	// exp may be (SECURITY-CASES 45: a short exp).
+	// exp may be (docs/security.md, case 45: a short exp).
 	MaxAssertionLifetime = 10 * time.Minute
 	// assertionSkew is the tolerance for exp and iat.
 	assertionSkew = time.Minute
@@ -242,7 +242,7 @@ func refuse(status int, code, param, desc string) *tokenRefusal {
 
 // serveToken is the token endpoint: the client credentials grant with a
 // JWT client assertion (RFC 6749 §4.4, RFC 7523, 1EdTech Security
-// Framework §4.1), checked the way SECURITY-CASES 45 asks.
+// Framework §4.1), checked the way docs/security.md, case 45 asks.
 func (p *Platform) serveToken(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.tokens.requests++

@@ -81,7 +81,7 @@ func tokenForm(assertion string) url.Values {
 	}
 }
 
-// TestTokenEndpointChecks is SECURITY-CASES 45 from the platform side:
+// TestTokenEndpointChecks is docs/security.md, case 45 from the platform side:
 // the endpoint refuses every assertion a real platform must refuse, with
 // an RFC 6749 §5.2 answer, and issues a token for a good one.
 func TestTokenEndpointChecks(t *testing.T) {

@@ -158,7 +158,7 @@ func runTwoNodeLaunch(t *testing.T, setup func(*ltitest.Platform) (nodeA, nodeB 
 		t.Fatalf("replay on node A: status %d code %q", resp.StatusCode, body.Error)
 	}
 
-	// SECURITY-CASES 31 on a shared database: 50 goroutines post the same
+	// docs/security.md, case 31 on a shared database: 50 goroutines post the same
 	// launch, alternately to node A and node B; exactly one succeeds.
 	roundRobin.Store(true)
 	for round := 0; round < 3; round++ {

@@ -34,7 +34,7 @@
 // origin (scheme, host, port) of its issuer or token endpoint
 // (token.OnPlatform), or what [WithHostPolicy] allows. A claim URL, a line
 // item URL, a redirect or a Link rel="next" elsewhere fails with
-// [ErrForeignHost] and nothing is sent (SECURITY-CASES 47). Each response
+// [ErrForeignHost] and nothing is sent (docs/security.md, case 47). Each response
 // body (each page) is bounded, 4 MiB by default ([WithMaxResponseBytes]).
 // After a 401 the token is invalidated in the Source and the call is sent
 // once more with a new one. Every call honours its context.
@@ -43,6 +43,31 @@
 // token client's Do sends the calls (its host policy, redirect check and
 // 401 retry); otherwise the client does the same itself with the given
 // http.Client.
+//
+// # Limits
+//
+// Every call is bounded, by default and by option:
+//   - time: 10 s of waiting on the platform per call ([WithTimeout],
+//     [DefaultTimeout]): until the response headers (token, 401 retry and
+//     redirects included) plus the time spent reading the body; the time
+//     your loop spends on the items of a page does not count. A host
+//     http.Client keeps its own Timeout, and the context applies too.
+//     Past it: [ErrTimeout], which wraps context.DeadlineExceeded.
+//   - size: 4 MiB per response body, that is per page
+//     ([WithMaxResponseBytes]): [ErrResponseTooLarge].
+//   - lists: 1,000 pages ([WithMaxPages]) and 100,000 items
+//     ([WithMaxItems]) per list: [ErrTooManyPages] (the page past the cap
+//     is not requested), [ErrTooManyItems].
+//   - redirects: at most 3 ([WithMaxRedirects]), each to the request's own
+//     origin (scheme, host, port), never from https to http: otherwise
+//     [ErrRedirect], and nothing is sent there. [WithCrossOriginRedirects]
+//     follows redirects to other origins on the platform, without the
+//     Authorization header.
+//
+// With a *token.Client as the Source and no HTTP client, the token
+// client's redirect options (token.WithMaxRedirects,
+// token.WithCrossOriginRedirects) and its request timeout
+// (token.WithRequestTimeout, also 10 s) apply as well.
 //
 // # Errors
 //
@@ -53,6 +78,8 @@
 //   - [ErrInvalidScore], [ErrInvalidLineItem]: refused before sending (AGS 2.0 §3.4, §3.2).
 //   - [ErrForeignHost]: a URL off the platform; no token sent. [ErrBadURL]: not an absolute URL.
 //   - [ErrResponseTooLarge], [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer.
+//   - [ErrTooManyPages], [ErrTooManyItems]: a list past its caps.
+//   - [ErrTimeout]: the platform did not answer in time. [ErrRedirect]: a redirect not followed.
 //   - the Source's errors (e.g. a *token.TokenError) and the context's errors, wrapped.
 //
 // A platform answer with an unexpected status is an *[HTTPError] (get it

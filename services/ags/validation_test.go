@@ -270,7 +270,7 @@ func TestFromLaunch(t *testing.T) {
 	}
 }
 
-// TestForeignHost: SECURITY-CASES 47. A service URL or a Link rel="next"
+// TestForeignHost: docs/security.md, case 47. A service URL or a Link rel="next"
 // off the registration's platform gets no bearer token: no request at all.
 func TestForeignHost(t *testing.T) {
 	evil := newStub(t, func(w http.ResponseWriter, r *http.Request) {
@@ -351,7 +351,9 @@ func TestResponseTooLarge(t *testing.T) {
 			}
 			io.WriteString(w, big)
 		})
-		c := srv.client(t, &fakeSource{}, srv.endpoint())
+		// 10 MiB of 31-byte items would pass the item cap (100,000) before
+		// the size limit (4 MiB): lift it to see the size limit.
+		c := srv.client(t, &fakeSource{}, srv.endpoint(), ags.WithMaxItems(1<<30))
 		items, err := collect(c.LineItems(t.Context(), ags.LineItemsQuery{}))
 		if !errors.Is(err, ags.ErrResponseTooLarge) {
 			t.Fatalf("chunked %v: %d items, err %v; want ErrResponseTooLarge", chunked, len(items), err)
@@ -503,8 +505,7 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestPagingLoop(t *testing.T) {
-	var srv *stub
-	srv = newStub(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newStub(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", `</lineitems?type_id=1>; rel="next"`) // relative, back to itself
 		io.WriteString(w, `[{"label":"a","scoreMaximum":1}]`)
 	})

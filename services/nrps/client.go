@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
@@ -28,6 +29,20 @@ const MediaTypeMembershipContainer = "application/vnd.ims.lti-nrps.v2.membership
 // says otherwise: 4 MiB.
 const DefaultMaxResponseBytes = 4 << 20
 
+// Defaults of the other limits of a Client.
+const (
+	// DefaultTimeout bounds the time one call waits on the platform
+	// ([WithTimeout]).
+	DefaultTimeout = svchttp.DefaultTimeout
+	// DefaultMaxPages caps the pages of one list ([WithMaxPages]).
+	DefaultMaxPages = svchttp.DefaultMaxPages
+	// DefaultMaxItems caps the items of one list ([WithMaxItems]).
+	DefaultMaxItems = svchttp.DefaultMaxItems
+	// DefaultMaxRedirects is how many same-origin redirects a call
+	// follows ([WithMaxRedirects]).
+	DefaultMaxRedirects = svchttp.DefaultMaxRedirects
+)
+
 // Member statuses (NRPS 2.0 §2.3). An absent status means Active.
 const (
 	StatusActive   = "Active"
@@ -45,7 +60,7 @@ var (
 	ErrNoMembershipsURL = errors.New("nrps: the claim has no context_memberships_url")
 	// ErrForeignHost is token.ErrForeignHost: the memberships URL or a
 	// Link rel="next" is not on the registration's platform, so no bearer
-	// token (and no request) is sent there (SECURITY-CASES 47).
+	// token (and no request) is sent there (docs/security.md, case 47).
 	ErrForeignHost = svchttp.ErrForeignHost
 	// ErrBadURL: a service URL is not an absolute URL.
 	ErrBadURL = svchttp.ErrBadURL
@@ -55,6 +70,18 @@ var (
 	ErrMalformedResponse = svchttp.ErrMalformedResponse
 	// ErrPagingLoop: a Link rel="next" points back at a page already read.
 	ErrPagingLoop = svchttp.ErrPagingLoop
+	// ErrTooManyPages: a list has more pages than [WithMaxPages] allows;
+	// the next page was not requested.
+	ErrTooManyPages = svchttp.ErrTooManyPages
+	// ErrTooManyItems: a list has more items than [WithMaxItems] allows.
+	ErrTooManyItems = svchttp.ErrTooManyItems
+	// ErrTimeout is token.ErrTimeout: the platform did not answer within
+	// [WithTimeout]. It wraps context.DeadlineExceeded.
+	ErrTimeout = svchttp.ErrTimeout
+	// ErrRedirect is token.ErrRedirect: a redirect to another origin, from
+	// https to http, or past [WithMaxRedirects] was not followed, and the
+	// bearer token was not sent on.
+	ErrRedirect = svchttp.ErrRedirect
 )
 
 // HTTPError is a call the platform answered with a status other than 200
@@ -76,8 +103,10 @@ type Config struct {
 	// Source provides access tokens, usually a *token.Client.
 	Source token.Source
 	// HTTPClient sends the calls. When nil and Source is a *token.Client,
-	// the token client's Do sends them; when nil otherwise, a client with
-	// a 30 s timeout.
+	// the token client's Do sends them (its host policy, redirect options
+	// and 401 retry); when nil otherwise, a plain http.Client. Either way
+	// every call is bounded by [WithTimeout], and a host client's own
+	// Timeout applies too.
 	HTTPClient *http.Client
 }
 
@@ -87,12 +116,57 @@ type Option func(*options)
 type options struct {
 	maxBody int64
 	policy  func(registration.Registration, *url.URL) bool
+
+	timeout      time.Duration
+	maxPages     int
+	maxItems     int
+	maxRedirects int
+	crossOrigin  bool
 }
 
 // WithMaxResponseBytes bounds each page's body to n bytes (default
 // [DefaultMaxResponseBytes]); a larger page fails with
 // [ErrResponseTooLarge].
 func WithMaxResponseBytes(n int64) Option { return func(o *options) { o.maxBody = n } }
+
+// WithTimeout bounds the time each call waits on the platform (default
+// [DefaultTimeout], 10 s): from the call to the response headers (the
+// token, the one retry after a 401 and redirects included), plus the time
+// spent reading the body, that is each page of a list. The time your loop
+// spends between items does not count. Past it the call fails with an
+// error wrapping [ErrTimeout] (and context.DeadlineExceeded). A host's
+// http.Client keeps its own Timeout, and the context's deadline applies
+// too: the first to run out ends the call. d ≤ 0 means the default.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithMaxPages caps the pages one list reads (default [DefaultMaxPages],
+// 100; n ≤ 0 means the default). When the page at the cap has a Link
+// rel="next", the list ends with [ErrTooManyPages] and that page is not
+// requested.
+func WithMaxPages(n int) Option { return func(o *options) { o.maxPages = n } }
+
+// WithMaxItems caps the items one list yields over all its pages (default
+// [DefaultMaxItems], 100,000; n ≤ 0 means the default). One item more ends
+// the list with [ErrTooManyItems].
+func WithMaxItems(n int) Option { return func(o *options) { o.maxItems = n } }
+
+// WithMaxRedirects sets how many redirects a call follows (default
+// [DefaultMaxRedirects], 3; 0 follows none and the 3xx fails as an
+// *[HTTPError]); one more fails with [ErrRedirect]. Only redirects to the
+// request's own origin are followed unless [WithCrossOriginRedirects]. With
+// a *token.Client as the Source and no HTTP client, the token client's
+// token.WithMaxRedirects applies instead.
+func WithMaxRedirects(n int) Option { return func(o *options) { o.maxRedirects = max(n, 0) } }
+
+// WithCrossOriginRedirects lets calls follow redirects to another origin
+// than the request's when the target is on the registration's platform
+// (or allowed by [WithHostPolicy]); the Authorization header is removed
+// from such a request, so the bearer token never leaves the request's
+// origin. A redirect from https to http is refused all the same. Default:
+// false, any redirect to another origin fails with [ErrRedirect]. With a
+// *token.Client as the Source and no HTTP client, the token client's
+// token.WithCrossOriginRedirects applies instead.
+func WithCrossOriginRedirects(allow bool) Option { return func(o *options) { o.crossOrigin = allow } }
 
 // WithHostPolicy allows bearer tokens to go to URLs off the registration's
 // issuer and token endpoint origins, for platforms that serve NRPS from
@@ -129,7 +203,7 @@ func FromLaunch(lc *launch.Context, src token.Source, hc *http.Client, opts ...O
 // registration's platform ([ErrForeignHost]), or its service_versions is
 // not empty and lacks "2.0" ([ErrUnsupportedVersion]).
 func New(cfg Config, opts ...Option) (*Client, error) {
-	var o options
+	o := options{maxRedirects: DefaultMaxRedirects}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -146,6 +220,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		Scopes:       []string{Scope},
 		MaxBody:      o.maxBody,
 		HostPolicy:   o.policy,
+
+		Timeout:              o.timeout,
+		MaxPages:             o.maxPages,
+		MaxItems:             o.maxItems,
+		MaxRedirects:         o.maxRedirects,
+		CrossOriginRedirects: o.crossOrigin,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("nrps: %w", err)

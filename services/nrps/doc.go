@@ -33,10 +33,35 @@
 // origin of its issuer or token endpoint (token.OnPlatform), or what
 // [WithHostPolicy] allows. A memberships URL, a redirect or a Link
 // rel="next" elsewhere stops the reading with [ErrForeignHost] and nothing
-// is sent there (SECURITY-CASES 47). Each page is bounded, 4 MiB by default
+// is sent there (docs/security.md, case 47). Each page is bounded, 4 MiB by default
 // ([WithMaxResponseBytes]); a page over it fails while streaming. After a
 // 401 the token is invalidated and the request sent once more. Reading
 // honours its context.
+//
+// # Limits
+//
+// Every call is bounded, by default and by option:
+//   - time: 10 s of waiting on the platform per call ([WithTimeout],
+//     [DefaultTimeout]): until the response headers (token, 401 retry and
+//     redirects included) plus the time spent reading the body; the time
+//     your loop spends on the items of a page does not count. A host
+//     http.Client keeps its own Timeout, and the context applies too.
+//     Past it: [ErrTimeout], which wraps context.DeadlineExceeded.
+//   - size: 4 MiB per response body, that is per page
+//     ([WithMaxResponseBytes]): [ErrResponseTooLarge].
+//   - lists: 1,000 pages ([WithMaxPages]) and 100,000 items
+//     ([WithMaxItems]) per list: [ErrTooManyPages] (the page past the cap
+//     is not requested), [ErrTooManyItems].
+//   - redirects: at most 3 ([WithMaxRedirects]), each to the request's own
+//     origin (scheme, host, port), never from https to http: otherwise
+//     [ErrRedirect], and nothing is sent there. [WithCrossOriginRedirects]
+//     follows redirects to other origins on the platform, without the
+//     Authorization header.
+//
+// With a *token.Client as the Source and no HTTP client, the token
+// client's redirect options (token.WithMaxRedirects,
+// token.WithCrossOriginRedirects) and its request timeout
+// (token.WithRequestTimeout, also 10 s) apply as well.
 //
 // # Errors
 //
@@ -45,6 +70,8 @@
 //   - [ErrNoMembershipsURL], [ErrUnsupportedVersion], [ErrBadURL]: an unusable claim.
 //   - [ErrForeignHost]: a URL off the platform; no token sent.
 //   - [ErrResponseTooLarge], [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer.
+//   - [ErrTooManyPages], [ErrTooManyItems]: a list past its caps.
+//   - [ErrTimeout]: the platform did not answer in time. [ErrRedirect]: a redirect not followed.
 //   - the Source's errors and the context's errors, wrapped.
 //
 // A platform answer other than 200 is an *[HTTPError] (the same type as

@@ -50,16 +50,6 @@ func trust(tb testing.TB, p *ltitest.Platform) *token.Client {
 	return src
 }
 
-func newPlatform(tb testing.TB) (*ltitest.Platform, *token.Client) {
-	tb.Helper()
-	p, err := ltitest.NewPlatform(ltitest.Config{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(p.Close)
-	return p, trust(tb, p)
-}
-
 // launchWithNRPS returns a launch of p's default claims with the NRPS claim.
 func launchWithNRPS(tb testing.TB, p *ltitest.Platform) *launch.Context {
 	tb.Helper()

@@ -42,6 +42,9 @@ type Members struct {
 	err         error
 	closed      bool
 	pages       int
+	items       int
+	maxPages    int // 0: no cap (only in tests without a Caller)
+	maxItems    int
 	id          string
 	context     lti.Context
 	differences string
@@ -54,7 +57,8 @@ type Members struct {
 // Next.
 func (c *Client) Members(ctx context.Context, q Query) *Members {
 	first, err := c.membershipsURL(q)
-	return &Members{ctx: ctx, caller: c.caller, next: first, err: err, seen: make(map[string]struct{})}
+	return &Members{ctx: ctx, caller: c.caller, next: first, err: err, seen: make(map[string]struct{}),
+		maxPages: c.caller.MaxPages(), maxItems: c.caller.MaxItems()}
 }
 
 // Differences reads the memberships changed since an earlier read: GET on
@@ -62,7 +66,8 @@ func (c *Client) Members(ctx context.Context, q Query) *Members {
 // earlier read (NRPS 2.0 §2.4.3). Members removed since come with status
 // Deleted. The URL must be on the registration's platform.
 func (c *Client) Differences(ctx context.Context, differencesURL string) *Members {
-	m := &Members{ctx: ctx, caller: c.caller, next: differencesURL, seen: make(map[string]struct{})}
+	m := &Members{ctx: ctx, caller: c.caller, next: differencesURL, seen: make(map[string]struct{}),
+		maxPages: c.caller.MaxPages(), maxItems: c.caller.MaxItems()}
 	if differencesURL == "" {
 		m.err = fmt.Errorf("%w: empty differences URL", ErrBadURL)
 	}
@@ -100,6 +105,11 @@ func (m *Members) Next() bool {
 					m.fail(svchttp.Malformed(err))
 					return false
 				}
+				if m.maxItems > 0 && m.items >= m.maxItems {
+					m.fail(fmt.Errorf("%w (%d)", ErrTooManyItems, m.maxItems))
+					return false
+				}
+				m.items++
 				m.cur = mem
 				return true
 			}
@@ -122,6 +132,9 @@ func (m *Members) open() error {
 	url := m.next
 	if _, dup := m.seen[url]; dup {
 		return ErrPagingLoop
+	}
+	if m.maxPages > 0 && m.pages >= m.maxPages {
+		return fmt.Errorf("%w (%d)", ErrTooManyPages, m.maxPages)
 	}
 	m.seen[url] = struct{}{}
 	resp, err := m.caller.Do(m.ctx, svchttp.Request{Method: http.MethodGet, URL: url, Accept: MediaTypeMembershipContainer}, http.StatusOK)
@@ -225,8 +238,10 @@ func (m *Members) Member() Member { return m.cur }
 
 // Err returns the error that stopped Next, nil at a normal end: an
 // *[HTTPError], [ErrForeignHost] for a next link off the platform (no
-// token was sent), [ErrResponseTooLarge], [ErrMalformedResponse],
-// [ErrPagingLoop], a token error, or the context's error.
+// token was sent), [ErrRedirect], [ErrTimeout], [ErrResponseTooLarge],
+// [ErrMalformedResponse], [ErrPagingLoop], [ErrTooManyPages] (a next page
+// past [WithMaxPages], not requested), [ErrTooManyItems] (a member past
+// [WithMaxItems]), a token error, or the context's error.
 func (m *Members) Err() error { return m.err }
 
 // Close stops the reading and releases the current page's connection. It

@@ -140,7 +140,7 @@ func TestContainerShapes(t *testing.T) {
 	}
 }
 
-// TestForeignNextLink: SECURITY-CASES 47 for paging: a next link to another
+// TestForeignNextLink: docs/security.md, case 47 for paging: a next link to another
 // host stops the reading with ErrForeignHost, and that host gets nothing.
 func TestForeignNextLink(t *testing.T) {
 	evil := newStub(t, func(w http.ResponseWriter, r *http.Request) {

@@ -41,6 +41,15 @@ const (
 	// DefaultExpiresIn is the lifetime assumed for a token whose answer has
 	// no expires_in (RFC 6749 §5.1 makes it only RECOMMENDED).
 	DefaultExpiresIn = 5 * time.Minute
+	// DefaultRequestTimeout bounds the time one [Client.Do] call waits on
+	// the service: until the response headers (the token, the one retry
+	// after a 401 and redirects included), plus the time spent reading the
+	// body. The time the caller spends between reads of the body does not
+	// count.
+	DefaultRequestTimeout = 10 * time.Second
+	// DefaultMaxRedirects is how many redirects [Client.Do] follows, each
+	// to the same origin as the request only.
+	DefaultMaxRedirects = 3
 )
 
 // maxEntries is the cache size past which expired entries are swept.
@@ -61,9 +70,11 @@ type Option func(*Client)
 
 // WithHTTPClient sets the client that token requests and [Client.Do]
 // requests are sent with. Default: a client without a timeout of its own
-// (token requests are bounded by [WithFetchTimeout]). Token requests are
+// (token requests are bounded by [WithFetchTimeout], Do calls by
+// [WithRequestTimeout]; a Timeout of h applies too). Token requests are
 // sent with a copy that follows no redirect; Do sends with a copy whose
-// CheckRedirect refuses redirects off the platform, then calls the
+// CheckRedirect refuses redirects off the platform or against
+// [WithMaxRedirects] and [WithCrossOriginRedirects], then calls the
 // original CheckRedirect, if any.
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
@@ -77,13 +88,38 @@ func WithMaxBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
 // WithFetchTimeout bounds one token request (default [DefaultFetchTimeout]).
 func WithFetchTimeout(d time.Duration) Option { return func(c *Client) { c.fetchTimeout = d } }
 
+// WithRequestTimeout bounds the time one [Client.Do] call waits on the
+// service (default [DefaultRequestTimeout]): from the call to the response
+// headers (the token, the retry after a 401 and redirects included), plus
+// the time spent inside Read calls on the response body; the time the
+// caller spends between reads does not count, and closing the body ends
+// the call. Past it the call fails with an error wrapping [ErrTimeout]
+// (and context.DeadlineExceeded). It applies on top of the HTTP client's
+// own Timeout, if any, and of the caller's context.
+func WithRequestTimeout(d time.Duration) Option { return func(c *Client) { c.requestTimeout = d } }
+
+// WithMaxRedirects sets how many redirects [Client.Do] follows (default
+// [DefaultMaxRedirects]; 0 follows none: the 3xx answer is returned). One
+// more fails with an error wrapping [ErrRedirect]. Negative values are
+// refused by NewClient.
+func WithMaxRedirects(n int) Option { return func(c *Client) { c.maxRedirects = n } }
+
+// WithCrossOriginRedirects lets [Client.Do] follow redirects to another
+// origin (scheme, host, port) than the request's, as long as the target is
+// on the registration's platform or allowed by [WithHostPolicy]; the
+// Authorization header is removed from such a redirected request, so the
+// bearer token still never leaves the request's origin, and a redirect
+// from https to http is refused all the same. By default (false) any
+// redirect to another origin fails with [ErrRedirect].
+func WithCrossOriginRedirects(allow bool) Option { return func(c *Client) { c.crossOrigin = allow } }
+
 // WithRefreshMargin sets how long before its expiry a cached token is
 // replaced (default [DefaultRefreshMargin]). The margin used is never more
 // than a tenth of the token's lifetime.
 func WithRefreshMargin(d time.Duration) Option { return func(c *Client) { c.margin = d } }
 
 // WithAssertionLifetime sets exp - iat of client assertions (default and
-// maximum [DefaultAssertionLifetime], SECURITY-CASES 45).
+// maximum [DefaultAssertionLifetime], docs/security.md, case 45).
 func WithAssertionLifetime(d time.Duration) Option { return func(c *Client) { c.assertionTTL = d } }
 
 // WithDefaultExpiresIn sets the lifetime assumed for a token answer without
@@ -121,6 +157,10 @@ type Client struct {
 	allow        func(registration.Registration, *url.URL) bool
 	log          *slog.Logger
 
+	requestTimeout time.Duration
+	maxRedirects   int
+	crossOrigin    bool
+
 	group singleflight.Group
 
 	mu    sync.Mutex
@@ -157,6 +197,9 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		assertionTTL: DefaultAssertionLifetime,
 		defaultTTL:   DefaultExpiresIn,
 		cache:        make(map[cacheKey]*entry),
+
+		requestTimeout: DefaultRequestTimeout,
+		maxRedirects:   DefaultMaxRedirects,
 	}
 	for _, o := range opts {
 		o(c)
@@ -176,6 +219,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("token: assertion lifetime must be in [1s, %s]", DefaultAssertionLifetime)
 	case c.defaultTTL <= 0:
 		return nil, errors.New("token: default expires_in must be positive")
+	case c.requestTimeout <= 0:
+		return nil, errors.New("token: request timeout must be positive")
+	case c.maxRedirects < 0:
+		return nil, errors.New("token: max redirects must not be negative")
 	}
 	return c, nil
 }

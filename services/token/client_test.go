@@ -142,7 +142,7 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// TestAssertionClaims is SECURITY-CASES 45: iss = sub = client_id, aud =
+// TestAssertionClaims is docs/security.md, case 45: iss = sub = client_id, aud =
 // the token URL (or the declared TokenAudience), a unique jti, a short
 // exp, RS256 with the tool's kid.
 func TestAssertionClaims(t *testing.T) {
@@ -211,7 +211,7 @@ func TestAssertionClaims(t *testing.T) {
 	}
 }
 
-// TestCacheHonoursExpiresIn (SECURITY-CASES 46): a token is reused until
+// TestCacheHonoursExpiresIn (docs/security.md, case 46): a token is reused until
 // its expiry less the margin (30 s or a tenth of the lifetime), then
 // fetched again. The client and the platform share a fake clock.
 func TestCacheHonoursExpiresIn(t *testing.T) {
@@ -407,7 +407,7 @@ func TestInvalidateOnlyThatToken(t *testing.T) {
 	}
 }
 
-// TestDo401RefreshesOnce (SECURITY-CASES 46): a 401 invalidates the token,
+// TestDo401RefreshesOnce (docs/security.md, case 46): a 401 invalidates the token,
 // fetches one new token and retries once, with the same body.
 func TestDo401RefreshesOnce(t *testing.T) {
 	tests := []struct {
@@ -496,7 +496,7 @@ func newForeign(t *testing.T) *foreign {
 	return f
 }
 
-// TestBearerNotSentToForeignHost is SECURITY-CASES 47: a service URL, a
+// TestBearerNotSentToForeignHost is docs/security.md, case 47: a service URL, a
 // Link: next URL or a redirect on a host other than the registration's
 // platform never receives the bearer token.
 func TestBearerNotSentToForeignHost(t *testing.T) {
@@ -627,7 +627,7 @@ func TestSameOrigin(t *testing.T) {
 	}
 }
 
-// TestTokenErrors (SECURITY-CASES 46): every unusable answer is a typed
+// TestTokenErrors (docs/security.md, case 46): every unusable answer is a typed
 // error, nothing is cached, and no error text carries a token.
 func TestTokenErrors(t *testing.T) {
 	const secret = "s3cr3t-access-token"
@@ -767,7 +767,7 @@ func TestRegistrationWithoutTokenEndpoint(t *testing.T) {
 	}
 }
 
-// TestTokensNeverLogged (SECURITY-CASES 46): debug logging of a full
+// TestTokensNeverLogged (docs/security.md, case 46): debug logging of a full
 // exchange shows neither the token nor the assertion.
 func TestTokensNeverLogged(t *testing.T) {
 	var logs bytes.Buffer

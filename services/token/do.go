@@ -11,12 +11,24 @@ import (
 	"strings"
 
 	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/internal/redirect"
+	"github.com/ltikit/ltikit/services/internal/waitlimit"
 )
 
 // ErrForeignHost means a service URL (or a redirect, or a Link: next page)
 // is not on the registration's platform, so the bearer token was not sent
-// (1EdTech Security Framework §4.1; SECURITY-CASES 47).
+// (1EdTech Security Framework §4.1; docs/security.md, case 47).
 var ErrForeignHost = errors.New("token: URL is not on the registration's platform; bearer token not sent")
+
+// ErrRedirect means [Client.Do] refused to follow a redirect: one to
+// another origin than the request's (see [WithCrossOriginRedirects]), from
+// https to http, or one more than [WithMaxRedirects] allows. The bearer
+// token was not sent to the redirect's target.
+var ErrRedirect = redirect.ErrRedirect
+
+// ErrTimeout means a [Client.Do] call waited on the service longer than
+// [WithRequestTimeout] allows. It wraps context.DeadlineExceeded.
+var ErrTimeout = fmt.Errorf("token: the service did not answer in time: %w", context.DeadlineExceeded)
 
 // Do sends req to an LTI Advantage service of reg with a bearer token for
 // scopes in its Authorization header, and returns the response.
@@ -24,7 +36,16 @@ var ErrForeignHost = errors.New("token: URL is not on the registration's platfor
 // Before anything is sent, req.URL must be on the registration's platform
 // (see [OnPlatform] and [WithHostPolicy]); otherwise Do returns an error
 // wrapping [ErrForeignHost] and no token is fetched or sent. Redirects to a
-// host off the platform are refused the same way. Service clients that
+// host off the platform are refused the same way; Do follows at most
+// [WithMaxRedirects] redirects (default 3), each to req's own origin and
+// never from https to http, and fails with [ErrRedirect] otherwise (see
+// [WithCrossOriginRedirects]).
+//
+// The call is bounded by [WithRequestTimeout] (default 10 s) of waiting
+// on the service: from the call to the response headers, plus the time
+// spent reading the body (the caller's time between reads does not
+// count); closing the body ends the call. Past it, Do or the body's Read
+// fails with an error wrapping [ErrTimeout] and context.DeadlineExceeded. Service clients that
 // follow pagination (Link: rel="next") simply call Do for every page: a
 // next URL on a foreign host fails with ErrForeignHost.
 //
@@ -134,24 +155,37 @@ func (c *Client) do(ctx context.Context, reg registration.Registration, scopes [
 		if !c.allowed(reg, r.URL) {
 			return foreign(r.URL)
 		}
+		if err := redirect.Check(r, via, c.maxRedirects, c.crossOrigin, SameOrigin); err != nil {
+			return err
+		}
 		if next != nil {
 			return next(r, via)
 		}
-		if len(via) >= 10 {
-			return errors.New("token: Do: stopped after 10 redirects")
-		}
 		return nil
 	}
+	l := waitlimit.Start(ctx, c.requestTimeout, ErrTimeout)
+	resp, err := c.doAuthorized(l.Context(), reg, scopes, req, &hc)
+	if err != nil {
+		l.Release()
+		return nil, l.Err(err)
+	}
+	l.Pause()
+	resp.Body = l.Body(resp.Body)
+	return resp, nil
+}
 
+// doAuthorized sends req with a bearer token, and once more with a new one
+// after a 401.
+func (c *Client) doAuthorized(ctx context.Context, reg registration.Registration, scopes []string, req *http.Request, hc *http.Client) (*http.Response, error) {
 	tok, err := c.Token(ctx, reg, scopes)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := send(ctx, &hc, req, tok, req.Body)
+	resp, err := send(ctx, hc, req, tok, req.Body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	// One refresh and retry (SECURITY-CASES 46). Without a way to send the
+	// One refresh and retry (docs/security.md, case 46). Without a way to send the
 	// body again, the 401 is the answer.
 	body := req.Body
 	if body != nil && body != http.NoBody {
@@ -172,7 +206,7 @@ func (c *Client) do(ctx context.Context, reg registration.Registration, scopes [
 		}
 		return nil, err
 	}
-	return send(ctx, &hc, req, fresh, body)
+	return send(ctx, hc, req, fresh, body)
 }
 
 // send sends a clone of req with the bearer token and body.

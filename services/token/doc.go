@@ -25,6 +25,22 @@
 // clients that follow Link: rel="next" pages call Do for each page, so a
 // next page on another host is refused too.
 //
+// # Limits
+//
+// A token request is bounded by [WithFetchTimeout] (10 s) and its answer
+// by [WithMaxBytes] (1 MiB); a token endpoint's redirect is never
+// followed. A [Client.Do] call is bounded by [WithRequestTimeout]
+// (10 s of waiting on the service: until the response headers, token,
+// 401 retry and redirects included, plus the time spent reading the body,
+// not the caller's time between reads; [ErrTimeout], which wraps
+// context.DeadlineExceeded), on top of the HTTP client's own Timeout (the
+// default client has none) and the context. Do follows at most
+// [WithMaxRedirects] (3) redirects, each to the request's own origin and
+// never from https to http; others fail with [ErrRedirect].
+// [WithCrossOriginRedirects] follows redirects to other origins on the
+// platform, with the Authorization header removed. Do does not bound the
+// size of the body it returns: the service clients (ags, nrps) do.
+//
 // Tokens and assertions are never logged ([WithLogger] records issuer,
 // client_id, scopes and lifetimes only), never part of an error, and
 // [Response] prints its token redacted.
@@ -41,6 +57,7 @@
 // (token_type other than Bearer, compared case-insensitively). Nothing is
 // cached after an error. A registration without a usable token endpoint or
 // client_id is [ErrNoTokenEndpoint]; a URL off the platform is
-// [ErrForeignHost]. Failures of the signer and of the network are returned
+// [ErrForeignHost]; a refused redirect of Do is [ErrRedirect], and Do past
+// its timeout is [ErrTimeout]. Failures of the signer and of the network are returned
 // wrapped as they come.
 package token

@@ -14,11 +14,27 @@ import (
 	"time"
 
 	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/internal/redirect"
+	"github.com/ltikit/ltikit/services/internal/waitlimit"
 	"github.com/ltikit/ltikit/services/token"
 )
 
-// DefaultMaxBody is the default bound on one response body: 4 MiB.
-const DefaultMaxBody = 4 << 20
+// Defaults of a Caller.
+const (
+	// DefaultMaxBody is the default bound on one response body: 4 MiB.
+	DefaultMaxBody = 4 << 20
+	// DefaultTimeout bounds the time one call waits on the platform: until
+	// the response headers (the token, the retry after a 401 and redirects
+	// included), plus the time spent reading the body (not the time the
+	// consumer spends between reads).
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxPages bounds the pages one list reads (Link rel="next").
+	DefaultMaxPages = 1000
+	// DefaultMaxItems bounds the items one list yields, all pages together.
+	DefaultMaxItems = 100_000
+	// DefaultMaxRedirects is how many same-origin redirects a call follows.
+	DefaultMaxRedirects = token.DefaultMaxRedirects
+)
 
 // excerptBytes bounds the body excerpt an *HTTPError keeps.
 const excerptBytes = 1 << 10
@@ -33,6 +49,17 @@ var (
 	ErrResponseTooLarge = errors.New("lti service: the response body exceeds the size limit")
 	// ErrPagingLoop: a Link rel="next" points at a page already read.
 	ErrPagingLoop = errors.New("lti service: the platform's next link points at a page already read")
+	// ErrTooManyPages: a list has more pages than the page cap; the next
+	// page was not requested.
+	ErrTooManyPages = errors.New("lti service: the list has more pages than the page limit")
+	// ErrTooManyItems: a list has more items than the item cap.
+	ErrTooManyItems = errors.New("lti service: the list has more items than the item limit")
+	// ErrTimeout is token.ErrTimeout: the platform did not answer within
+	// the call's timeout. It wraps context.DeadlineExceeded.
+	ErrTimeout = token.ErrTimeout
+	// ErrRedirect is token.ErrRedirect: a redirect to another origin, from
+	// https to http, or past the redirect limit was not followed.
+	ErrRedirect = token.ErrRedirect
 	// ErrMalformedResponse: the platform's answer is not the JSON the
 	// specification describes.
 	ErrMalformedResponse = errors.New("lti service: the platform's response is malformed")
@@ -97,6 +124,12 @@ type Caller struct {
 	scopes  []string
 	maxBody int64
 	allow   func(registration.Registration, *url.URL) bool
+
+	timeout      time.Duration
+	maxPages     int
+	maxItems     int
+	maxRedirects int
+	crossOrigin  bool
 }
 
 // Config configures a Caller.
@@ -120,6 +153,20 @@ type Config struct {
 	// rejects, and must compare origins strictly. A Doer's own policy
 	// applies too.
 	HostPolicy func(reg registration.Registration, u *url.URL) bool
+	// Timeout bounds the time each call waits on the platform; ≤ 0 means
+	// DefaultTimeout. It applies on top of the HTTP client's own Timeout
+	// and of the caller's context.
+	Timeout time.Duration
+	// MaxPages and MaxItems cap one list; ≤ 0 means DefaultMaxPages and
+	// DefaultMaxItems.
+	MaxPages, MaxItems int
+	// MaxRedirects is how many redirects a call follows on the internal
+	// path (a Doer applies its own); 0 follows none.
+	MaxRedirects int
+	// CrossOriginRedirects lets the internal path follow redirects to
+	// other origins on the platform (or allowed by HostPolicy), without the
+	// Authorization header; never from https to http.
+	CrossOriginRedirects bool
 }
 
 // New returns a Caller. It fails when the Source is nil.
@@ -133,9 +180,24 @@ func New(cfg Config) (*Caller, error) {
 		scopes:  token.NormalizeScopes(cfg.Scopes),
 		maxBody: cfg.MaxBody,
 		allow:   cfg.HostPolicy,
+
+		timeout:      cfg.Timeout,
+		maxPages:     cfg.MaxPages,
+		maxItems:     cfg.MaxItems,
+		maxRedirects: max(cfg.MaxRedirects, 0),
+		crossOrigin:  cfg.CrossOriginRedirects,
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBody
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.maxPages <= 0 {
+		c.maxPages = DefaultMaxPages
+	}
+	if c.maxItems <= 0 {
+		c.maxItems = DefaultMaxItems
 	}
 	if d, ok := cfg.Source.(Doer); ok && cfg.HTTPClient == nil {
 		c.doer = d
@@ -143,21 +205,21 @@ func New(cfg Config) (*Caller, error) {
 	}
 	base := cfg.HTTPClient
 	if base == nil {
-		base = &http.Client{Timeout: 30 * time.Second}
+		base = &http.Client{} // calls are bounded by the Caller's timeout
 	}
 	hc := *base
 	prev := base.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		// The Authorization header rides along on same-host redirects:
-		// never follow one off the platform.
+		// The Authorization header rides along on redirects to the same
+		// host name: never follow one off the platform.
 		if !c.Allowed(req.URL) {
 			return fmt.Errorf("%w: redirect to %s://%s", ErrForeignHost, req.URL.Scheme, req.URL.Host)
 		}
+		if err := redirect.Check(req, via, c.maxRedirects, c.crossOrigin, token.SameOrigin); err != nil {
+			return err
+		}
 		if prev != nil {
 			return prev(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("lti service: stopped after 10 redirects")
 		}
 		return nil
 	}
@@ -173,6 +235,22 @@ func (c *Caller) Scopes() []string { return slices.Clone(c.scopes) }
 
 // MaxBody returns the response body bound.
 func (c *Caller) MaxBody() int64 { return c.maxBody }
+
+// MaxPages returns the page cap of one list.
+func (c *Caller) MaxPages() int { return c.maxPages }
+
+// MaxItems returns the item cap of one list.
+func (c *Caller) MaxItems() int { return c.maxItems }
+
+// TooManyPages is the error of a list with a next page past the cap.
+func (c *Caller) TooManyPages() error {
+	return fmt.Errorf("%w (%d)", ErrTooManyPages, c.maxPages)
+}
+
+// TooManyItems is the error of a list with an item past the cap.
+func (c *Caller) TooManyItems() error {
+	return fmt.Errorf("%w (%d)", ErrTooManyItems, c.maxItems)
+}
 
 // Allowed reports whether a bearer token for the registration may be sent
 // to u: u is an absolute http(s) URL without user info on the platform
@@ -220,19 +298,25 @@ func (c *Caller) Do(ctx context.Context, req Request, ok ...int) (*http.Response
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	l := waitlimit.Start(ctx, c.timeout, ErrTimeout)
 	var resp *http.Response
 	if c.doer != nil {
-		hr, err := newRequest(ctx, u, req)
+		hr, err := newRequest(l.Context(), u, req)
 		if err != nil {
+			l.Release()
 			return nil, err
 		}
-		resp, err = c.doer.Do(ctx, c.reg, c.scopes, hr)
+		resp, err = c.doer.Do(l.Context(), c.reg, c.scopes, hr)
 		if err != nil {
-			return nil, wrapTransport(ctx, req.Method, u, err)
+			l.Release()
+			return nil, wrapTransport(ctx, req.Method, u, l.Err(err))
 		}
-	} else if resp, err = c.doInternal(ctx, u, req); err != nil {
-		return nil, err
+	} else if resp, err = c.doInternal(l.Context(), u, req); err != nil {
+		l.Release()
+		return nil, l.Err(err)
 	}
+	l.Pause()
+	resp.Body = l.Body(resp.Body) // closing it ends the call
 	if !success(resp.StatusCode, ok) {
 		return nil, newHTTPError(req.Method, u, resp)
 	}
