@@ -48,6 +48,11 @@ type LookupCache struct {
 	mu   sync.RWMutex
 	regs map[regKey]cached[registration.Registerable]
 	deps map[depKey]cached[deployment.Deployable]
+	// gen counts Forget and Purge calls. A lookup notes it before asking
+	// the adapter and stores what it found only if it has not moved, so a
+	// lookup in flight during a Forget never puts back the value from
+	// before it.
+	gen uint64
 }
 
 type regKey struct{ issuer, clientID string }
@@ -99,6 +104,7 @@ func (c *LookupCache) FindRegistration(ctx context.Context, issuer, clientID str
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.regs[k]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
 		return e.v, nil
@@ -108,8 +114,10 @@ func (c *LookupCache) FindRegistration(ctx context.Context, issuer, clientID str
 		return r, err
 	}
 	c.mu.Lock()
-	c.makeRoom()
-	c.regs[k] = cached[registration.Registerable]{r, now.Add(c.ttl)}
+	if c.gen == gen {
+		c.makeRoom()
+		c.regs[k] = cached[registration.Registerable]{r, now.Add(c.ttl)}
+	}
 	c.mu.Unlock()
 	return r, nil
 }
@@ -126,6 +134,7 @@ func (c *LookupCache) FindDeployment(ctx context.Context, reg registration.Regis
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.deps[k]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
 		return e.v, nil
@@ -135,8 +144,10 @@ func (c *LookupCache) FindDeployment(ctx context.Context, reg registration.Regis
 		return d, err
 	}
 	c.mu.Lock()
-	c.makeRoom()
-	c.deps[k] = cached[deployment.Deployable]{d, now.Add(c.ttl)}
+	if c.gen == gen {
+		c.makeRoom()
+		c.deps[k] = cached[deployment.Deployable]{d, now.Add(c.ttl)}
+	}
 	c.mu.Unlock()
 	return d, nil
 }
@@ -160,11 +171,15 @@ func (c *LookupCache) makeRoom() {
 
 // Forget drops the cached registration for issuer and clientID and every
 // cached deployment under it, so the next launch reads them from the
-// adapter. Call it after changing or removing them.
+// adapter. Call it after changing or removing them. A lookup that was
+// already asking the adapter when Forget ran returns what it found but
+// does not cache it (nor does any other lookup in flight then), so the
+// value from before Forget never comes back.
 func (c *LookupCache) Forget(issuer, clientID string) {
 	rk := regKey{issuer, clientID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	delete(c.regs, rk)
 	for k := range c.deps {
 		if k.reg == rk {
@@ -173,10 +188,12 @@ func (c *LookupCache) Forget(issuer, clientID string) {
 	}
 }
 
-// Purge drops every cached entry.
+// Purge drops every cached entry; lookups in flight do not cache what
+// they find (as with Forget).
 func (c *LookupCache) Purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	clear(c.regs)
 	clear(c.deps)
 }

@@ -300,3 +300,104 @@ func TestLookupCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// gated holds the next lookup (once armed) after it has read the adapter,
+// until released, so a test can Forget while the lookup is in flight.
+type gated struct {
+	storage.Adapter
+	mu      sync.Mutex
+	armed   bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gated) arm() (entered, release chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.armed, g.entered, g.release = true, make(chan struct{}), make(chan struct{})
+	return g.entered, g.release
+}
+
+func (g *gated) wait() {
+	g.mu.Lock()
+	armed, entered, release := g.armed, g.entered, g.release
+	g.armed = false
+	g.mu.Unlock()
+	if armed {
+		close(entered)
+		<-release
+	}
+}
+
+func (g *gated) FindRegistration(ctx context.Context, iss, cid string) (registration.Registerable, error) {
+	r, err := g.Adapter.FindRegistration(ctx, iss, cid)
+	g.wait()
+	return r, err
+}
+
+func (g *gated) FindDeployment(ctx context.Context, r registration.Registerable, id string) (deployment.Deployable, error) {
+	d, err := g.Adapter.FindDeployment(ctx, r, id)
+	g.wait()
+	return d, err
+}
+
+// TestForgetDuringLookup (issue "Hardening", item 8): a lookup in flight
+// when Forget (or Purge) runs read the value from before it, and must not
+// put it back into the cache once Forget has returned.
+func TestForgetDuringLookup(t *testing.T) {
+	ctx := context.Background()
+	reg := testReg(1)
+	for _, tc := range []struct {
+		name   string
+		lookup func(c *storage.LookupCache) error
+		forget func(c *storage.LookupCache)
+	}{
+		{"registration/Forget", func(c *storage.LookupCache) error {
+			_, err := c.FindRegistration(ctx, reg.Issuer, reg.ClientID)
+			return err
+		}, func(c *storage.LookupCache) { c.Forget(reg.Issuer, reg.ClientID) }},
+		{"deployment/Forget", func(c *storage.LookupCache) error {
+			_, err := c.FindDeployment(ctx, reg, "d1")
+			return err
+		}, func(c *storage.LookupCache) { c.Forget(reg.Issuer, reg.ClientID) }},
+		{"registration/Purge", func(c *storage.LookupCache) error {
+			_, err := c.FindRegistration(ctx, reg.Issuer, reg.ClientID)
+			return err
+		}, (*storage.LookupCache).Purge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := memory.New()
+			if err := m.AddRegistration(reg); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.AddDeployment(reg.Key(), deployment.Deployment{DeploymentID: "d1"}); err != nil {
+				t.Fatal(err)
+			}
+			g := &gated{Adapter: m}
+			cnt := &counting{Adapter: g}
+			c := storage.CacheLookups(cnt, storage.CacheConfig{TTL: time.Hour})
+			entered, release := g.arm()
+			done := make(chan error, 1)
+			go func() { done <- tc.lookup(c) }()
+			<-entered // the lookup has the value from before Forget
+			tc.forget(c)
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Len(); n != 0 {
+				t.Fatalf("Len after a lookup that started before the Forget = %d, want 0", n)
+			}
+			before := cnt.regs.Load() + cnt.deps.Load()
+			if err := tc.lookup(c); err != nil {
+				t.Fatal(err)
+			}
+			if after := cnt.regs.Load() + cnt.deps.Load(); after != before+1 {
+				t.Fatalf("the next lookup asked the adapter %d times, want 1 (the forgotten value was cached)", after-before)
+			}
+			if n := c.Len(); n != 1 {
+				t.Fatalf("Len after a fresh lookup = %d, want 1", n)
+			}
+		})
+	}
+}

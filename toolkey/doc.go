@@ -12,7 +12,8 @@
 // [Signer] is the one-method interface services sign with. [Store] keeps
 // the keys: [Store.Active] returns the signing key (creating the first one
 // atomically), [Store.Published] the public keys to publish, and
-// [Store.Rotate] makes a new key active while the previous one stays
+// [Store.Rotate] adds a new key that is published at once and signs from a
+// given delay on, while the previous one signs until then and stays
 // published until its grace period ([StoreOptions].Grace) has passed, so
 // tokens signed just before a rotation still verify. [MemoryStore] keeps
 // them in memory; the GORM adapter's ToolKeyStore keeps them in a database
@@ -23,6 +24,20 @@
 // key's kid and typ JWT in the header) and an http.Handler serving the
 // public key set at the tool's JWKS URL, both over a Store and caching what
 // they read from it for a short time ([WithCacheTTL]).
+//
+// # Rotation: publish before use
+//
+// Every node caches the key set for its cache TTL and platforms cache the
+// served set for its max-age, so a key that signed the moment it was
+// created would sign tokens that other nodes and platforms cannot yet
+// verify. [Keyring.Rotate] therefore publishes the new key at once and lets
+// it sign only after [Keyring.RotationDelay] (cache TTL + max-age + a
+// margin, [WithRotationMargin]); the "active from" time is stored with the
+// key, so every node takes over at the same moment. Reads already in flight
+// when a rotation runs never overwrite what came after it (the caches are
+// versioned). An emergency rotation that must stop a compromised key at
+// once passes [Immediately]: the new key signs at once, and verifiers that
+// still hold the old set fail until they refetch it.
 //
 // Keys are RSA, 2048 bits by default ([StoreOptions].RSABits); the kid is
 // the key's RFC 7638 thumbprint, so every node derives the same kid from

@@ -171,11 +171,23 @@ type PublicKey struct {
 	Key crypto.PublicKey
 	// CreatedAt is when the key was made.
 	CreatedAt time.Time
-	// RetiredAt is when the key stopped signing; zero for the active key.
+	// ActiveFrom is when the key starts signing: after CreatedAt for a key
+	// of a rotation that waits until every node and platform has fetched
+	// it (see [Store.Rotate]). Zero for a key that signed from its
+	// creation.
+	ActiveFrom time.Time
+	// RetiredAt is when the key stops signing, which is ahead while a
+	// rotated-in key waits for its ActiveFrom; zero for the newest key.
 	RetiredAt time.Time
-	// ExpiresAt is when a retired key stops being published; zero for the
-	// active key.
+	// ExpiresAt is when a retired key stops being published: RetiredAt
+	// plus the grace period; zero for the newest key.
 	ExpiresAt time.Time
+}
+
+// SignsAt reports whether the key is the one that signs at t: t is not
+// before ActiveFrom and before RetiredAt.
+func (p PublicKey) SignsAt(t time.Time) bool {
+	return !t.Before(p.ActiveFrom) && (p.RetiredAt.IsZero() || t.Before(p.RetiredAt))
 }
 
 // JWK returns the key as a public JWK with kid, alg RS256 and use sig.

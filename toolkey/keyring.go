@@ -23,6 +23,10 @@ const (
 	DefaultCacheTTL = 30 * time.Second
 	// DefaultMaxAge is the max-age of the key set's Cache-Control header.
 	DefaultMaxAge = time.Minute
+	// DefaultRotationMargin is what [Keyring.Rotate] waits, on top of the
+	// cache TTL and the max-age, before a rotated-in key signs: room for
+	// clock skew between nodes and for slow key set fetches.
+	DefaultRotationMargin = 30 * time.Second
 )
 
 // KeyringOption tunes a Keyring.
@@ -41,6 +45,10 @@ func WithCacheTTL(d time.Duration) KeyringOption { return func(k *Keyring) { k.t
 // platforms to refetch on an unknown kid, but not all do).
 func WithMaxAge(d time.Duration) KeyringOption { return func(k *Keyring) { k.maxAge = d } }
 
+// WithRotationMargin sets the margin of [Keyring.RotationDelay] (default
+// [DefaultRotationMargin]).
+func WithRotationMargin(d time.Duration) KeyringOption { return func(k *Keyring) { k.margin = d } }
+
 // WithKeyringClock sets the clock of the caches (tests).
 func WithKeyringClock(now func() time.Time) KeyringOption { return func(k *Keyring) { k.now = now } }
 
@@ -51,11 +59,18 @@ type Keyring struct {
 	store  Store
 	ttl    time.Duration
 	maxAge time.Duration
+	margin time.Duration
 	now    func() time.Time
 
 	group singleflight.Group
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// gen counts the invalidations of the caches (Rotate, and an active
+	// key this Keyring had not published). A store read notes it when it
+	// starts and caches its result only if it has not moved since, so a
+	// read in flight during a rotation never stores the set from before
+	// it; reads are shared (singleflight) only within one generation.
+	gen      uint64
 	active   *Key
 	activeAt time.Time
 	jwks     []byte          // marshalled public set
@@ -73,7 +88,7 @@ func NewKeyring(store Store, opts ...KeyringOption) (*Keyring, error) {
 	if store == nil {
 		return nil, errors.New("toolkey: nil Store")
 	}
-	k := &Keyring{store: store, ttl: DefaultCacheTTL, maxAge: DefaultMaxAge, now: time.Now}
+	k := &Keyring{store: store, ttl: DefaultCacheTTL, maxAge: DefaultMaxAge, margin: DefaultRotationMargin, now: time.Now}
 	for _, o := range opts {
 		o(k)
 	}
@@ -82,6 +97,8 @@ func NewKeyring(store Store, opts ...KeyringOption) (*Keyring, error) {
 		return nil, errors.New("toolkey: negative cache TTL")
 	case k.maxAge < 0:
 		return nil, errors.New("toolkey: negative max-age")
+	case k.margin < 0:
+		return nil, errors.New("toolkey: negative rotation margin")
 	case k.now == nil:
 		return nil, errors.New("toolkey: nil clock")
 	}
@@ -97,8 +114,10 @@ func (k *Keyring) ActiveKey(ctx context.Context) (*Key, error) {
 		k.mu.Unlock()
 		return a, nil
 	}
+	gen := k.gen
 	k.mu.Unlock()
-	v, err := k.shared(ctx, "active", func(ctx context.Context) (any, error) {
+	v, err := k.shared(ctx, "active/"+strconv.FormatUint(gen, 10), func(ctx context.Context) (any, error) {
+		start := k.now()
 		a, err := k.store.Active(ctx)
 		if err != nil {
 			return nil, err
@@ -107,11 +126,18 @@ func (k *Keyring) ActiveKey(ctx context.Context) (*Key, error) {
 			return nil, errors.New("toolkey: the store returned no key")
 		}
 		k.mu.Lock()
-		k.active, k.activeAt = a, k.now()
-		if k.kids != nil && !k.kids[a.kid] {
-			// A key this node has not published yet (a rotation
-			// elsewhere): publish it at once.
-			k.jwks, k.kids = nil, nil
+		if k.gen == gen {
+			// Aged from when the read started, so a slow read does not
+			// stretch the TTL.
+			k.active, k.activeAt = a, start
+			if k.kids != nil && !k.kids[a.kid] {
+				// A key this node has not published yet (a rotation
+				// elsewhere): publish it at once, and keep key set
+				// reads already in flight from storing a set without
+				// it.
+				k.jwks, k.kids = nil, nil
+				k.gen++
+			}
 		}
 		k.mu.Unlock()
 		return a, nil
@@ -187,8 +213,10 @@ func (k *Keyring) JWKS(ctx context.Context) ([]byte, error) {
 		k.mu.Unlock()
 		return b, nil
 	}
+	gen := k.gen
 	k.mu.Unlock()
-	v, err := k.shared(ctx, "jwks", func(ctx context.Context) (any, error) {
+	v, err := k.shared(ctx, "jwks/"+strconv.FormatUint(gen, 10), func(ctx context.Context) (any, error) {
+		start := k.now()
 		set, err := k.KeySet(ctx)
 		if err != nil {
 			return nil, err
@@ -203,7 +231,9 @@ func (k *Keyring) JWKS(ctx context.Context) ([]byte, error) {
 			kids[j.KeyID()] = true
 		}
 		k.mu.Lock()
-		k.jwks, k.kids, k.jwksAt = b, kids, k.now()
+		if k.gen == gen {
+			k.jwks, k.kids, k.jwksAt = b, kids, start
+		}
 		k.mu.Unlock()
 		return b, nil
 	})
@@ -238,17 +268,50 @@ func (k *Keyring) shared(ctx context.Context, key string, fn func(context.Contex
 	}
 }
 
-// Rotate rotates the store's keys (see [Store.Rotate]) and drops this
-// Keyring's caches, so it signs with and publishes the new key at once.
-// Other nodes follow within their cache TTL.
-func (k *Keyring) Rotate(ctx context.Context) error {
-	if err := k.store.Rotate(ctx); err != nil {
-		return err
+// RotateOption tunes [Keyring.Rotate].
+type RotateOption func(*rotateConfig)
+
+type rotateConfig struct{ immediately bool }
+
+// Immediately makes [Keyring.Rotate] an emergency rotation: the new key
+// signs at once, without waiting for other nodes and platforms to fetch
+// it. Platforms that still hold the previous key set may refuse its tokens
+// until they fetch the set again (for up to the max-age plus the other
+// nodes' cache TTL). Use it when the active key is compromised.
+func Immediately() RotateOption { return func(c *rotateConfig) { c.immediately = true } }
+
+// RotationDelay is how long after a [Keyring.Rotate] the new key starts
+// signing: the cache TTL (every node's key set lists the new key by then),
+// plus the key set's max-age (every platform's cached copy has expired),
+// plus the rotation margin ([WithRotationMargin]). Nodes with larger
+// settings than this Keyring's need a longer delay: give every node the
+// same options.
+func (k *Keyring) RotationDelay() time.Duration { return k.ttl + k.maxAge + k.margin }
+
+// Rotate rotates the store's keys: publish before use. The new key is
+// published at once (this Keyring serves it at once, other nodes within
+// their cache TTL) and signs from [Keyring.RotationDelay] on, a time the
+// store records with the key so that every node switches at the same
+// moment; until then the active key goes on signing. With [Immediately]
+// the new key signs at once. This Keyring's caches are dropped, and reads
+// of the store in flight do not store what they read before the rotation.
+func (k *Keyring) Rotate(ctx context.Context, opts ...RotateOption) error {
+	var c rotateConfig
+	for _, o := range opts {
+		o(&c)
 	}
+	delay := k.RotationDelay()
+	if c.immediately {
+		delay = 0
+	}
+	err := k.store.Rotate(ctx, delay)
+	// Drop the caches even when the store failed: the rotation may have
+	// committed all the same.
 	k.mu.Lock()
+	k.gen++
 	k.active, k.jwks, k.kids = nil, nil, nil
 	k.mu.Unlock()
-	return nil
+	return err
 }
 
 // ServeHTTP serves the public key set (GET and HEAD) as application/json

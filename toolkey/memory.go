@@ -2,6 +2,7 @@ package toolkey
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -14,14 +15,21 @@ import (
 type MemoryStore struct {
 	opts StoreOptions
 
-	mu      sync.Mutex
-	active  *Key
-	retired []retiredKey // newest first
+	mu   sync.Mutex
+	keys []memKey // newest first; keys[0] is the one unretired key
 }
 
-type retiredKey struct {
-	key              *Key
-	retired, expires time.Time
+// memKey is a key and its signing period [from, retired); from zero means
+// since its creation, retired zero means open-ended.
+type memKey struct {
+	key                    *Key
+	from, retired, expires time.Time
+}
+
+func (m memKey) public() PublicKey {
+	p := m.key.Public()
+	p.ActiveFrom, p.RetiredAt, p.ExpiresAt = m.from, m.retired, m.expires
+	return p
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -40,46 +48,68 @@ func NewMemoryStore(opts StoreOptions) (*MemoryStore, error) {
 func (s *MemoryStore) Active(ctx context.Context) (*Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.ensureActive(); err != nil {
+	if err := s.ensureFirst(); err != nil {
 		return nil, err
 	}
-	return s.active, nil
+	i := s.signing(s.opts.Now())
+	if i < 0 {
+		return nil, errors.New("toolkey: no key signs now")
+	}
+	return s.keys[i].key, nil
 }
 
-// ensureActive makes the first key. s.mu is held.
-func (s *MemoryStore) ensureActive() error {
-	if s.active != nil {
+// ensureFirst makes the first key. s.mu is held.
+func (s *MemoryStore) ensureFirst() error {
+	if len(s.keys) > 0 {
 		return nil
 	}
 	k, err := s.opts.GenerateKey()
 	if err != nil {
 		return err
 	}
-	s.active = k
+	s.keys = []memKey{{key: k}}
 	return nil
+}
+
+// signing returns the index of the key that signs at now, or -1. s.mu is
+// held.
+func (s *MemoryStore) signing(now time.Time) int {
+	for i, k := range s.keys {
+		if k.public().SignsAt(now) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Published implements [Store].
 func (s *MemoryStore) Published(ctx context.Context) ([]PublicKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.ensureActive(); err != nil {
+	if err := s.ensureFirst(); err != nil {
 		return nil, err
 	}
-	s.prune(s.opts.Now())
-	out := make([]PublicKey, 0, 1+len(s.retired))
-	out = append(out, s.active.Public())
-	for _, r := range s.retired {
-		p := r.key.Public()
-		p.RetiredAt, p.ExpiresAt = r.retired, r.expires
-		out = append(out, p)
+	now := s.opts.Now()
+	s.prune(now)
+	out := make([]PublicKey, 0, len(s.keys))
+	i := s.signing(now)
+	if i >= 0 {
+		out = append(out, s.keys[i].public())
+	}
+	for j, k := range s.keys {
+		if j != i {
+			out = append(out, k.public())
+		}
 	}
 	return out, nil
 }
 
 // Rotate implements [Store]. The new key is generated before the lock is
 // taken, so signing goes on meanwhile.
-func (s *MemoryStore) Rotate(ctx context.Context) error {
+func (s *MemoryStore) Rotate(ctx context.Context, delay time.Duration) error {
+	if delay < 0 {
+		return ErrNegativeDelay
+	}
 	k, err := s.opts.GenerateKey()
 	if err != nil {
 		return err
@@ -87,15 +117,21 @@ func (s *MemoryStore) Rotate(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
-	if s.active != nil {
-		s.retired = slices.Insert(s.retired, 0, retiredKey{key: s.active, retired: now, expires: now.Add(s.opts.Grace)})
+	from := now.Add(delay)
+	if len(s.keys) == 0 {
+		from = now
 	}
-	s.active = k
+	for i := range s.keys {
+		if r := &s.keys[i]; r.retired.IsZero() || r.retired.After(from) {
+			r.retired, r.expires = from, from.Add(s.opts.Grace)
+		}
+	}
+	s.keys = slices.Insert(s.keys, 0, memKey{key: k, from: from})
 	s.prune(now)
 	return nil
 }
 
 // prune drops retired keys whose grace period has ended. s.mu is held.
 func (s *MemoryStore) prune(now time.Time) {
-	s.retired = slices.DeleteFunc(s.retired, func(r retiredKey) bool { return !now.Before(r.expires) })
+	s.keys = slices.DeleteFunc(s.keys, func(r memKey) bool { return !r.retired.IsZero() && !now.Before(r.expires) })
 }

@@ -12,25 +12,46 @@ const DefaultGrace = 24 * time.Hour
 
 // Store keeps the tool's keys: one active key that signs, and retired keys
 // that stay published until their grace period ends, so that tokens signed
-// just before a rotation still verify. Implementations must be safe for
+// just before a rotation still verify. A rotation publishes its new key at
+// once but may let it sign only from a later time, its "active from"
+// (see [Store.Rotate]), so that every node and every platform has fetched
+// it before the first token it signs. Implementations must be safe for
 // concurrent use; stores shared by several processes (a database) must keep
-// every node on the same active key.
+// every node on the same active key, and record the active-from time with
+// the key so that every node agrees when it takes over.
+//
+// Each key signs over one period, from its active-from time (or from its
+// creation) until its retirement; the periods never overlap, and one of
+// them holds now.
 type Store interface {
-	// Active returns the key that signs now. A store that holds no active
-	// key creates one first, atomically: concurrent first calls, on any
-	// number of nodes, all get the same key.
+	// Active returns the key that signs now: the one whose period holds
+	// the store's clock. A store that holds no key creates one first,
+	// atomically: concurrent first calls, on any number of nodes, all get
+	// the same key.
 	Active(ctx context.Context) (*Key, error)
 	// Published returns the public halves of the keys to publish: the
-	// active key (created as in Active if there is none) and every retired
-	// key whose grace period has not ended, newest first. Keys past their
-	// grace period are never returned.
+	// active key (created as in Active if there is none) first, then a
+	// rotated-in key that does not sign yet, and every retired key whose
+	// grace period has not ended, newest first. Keys past their grace
+	// period are never returned.
 	Published(ctx context.Context) ([]PublicKey, error)
-	// Rotate makes a new key active and retires the previous one, which
-	// stays published for the grace period. It is atomic: after any number
-	// of concurrent Rotate calls, on any number of nodes, exactly one key
-	// is active. Keys past their grace period may be deleted.
-	Rotate(ctx context.Context) error
+	// Rotate makes a new key, published at once, that signs from delay
+	// after now (the store's clock) on: its active-from time. Every key
+	// whose signing period reaches past that time (the active key, and a
+	// key of an earlier rotation that was still waiting) retires then and
+	// stays published for the grace period after it. A delay of 0 makes
+	// the new key sign at once: an emergency rotation, whose tokens
+	// platforms that cached the previous key set may refuse until they
+	// fetch it again. On a store that holds no key the new key signs at
+	// once whatever the delay. Negative delays are an error. It is atomic:
+	// after any number of concurrent Rotate calls, on any number of nodes,
+	// exactly one key is unretired and one key signs at any time. Keys past
+	// their grace period may be deleted.
+	Rotate(ctx context.Context, delay time.Duration) error
 }
+
+// ErrNegativeDelay is returned by [Store.Rotate] for a negative delay.
+var ErrNegativeDelay = errors.New("toolkey: negative rotation delay")
 
 // StoreOptions tunes a Store: the memory store here and the database
 // stores of the adapters. The zero value means the defaults.

@@ -121,7 +121,7 @@ func TestRotationKeepsOldKidUntilGraceEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Rotate(ctx); err != nil {
+	if err := k.Rotate(ctx, toolkey.Immediately()); err != nil {
 		t.Fatal(err)
 	}
 	fresh, err := k.SignJWT(ctx, map[string]any{"n": "new"})
@@ -250,7 +250,7 @@ var errDown = errors.New("database is down at 10.0.0.7 with password hunter2")
 
 func (failingStore) Active(context.Context) (*toolkey.Key, error)           { return nil, errDown }
 func (failingStore) Published(context.Context) ([]toolkey.PublicKey, error) { return nil, errDown }
-func (failingStore) Rotate(context.Context) error                           { return errDown }
+func (failingStore) Rotate(context.Context, time.Duration) error            { return errDown }
 
 func TestStoreFailure(t *testing.T) {
 	k, err := toolkey.NewKeyring(failingStore{})
@@ -422,10 +422,13 @@ func TestKeyringCaches(t *testing.T) {
 	if _, err := b.JWKS(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Rotate(ctx); err != nil {
+	if err := a.Rotate(ctx, toolkey.Immediately()); err != nil {
 		t.Fatal(err)
 	}
 	k2, _ := a.ActiveKey(ctx)
+	if k2.KID() == k1.KID() {
+		t.Fatal("an immediate rotation kept the key")
+	}
 	if got, _ := b.ActiveKey(ctx); got.KID() != k1.KID() {
 		t.Fatalf("b switched keys before its TTL")
 	}
@@ -457,7 +460,7 @@ func TestConcurrentSignAndRotate(t *testing.T) {
 		wg.Go(func() {
 			for j := range 5 {
 				if i == 0 && j < 3 {
-					if err := k.Rotate(ctx); err != nil {
+					if err := k.Rotate(ctx, toolkey.Immediately()); err != nil {
 						t.Error(err)
 					}
 					continue

@@ -30,13 +30,29 @@ var (
 	SQLiteToolKeysSQL string
 )
 
+// The active_from column (when a rotated-in key starts signing), added to
+// tables made before it existed. [MigrateToolKeys] runs it (on SQLite only
+// when the column is missing); teams that run their own migrations run it
+// once after the table's SQL.
+const (
+	// PostgresToolKeysActiveFromSQL adds active_from on PostgreSQL; it is
+	// idempotent.
+	PostgresToolKeysActiveFromSQL = "ALTER TABLE ltikit_tool_keys ADD COLUMN IF NOT EXISTS active_from TIMESTAMPTZ"
+	// SQLiteToolKeysActiveFromSQL adds active_from on SQLite; run it only
+	// when the column is missing (SQLite has no IF NOT EXISTS here).
+	SQLiteToolKeysActiveFromSQL = "ALTER TABLE ltikit_tool_keys ADD COLUMN active_from DATETIME"
+)
+
 // toolKeyLockKey is the PostgreSQL advisory lock Rotate holds: "ltikey" in
 // ASCII.
 const toolKeyLockKey = 0x6c74696b6579
 
 // MigrateToolKeys creates ltikit_tool_keys and its index, for hosts that
-// migrate with [MigrateLoginTables] ([Migrate] creates it too). It is
-// idempotent and never alters or drops anything.
+// migrate with [MigrateLoginTables] ([Migrate] creates it too), and adds
+// the active_from column to a table made before it existed
+// ([PostgresToolKeysActiveFromSQL]): rows already there keep signing and
+// publishing as before (NULL means active since created). It is idempotent
+// and never drops anything.
 func MigrateToolKeys(ctx context.Context, db *gorm.DB) error {
 	if db == nil {
 		return errors.New("gormadapter: migrate: nil *gorm.DB")
@@ -67,7 +83,7 @@ func MigrateToolKeys(ctx context.Context, db *gorm.DB) error {
 				return fmt.Errorf("%s: %w", firstLine(stmt), err)
 			}
 		}
-		return nil
+		return addActiveFrom(tx, lock == "")
 	})
 	if err != nil {
 		return unavailable("migrate tool keys", err)
@@ -75,16 +91,40 @@ func MigrateToolKeys(ctx context.Context, db *gorm.DB) error {
 	return nil
 }
 
+// addActiveFrom adds the active_from column inside the migration's
+// transaction.
+func addActiveFrom(tx *gorm.DB, sqlite bool) error {
+	if !sqlite {
+		return tx.Exec(PostgresToolKeysActiveFromSQL).Error
+	}
+	var n int64
+	if err := tx.Raw("SELECT COUNT(*) FROM pragma_table_info('ltikit_tool_keys') WHERE name = 'active_from'").Scan(&n).Error; err != nil {
+		return fmt.Errorf("tool keys: columns: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return tx.Exec(SQLiteToolKeysActiveFromSQL).Error
+}
+
 // The statements of the tool key store; GORM rewrites the placeholders.
+// Each key signs over [active_from, retired_at): active_from NULL means
+// since its creation (the first key, and rows from before the column),
+// retired_at NULL means until a rotation.
 const (
-	sqlActiveToolKey = "SELECT kid, private_key, created_at FROM ltikit_tool_keys WHERE retired_at IS NULL"
+	sqlActiveToolKey = "SELECT kid, private_key, created_at FROM ltikit_tool_keys " +
+		"WHERE (active_from IS NULL OR active_from <= ?) AND (retired_at IS NULL OR retired_at > ?) " +
+		"ORDER BY created_at DESC LIMIT 1"
 	// sqlFirstToolKey inserts the first key unless another node's insert
 	// won: the partial unique index admits one row with retired_at NULL.
-	sqlFirstToolKey   = "INSERT INTO ltikit_tool_keys (kid, private_key, public_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-	sqlRetireToolKey  = "UPDATE ltikit_tool_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL"
-	sqlInsertToolKey  = sqlFirstToolKey
+	sqlFirstToolKey = "INSERT INTO ltikit_tool_keys (kid, private_key, public_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+	// sqlRetireToolKey ends at the new key's active_from every signing
+	// period that reaches past it: the unretired key's, and the retiring
+	// key's while a rotation waits.
+	sqlRetireToolKey  = "UPDATE ltikit_tool_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL OR retired_at > ?"
+	sqlInsertToolKey  = "INSERT INTO ltikit_tool_keys (kid, private_key, public_key, created_at, active_from) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 	sqlPurgeToolKeys  = "DELETE FROM ltikit_tool_keys WHERE expires_at <= ?"
-	sqlPublishedKeys  = "SELECT kid, public_key, created_at, retired_at, expires_at FROM ltikit_tool_keys WHERE retired_at IS NULL OR expires_at > ?"
+	sqlPublishedKeys  = "SELECT kid, public_key, created_at, active_from, retired_at, expires_at FROM ltikit_tool_keys WHERE retired_at IS NULL OR expires_at > ?"
 	maxParsedToolKeys = 64
 )
 
@@ -149,7 +189,7 @@ func NewToolKeyStore(ctx context.Context, db *gorm.DB, opts toolkey.StoreOptions
 		return nil, unavailable("connect", err)
 	}
 	a := &Adapter{db: s.db, sqlite: s.sqlite}
-	if err := a.probe(ctx, ToolKeysTable, []string{"kid", "private_key", "public_key", "created_at", "retired_at", "expires_at"}); err != nil {
+	if err := a.probe(ctx, ToolKeysTable, []string{"kid", "private_key", "public_key", "created_at", "active_from", "retired_at", "expires_at"}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -167,8 +207,8 @@ func (s *ToolKeyStore) ts(t time.Time) any {
 
 func (s *ToolKeyStore) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
-// Active implements [toolkey.Store]: the row with retired_at NULL. With
-// none, a new key is generated and inserted with ON CONFLICT DO NOTHING,
+// Active implements [toolkey.Store]: the row whose signing period holds
+// now. With none (an empty table), a new key is generated and inserted with ON CONFLICT DO NOTHING,
 // and the row read again: concurrent first calls on any node get the one
 // key that won.
 func (s *ToolKeyStore) Active(ctx context.Context) (*toolkey.Key, error) {
@@ -190,15 +230,18 @@ func (s *ToolKeyStore) Active(ctx context.Context) (*toolkey.Key, error) {
 	k, err = s.active(ctx)
 	if err == nil && k == nil {
 		// Rotated and purged between the two statements is impossible
-		// (rotation inserts before it commits); refuse rather than loop.
-		err = unavailable("tool keys: active", errors.New("no active key after inserting one"))
+		// (rotation inserts before it commits), and a rotation always
+		// leaves a key signing; refuse rather than loop.
+		err = unavailable("tool keys: active", errors.New("no key signs now after inserting one"))
 	}
 	return k, err
 }
 
-// active reads the active row; nil without error when there is none.
+// active reads the row that signs now; nil without error when there is
+// none.
 func (s *ToolKeyStore) active(ctx context.Context) (*toolkey.Key, error) {
-	rows, err := s.db.WithContext(ctx).Raw(sqlActiveToolKey).Rows()
+	now := s.ts(s.now())
+	rows, err := s.db.WithContext(ctx).Raw(sqlActiveToolKey, now, now).Rows()
 	if err != nil {
 		return nil, unavailable("tool keys: active", err)
 	}
@@ -250,9 +293,9 @@ func (s *ToolKeyStore) parse(kid string, der []byte, created time.Time) (*toolke
 	return k, nil
 }
 
-// Published implements [toolkey.Store]: the active key and the retired
-// keys whose expires_at is still ahead, active first, then newest first.
-// Only public keys are read.
+// Published implements [toolkey.Store]: the unretired key and the retired
+// keys whose expires_at is still ahead, the one that signs now first, then
+// newest first. Only public keys are read.
 func (s *ToolKeyStore) Published(ctx context.Context) ([]toolkey.PublicKey, error) {
 	for attempt := 0; ; attempt++ {
 		keys, hasActive, err := s.published(ctx)
@@ -269,7 +312,8 @@ func (s *ToolKeyStore) Published(ctx context.Context) ([]toolkey.PublicKey, erro
 }
 
 func (s *ToolKeyStore) published(ctx context.Context) ([]toolkey.PublicKey, bool, error) {
-	rows, err := s.db.WithContext(ctx).Raw(sqlPublishedKeys, s.ts(s.now())).Rows()
+	now := s.now()
+	rows, err := s.db.WithContext(ctx).Raw(sqlPublishedKeys, s.ts(now)).Rows()
 	if err != nil {
 		return nil, false, unavailable("tool keys: published", err)
 	}
@@ -279,11 +323,11 @@ func (s *ToolKeyStore) published(ctx context.Context) ([]toolkey.PublicKey, bool
 	)
 	for rows.Next() {
 		var (
-			kid                       string
-			der                       []byte
-			created, retired, expires dbTime
+			kid                             string
+			der                             []byte
+			created, from, retired, expires dbTime
 		)
-		if err = rows.Scan(&kid, &der, &created, &retired, &expires); err != nil {
+		if err = rows.Scan(&kid, &der, &created, &from, &retired, &expires); err != nil {
 			break
 		}
 		pub, perr := x509.ParsePKIXPublicKey(der)
@@ -296,6 +340,9 @@ func (s *ToolKeyStore) published(ctx context.Context) ([]toolkey.PublicKey, bool
 			break
 		}
 		p := toolkey.PublicKey{KID: kid, Key: pub, CreatedAt: created.t}
+		if from.valid {
+			p.ActiveFrom = from.t
+		}
 		if retired.valid {
 			p.RetiredAt, p.ExpiresAt = retired.t, expires.t
 		} else {
@@ -313,8 +360,8 @@ func (s *ToolKeyStore) published(ctx context.Context) ([]toolkey.PublicKey, bool
 		return nil, false, unavailable("tool keys: published", err)
 	}
 	slices.SortStableFunc(out, func(a, b toolkey.PublicKey) int {
-		if a.RetiredAt.IsZero() != b.RetiredAt.IsZero() {
-			if a.RetiredAt.IsZero() {
+		if as, bs := a.SignsAt(now), b.SignsAt(now); as != bs {
+			if as {
 				return -1
 			}
 			return 1
@@ -324,14 +371,19 @@ func (s *ToolKeyStore) published(ctx context.Context) ([]toolkey.PublicKey, bool
 	return out, hasActive, nil
 }
 
-// Rotate implements [toolkey.Store] in one transaction: retire the active
-// key (expires_at = now + grace), insert a new one, delete keys whose
-// expires_at has passed. The new key is generated before the transaction
-// starts. Concurrent rotations on any node are serialised (a PostgreSQL
-// advisory lock; SQLite's single writer), and the partial unique index
-// refuses a second active key in any case, so exactly one key is active
-// after any number of concurrent calls.
-func (s *ToolKeyStore) Rotate(ctx context.Context) error {
+// Rotate implements [toolkey.Store] in one transaction: end every signing
+// period that reaches past now + delay there (retired_at, and expires_at
+// = retired_at + grace), insert the new key with active_from = now +
+// delay (now on an empty table), delete keys whose expires_at has passed.
+// The new key is generated before the transaction starts. Concurrent
+// rotations on any node are serialised (a PostgreSQL advisory lock;
+// SQLite's single writer), and the partial unique index refuses a second
+// unretired key in any case, so exactly one key is unretired after any
+// number of concurrent calls.
+func (s *ToolKeyStore) Rotate(ctx context.Context, delay time.Duration) error {
+	if delay < 0 {
+		return toolkey.ErrNegativeDelay
+	}
 	nk, err := s.opts.GenerateKey()
 	if err != nil {
 		return err
@@ -341,6 +393,7 @@ func (s *ToolKeyStore) Rotate(ctx context.Context) error {
 		return err
 	}
 	now := s.now()
+	from := now.Add(delay).Truncate(time.Microsecond)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if !s.sqlite {
 			if err := tx.Exec(fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", toolKeyLockKey)).Error; err != nil {
@@ -351,10 +404,16 @@ func (s *ToolKeyStore) Rotate(ctx context.Context) error {
 		// lock) can commit between the two statements; PostgreSQL's next
 		// statement sees it, so retiring once more settles it.
 		for attempt := 0; ; attempt++ {
-			if err := tx.Exec(sqlRetireToolKey, s.ts(now), s.ts(now.Add(s.opts.Grace))).Error; err != nil {
-				return err
+			res := tx.Exec(sqlRetireToolKey, s.ts(from), s.ts(from.Add(s.opts.Grace)), s.ts(from))
+			if res.Error != nil {
+				return res.Error
 			}
-			res := tx.Exec(sqlInsertToolKey, nk.KID(), priv, pub, s.ts(nk.CreatedAt()))
+			start := from
+			if res.RowsAffected == 0 {
+				// An empty table: no key signs until the new one does.
+				start = now
+			}
+			res = tx.Exec(sqlInsertToolKey, nk.KID(), priv, pub, s.ts(nk.CreatedAt()), s.ts(start))
 			if res.Error != nil {
 				return res.Error
 			}

@@ -2,6 +2,7 @@ package gormadapter_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"os"
 	"strings"
@@ -62,7 +63,7 @@ func TestToolKeyConcurrentRotationTwoPools(t *testing.T) {
 				for i := range errs {
 					wg.Go(func() {
 						<-start
-						errs[i] = nodes[i%2].Rotate(ctx)
+						errs[i] = nodes[i%2].Rotate(ctx, 0)
 					})
 				}
 				close(start)
@@ -160,7 +161,7 @@ func TestToolKeyStoreErrors(t *testing.T) {
 			for name, call := range map[string]func() error{
 				"Active":    func() error { _, err := s.Active(ctx); return err },
 				"Published": func() error { _, err := s.Published(ctx); return err },
-				"Rotate":    func() error { return s.Rotate(ctx) },
+				"Rotate":    func() error { return s.Rotate(ctx, 0) },
 			} {
 				err := call()
 				if !errors.Is(err, lti.ErrStorageUnavailable) {
@@ -216,6 +217,90 @@ func BenchmarkToolKeyActive(b *testing.B) {
 				if _, err := s.Active(ctx); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestToolKeysActiveFromMigration: a table made before the active_from
+// column (the schema of earlier releases) is refused until MigrateToolKeys
+// adds the column; its rows then keep working: the active key signs and
+// the retired one stays published, and a delayed rotation waits.
+func TestToolKeysActiveFromMigration(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.newDatabase(t)(t)
+			text := gormadapter.PostgresToolKeysSQL
+			if b.name == "sqlite" {
+				text = gormadapter.SQLiteToolKeysSQL
+			}
+			if strings.Contains(text, "active_from") {
+				t.Fatal("the table SQL already has active_from: this test needs the schema of earlier releases")
+			}
+			for stmt := range strings.SplitSeq(text, ";") {
+				if strings.TrimSpace(stmt) != "" {
+					if err := db.Exec(stmt).Error; err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			clk := toolkeytest.NewClock()
+			row := func(created time.Time, retired bool) string {
+				k, err := toolkey.GenerateKey(0, created)
+				if err != nil {
+					t.Fatal(err)
+				}
+				priv, _ := k.MarshalPKCS8()
+				pub, err := x509.MarshalPKIXPublicKey(k.Public().Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ret, exp any
+				if retired {
+					ret, exp = created.Add(time.Hour), created.Add(48*time.Hour)
+				}
+				ts := func(v any) any {
+					if tm, ok := v.(time.Time); ok && b.name == "sqlite" {
+						return tm.UTC().Format("2006-01-02 15:04:05.000000")
+					}
+					return v
+				}
+				if err := db.Exec("INSERT INTO ltikit_tool_keys (kid, private_key, public_key, created_at, retired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+					k.KID(), priv, pub, ts(created), ts(ret), ts(exp)).Error; err != nil {
+					t.Fatal(err)
+				}
+				return k.KID()
+			}
+			old := row(clk.Now().Add(-2*time.Hour), true)
+			cur := row(clk.Now().Add(-time.Hour), false)
+
+			if _, err := gormadapter.NewToolKeyStore(ctx, db, toolkey.StoreOptions{}); !errors.Is(err, gormadapter.ErrNotMigrated) {
+				t.Fatalf("a table without active_from: %v; want ErrNotMigrated", err)
+			}
+			for range 2 {
+				if err := gormadapter.MigrateToolKeys(ctx, db); err != nil {
+					t.Fatalf("MigrateToolKeys: %v", err)
+				}
+			}
+			s := newToolKeyStore(t, db, toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now})
+			a, err := s.Active(ctx)
+			if err != nil || a.KID() != cur {
+				t.Fatalf("Active after the migration = %v, %v; want the existing key %s", a, err, cur)
+			}
+			pub, err := s.Published(ctx)
+			if err != nil || len(pub) != 2 || pub[0].KID != cur || pub[1].KID != old || !pub[0].ActiveFrom.IsZero() {
+				t.Fatalf("Published after the migration = %+v, %v; want [%s %s], no active-from", pub, err, cur, old)
+			}
+			if err := s.Rotate(ctx, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := s.Active(ctx); a == nil || a.KID() != cur {
+				t.Fatalf("during the wait Active = %v; want %s", a, cur)
+			}
+			clk.Add(time.Minute)
+			if a, _ := s.Active(ctx); a == nil || a.KID() == cur || a.KID() == old {
+				t.Fatalf("after the wait Active = %v; want the new key", a)
 			}
 		})
 	}

@@ -139,8 +139,10 @@ func TestCLI(t *testing.T) {
 }
 
 // TestCLIKeys lists and rotates the tool's signing keys in one SQLite
-// file: the first list makes the first key, a rotation makes a new active
-// key and keeps the old one published for the grace period.
+// file: the first list makes the first key, an emergency rotation (--now)
+// makes a new active key at once and keeps the old one published for the
+// grace period. TestCLIKeysRotatePublishesBeforeUse covers the default,
+// delayed rotation.
 func TestCLIKeys(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "keys.db")
@@ -169,7 +171,7 @@ func TestCLIKeys(t *testing.T) {
 		t.Fatalf("a second list changed the keys: %+v then %+v", first, again)
 	}
 
-	res := mustCLI(t, dir, "keys", "rotate", "--db", db)
+	res := mustCLI(t, dir, "keys", "rotate", "--now", "--db", db)
 	keys := list()
 	if len(keys) != 2 || keys[0].Status != "active" || keys[1].Status != "retired" || keys[1].KID != first[0].KID ||
 		keys[0].KID == first[0].KID {

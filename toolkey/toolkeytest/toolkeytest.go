@@ -50,6 +50,11 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("ConcurrentRotate", func(t *testing.T) { testConcurrentRotate(t, newStore) })
 	t.Run("PublishedFirst", func(t *testing.T) { testPublishedFirst(t, newStore) })
 	t.Run("FirstKeyRacesRotate", func(t *testing.T) { testFirstKeyRacesRotate(t, newStore) })
+	t.Run("DelayedRotation", func(t *testing.T) { testDelayedRotation(t, newStore) })
+	t.Run("RotateWhileWaiting", func(t *testing.T) { testRotateWhileWaiting(t, newStore) })
+	t.Run("DelayedRotationOfEmptyStore", func(t *testing.T) { testDelayedFirst(t, newStore) })
+	t.Run("NegativeDelay", func(t *testing.T) { testNegativeDelay(t, newStore) })
+	t.Run("KeyringsPublishBeforeSign", func(t *testing.T) { testKeyringsPublishBeforeSign(t, newStore) })
 }
 
 func options(clk *Clock) toolkey.StoreOptions {
@@ -86,8 +91,10 @@ func kids(p []toolkey.PublicKey) []string {
 }
 
 // checkPublished asserts that the active key is published first, with its
-// public key, and that exactly one published key is unretired.
-func checkPublished(t *testing.T, pub []toolkey.PublicKey, act *toolkey.Key) {
+// public key, that it is the one published key that signs at now, that
+// exactly one published key is unretired, and that retired keys expire
+// after they retire.
+func checkPublished(t *testing.T, pub []toolkey.PublicKey, act *toolkey.Key, now time.Time) {
 	t.Helper()
 	if len(pub) == 0 || pub[0].KID != act.KID() {
 		t.Fatalf("published %v; want the active key %s first", kids(pub), act.KID())
@@ -97,19 +104,25 @@ func checkPublished(t *testing.T, pub []toolkey.PublicKey, act *toolkey.Key) {
 	if !ok || !rp.Equal(ap) {
 		t.Fatalf("published key %s is not the active key's public key", pub[0].KID)
 	}
-	unretired := 0
+	unretired, signing := 0, 0
 	for _, p := range pub {
 		if p.RetiredAt.IsZero() {
 			unretired++
 		} else if !p.ExpiresAt.After(p.RetiredAt) {
 			t.Errorf("key %s: expires %s, retired %s", p.KID, p.ExpiresAt, p.RetiredAt)
 		}
+		if p.SignsAt(now) {
+			signing++
+		}
 		if tp, err := toolkey.Thumbprint(p.Key); err != nil || tp != p.KID {
 			t.Errorf("key %s: thumbprint %s (%v)", p.KID, tp, err)
 		}
 	}
 	if unretired != 1 {
-		t.Fatalf("%d published keys are active; want 1", unretired)
+		t.Fatalf("%d published keys are unretired; want 1", unretired)
+	}
+	if signing != 1 || !pub[0].SignsAt(now) {
+		t.Fatalf("%d published keys sign at %s (the first: %v); want 1, the first", signing, now, pub[0].SignsAt(now))
 	}
 }
 
@@ -128,7 +141,7 @@ func testActive(t *testing.T, newStore Factory) {
 		t.Errorf("key of %d bits; want %d", a.Bits(), toolkey.DefaultRSABits)
 	}
 	pub := published(t, s2)
-	checkPublished(t, pub, a)
+	checkPublished(t, pub, a, clk.Now())
 	if len(pub) != 1 {
 		t.Fatalf("published %v; want only the active key", kids(pub))
 	}
@@ -141,7 +154,7 @@ func testRotation(t *testing.T, newStore Factory) {
 	ctx := context.Background()
 	k1 := active(t, s1)
 	clk.Add(time.Minute)
-	if err := s2.Rotate(ctx); err != nil {
+	if err := s2.Rotate(ctx, 0); err != nil {
 		t.Fatalf("Rotate: %v", err)
 	}
 	k2 := active(t, s1)
@@ -149,7 +162,7 @@ func testRotation(t *testing.T, newStore Factory) {
 		t.Fatal("Rotate kept the active key")
 	}
 	pub := published(t, s1)
-	checkPublished(t, pub, k2)
+	checkPublished(t, pub, k2, clk.Now())
 	if len(pub) != 2 || pub[1].KID != k1.KID() {
 		t.Fatalf("after a rotation published %v; want [%s %s]", kids(pub), k2.KID(), k1.KID())
 	}
@@ -168,12 +181,12 @@ func testRotation(t *testing.T, newStore Factory) {
 	if len(pub) != 1 || pub[0].KID != k2.KID() {
 		t.Fatalf("at the end of the grace period published %v; want [%s]", kids(pub), k2.KID())
 	}
-	if err := s1.Rotate(ctx); err != nil {
+	if err := s1.Rotate(ctx, 0); err != nil {
 		t.Fatalf("Rotate: %v", err)
 	}
 	k3 := active(t, s2)
 	pub = published(t, s1)
-	checkPublished(t, pub, k3)
+	checkPublished(t, pub, k3, clk.Now())
 	if len(pub) != 2 || pub[1].KID != k2.KID() {
 		t.Fatalf("published %v; want [%s %s]", kids(pub), k3.KID(), k2.KID())
 	}
@@ -210,7 +223,7 @@ func testConcurrentFirst(t *testing.T, newStore Factory) {
 			t.Fatalf("concurrent first Active calls got %v; want one key", got)
 		}
 	}
-	checkPublished(t, published(t, stores[0]), active(t, stores[1]))
+	checkPublished(t, published(t, stores[0]), active(t, stores[1]), clk.Now())
 }
 
 func testConcurrentRotate(t *testing.T, newStore Factory) {
@@ -225,7 +238,7 @@ func testConcurrentRotate(t *testing.T, newStore Factory) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = stores[i%2].Rotate(context.Background())
+			errs[i] = stores[i%2].Rotate(context.Background(), 0)
 		})
 	}
 	close(start)
@@ -240,7 +253,7 @@ func testConcurrentRotate(t *testing.T, newStore Factory) {
 		t.Fatalf("the nodes disagree on the active key: %s, %s", a.KID(), b.KID())
 	}
 	pub := published(t, stores[1])
-	checkPublished(t, pub, a)
+	checkPublished(t, pub, a, clk.Now())
 	if len(pub) != n+1 {
 		t.Fatalf("after %d rotations published %d keys; want %d (every retired key within its grace period)", n, len(pub), n+1)
 	}
@@ -261,7 +274,7 @@ func testPublishedFirst(t *testing.T, newStore Factory) {
 	if len(pub) != 1 {
 		t.Fatalf("Published on an empty store: %v; want the new active key", kids(pub))
 	}
-	checkPublished(t, pub, active(t, s))
+	checkPublished(t, pub, active(t, s), clk.Now())
 }
 
 // testFirstKeyRacesRotate: on an empty store, first Active calls and
@@ -279,7 +292,7 @@ func testFirstKeyRacesRotate(t *testing.T, newStore Factory) {
 				<-start
 				s := stores[i%2]
 				if i%3 == 0 {
-					errs[i] = s.Rotate(context.Background())
+					errs[i] = s.Rotate(context.Background(), 0)
 					return
 				}
 				_, errs[i] = s.Active(context.Background())
@@ -292,6 +305,6 @@ func testFirstKeyRacesRotate(t *testing.T, newStore Factory) {
 				t.Fatalf("round %d, call %d: %v", round, i, err)
 			}
 		}
-		checkPublished(t, published(t, stores[0]), active(t, stores[1]))
+		checkPublished(t, published(t, stores[0]), active(t, stores[1]), clk.Now())
 	}
 }
