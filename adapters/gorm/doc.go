@@ -138,6 +138,14 @@
 // pool or from several processes on the same file, wait for each other
 // instead of failing with SQLITE_BUSY.
 //
+// An SQLite file may hold the tool's private signing key (see Tool keys),
+// so OpenSQLite creates it 0600 ([SQLiteFileMode]) whatever the process
+// umask; SQLite gives its -wal and -shm files the same mode. An existing
+// file (or -wal, -shm, -journal file) that group or others may read is
+// made 0600 when OpenSQLite opens it, with a warning through the logger of
+// [OpenLogger] (default slog.Default()). A host that opens the file
+// itself, or keeps tool keys in PostgreSQL, protects them itself.
+//
 // # Launch sessions
 //
 // [Adapter.PutSession], [Adapter.GetSession], [Adapter.TouchSession] and

@@ -24,10 +24,19 @@
 // [nonce.Carrier]: the nonce travels inside the state's [nonce.Login] and
 // taking the state consumes both.
 //
-// Expired entries are removed by [Store.PurgeExpired], which a host may call
-// from its own scheduler, or by the goroutine [Store.StartSweeper] starts.
-// An expired entry that has not been removed yet is refused as
-// [nonce.ErrExpired]; once removed it is [nonce.ErrNotFound].
+// A Store bounds itself without a sweeper: the writes remove expired
+// entries. A put that finds its table (states, nonces or sessions) grown
+// past 1024 entries and past twice what the table kept after its last
+// purge first removes that table's expired entries, so a scan of n
+// entries follows at least n/2 puts (O(1) amortised per put) and a table
+// holds at most about twice its live entries; and the first put after a
+// minute of the Store's clock without such a purge removes the expired
+// entries of every table, so what a burst left behind goes at the next
+// put. No goroutine is started. [Store.PurgeExpired], which a host may
+// call from its own scheduler, and the goroutine [Store.StartSweeper]
+// starts remove expired entries too, also when no put comes. An expired
+// entry that has not been removed yet is refused as [nonce.ErrExpired];
+// once removed it is [nonce.ErrNotFound].
 //
 // Expiry is judged with the Store's clock ([WithClock], time.Now by
 // default): an entry is usable strictly before its ExpiresAt.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ltikit/ltikit/deployment"
@@ -41,6 +42,10 @@ type Store struct {
 	nonce *table[nonce.Nonce]
 	// sessions are the launch sessions of package session (session.go).
 	sessions *sessionTable
+
+	// lastPurge is the Store clock (Unix ns) of the last purge of every
+	// table that a write ran (purgeOnWrite).
+	lastPurge atomic.Int64
 }
 
 // Option configures a [Store].
@@ -69,6 +74,7 @@ func New(opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	s.lastPurge.Store(s.now().UnixNano())
 	return s
 }
 
@@ -195,6 +201,7 @@ func (s *Store) PutState(ctx context.Context, l nonce.Login) error {
 	if l.ExpiresAt.IsZero() {
 		return errors.New("memory: put state: no expiry")
 	}
+	s.purgeOnWrite(&s.state.bound, s.state.purge)
 	if err := s.state.put(l.State, l, l.ExpiresAt); err != nil {
 		return fmt.Errorf("memory: put state: %w", err)
 	}
@@ -223,6 +230,7 @@ func (s *Store) PutNonce(ctx context.Context, n nonce.Nonce) error {
 	if n.ExpiresAt.IsZero() {
 		return errors.New("memory: put nonce: no expiry")
 	}
+	s.purgeOnWrite(&s.nonce.bound, s.nonce.purge)
 	if err := s.nonce.put(n.Value, n, n.ExpiresAt); err != nil {
 		return fmt.Errorf("memory: put nonce: %w", err)
 	}
@@ -267,6 +275,48 @@ func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
 	return n + m + k, nil
 }
 
+// Purge on write: a Store bounds itself without a sweeper. The write that
+// finds its table grown past purgeMin entries and past twice what the
+// table kept after its last purge removes the table's expired entries, so
+// a scan of n entries follows at least n/2 writes (O(1) amortised per
+// write); and the first write after purgeInterval of the Store's clock
+// without one removes the expired entries of every table, so entries left
+// by a burst do not wait for the table to double again.
+const (
+	purgeMin      = 1024
+	purgeInterval = DefaultSweepInterval
+)
+
+// bound is the purge-on-write state of one table.
+type bound struct {
+	count   atomic.Int64 // entries held
+	limit   atomic.Int64 // purge when count exceeds it
+	purging atomic.Bool  // a write is purging the table
+}
+
+func (b *bound) init() { b.limit.Store(purgeMin) }
+
+// purged sets the next threshold: twice what the table keeps.
+func (b *bound) purged() { b.limit.Store(max(purgeMin, 2*b.count.Load())) }
+
+// purgeOnWrite runs before a write adds an entry to the table of b, whose
+// purge is purge: see purgeMin. The purge runs in the writer's goroutine,
+// one shard locked at a time, before the write takes its own lock (so a
+// write never removes the entry it adds).
+func (s *Store) purgeOnWrite(b *bound, purge func(context.Context, time.Time) (int, error)) {
+	now := s.now()
+	ns := now.UnixNano()
+	if last := s.lastPurge.Load(); ns-last >= int64(purgeInterval) && s.lastPurge.CompareAndSwap(last, ns) {
+		// Background is never cancelled: PurgeExpired cannot fail.
+		_, _ = s.PurgeExpired(context.Background())
+		return
+	}
+	if b.count.Load() > b.limit.Load() && b.purging.CompareAndSwap(false, true) {
+		_, _ = purge(context.Background(), now)
+		b.purging.Store(false)
+	}
+}
+
 // StartSweeper starts a goroutine that calls [Store.PurgeExpired] every
 // interval ([DefaultSweepInterval] if interval is not positive). The
 // returned stop function ends it and waits until it has returned; stop may
@@ -305,6 +355,7 @@ const numShards = 32
 
 // table is a sharded map of single-use entries keyed by a string.
 type table[T any] struct {
+	bound
 	seed   maphash.Seed
 	shards [numShards]shard[T]
 }
@@ -322,6 +373,7 @@ type entry[T any] struct {
 
 func newTable[T any]() *table[T] {
 	t := &table[T]{seed: maphash.MakeSeed()}
+	t.init()
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]entry[T])
 	}
@@ -341,6 +393,7 @@ func (t *table[T]) put(key string, val T, expiresAt time.Time) error {
 		return ErrDuplicate
 	}
 	sh.m[key] = entry[T]{val: val, expiresAt: expiresAt}
+	t.count.Add(1)
 	return nil
 }
 
@@ -378,10 +431,12 @@ func (t *table[T]) purge(ctx context.Context, now time.Time) (int, error) {
 		for k, e := range sh.m {
 			if !now.Before(e.expiresAt) {
 				delete(sh.m, k)
+				t.count.Add(-1)
 				n++
 			}
 		}
 		sh.mu.Unlock()
 	}
+	t.purged()
 	return n, nil
 }

@@ -43,9 +43,9 @@ const fullPurgeEvery = time.Second
 
 // sessionTable is a sharded map of launch sessions.
 type sessionTable struct {
+	bound     // count: the sessions held; purge on write (memory.go)
 	seed      maphash.Seed
 	max       int64
-	count     atomic.Int64
 	lastPurge atomic.Int64 // store clock, Unix ns, of the last purge at the bound
 	shards    [numShards]sessionShard
 }
@@ -57,6 +57,7 @@ type sessionShard struct {
 
 func newSessionTable() *sessionTable {
 	t := &sessionTable{seed: maphash.MakeSeed(), max: DefaultMaxSessions}
+	t.init()
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]session.Record)
 	}
@@ -95,6 +96,12 @@ func (s *Store) PutSession(ctx context.Context, r session.Record) error {
 			_, _ = t.purge(ctx, now)
 		}
 	}
+	s.purgeOnWrite(&t.bound, t.purge)
+	return t.put(r)
+}
+
+// put adds r under its shard's lock.
+func (t *sessionTable) put(r session.Record) error {
 	sh := t.shard(r.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -190,5 +197,6 @@ func (t *sessionTable) purge(ctx context.Context, now time.Time) (int, error) {
 		}
 		sh.mu.Unlock()
 	}
+	t.purged()
 	return n, nil
 }

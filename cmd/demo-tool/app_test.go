@@ -267,7 +267,9 @@ func TestDBKind(t *testing.T) {
 			t.Errorf("dbKind(%q) = %q, %v; want %q", dsn, got, err, want)
 		}
 	}
-	if got := redactDSN("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
-		t.Errorf("redactDSN kept the password: %s", got)
+	for _, dsn := range []string{"postgres://u:secret@h/db", "postgres://u@h/db?sslmode=disable&password=secret"} {
+		if got := redactDSN(dsn); strings.Contains(got, "secret") || !strings.HasPrefix(got, "postgres://u") {
+			t.Errorf("redactDSN(%q) = %q", dsn, got)
+		}
 	}
 }

@@ -11,19 +11,22 @@
 //
 // # Usage
 //
-//	demo-tool                      same as: demo-tool serve --sandbox
-//	demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
+//	demo-tool                      same as: demo-tool serve --sandbox (no arguments at all)
+//	demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL] [--trusted-proxies CIDR,...]
 //	demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL [--token-url URL] [--deployment ID]... [--db DSN]
 //	demo-tool platform list [--json] [--db DSN]
 //	demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
 //	demo-tool keys list [--json] [--db DSN]
-//	demo-tool keys rotate [--db DSN]
+//	demo-tool keys rotate [--now] [--db DSN]
 //	demo-tool help
 //
 // The command exits 0 on success and non-zero with a one-line message on
 // standard error otherwise: 2 for bad usage or input (a missing flag, a URL
 // that is not absolute http(s)), 1 for a failure (a duplicate platform or
-// deployment, an unreachable database, a port in use).
+// deployment, an unreachable database, a port in use). Flags without a
+// subcommand are bad usage: only demo-tool with no arguments at all serves
+// the sandbox, and serve mounts it (and writes its registration into the
+// database) only with --sandbox.
 //
 // # Flags and environment
 //
@@ -33,8 +36,11 @@
 //	--addr        LTIKIT_ADDR         listen address (default 127.0.0.1:8080; port 0 picks a free one)
 //	--base-url    LTIKIT_BASE_URL     the tool's public base URL (default http://<addr>)
 //	--db          LTIKIT_DB           a postgres:// or postgresql:// URL for PostgreSQL,
-//	                                  otherwise an SQLite file path (default ./demo-tool.db)
-//	--sandbox     LTIKIT_SANDBOX      serve the sandbox LMS at /sandbox/ (true/false)
+//	                                  otherwise an SQLite file path (default ./demo-tool.db);
+//	                                  a DSN with a password belongs in LTIKIT_DB: the process
+//	                                  list shows flags, and the tool warns about one in --db
+//	--sandbox     LTIKIT_SANDBOX      serve the sandbox LMS at /sandbox/ and register it in the
+//	                                  database (true/false; default false)
 //	--sandbox-url LTIKIT_SANDBOX_URL  the sandbox LMS's public URL, its issuer
 //	                                  (default <base-url>/sandbox; its path must end in /sandbox)
 //	--lookup-cache LTIKIT_LOOKUP_CACHE how long a registration or deployment read from the
@@ -44,6 +50,11 @@
 //	                                  attribute (CHIPS; default true)
 //	--platform-storage LTIKIT_PLATFORM_STORAGE  bind launches through the platform's storage
 //	                                  when it sends lti_storage_target (default true)
+//	--trusted-proxies LTIKIT_TRUSTED_PROXIES  comma-separated IPs or CIDRs of the reverse proxies
+//	                                  in front of the tool; the access log takes the client
+//	                                  address from X-Forwarded-For (its right-most address that
+//	                                  is not a trusted proxy) only when the connection comes
+//	                                  from one. Default none: the connection's address
 //
 // # HTTP endpoints
 //
@@ -83,10 +94,13 @@
 // and publishes, the same key at /.well-known/jwks.json. Register that URL
 // with a platform as the tool's key set URL, and the platform's token
 // endpoint with 'demo-tool platform add --token-url'. 'demo-tool keys
-// list' shows the published keys; 'demo-tool keys rotate' makes a new key
-// active on every node (within toolkey.DefaultCacheTTL) and keeps the
-// previous one published for toolkey.DefaultGrace, so nothing signed
-// before the rotation stops verifying.
+// list' shows the published keys; 'demo-tool keys rotate' publishes a new
+// key at once and lets it sign only after every node's cache and the
+// platforms' copies of the key set can have seen it (it prints when it
+// takes over), while the previous key signs until then and stays published
+// for toolkey.DefaultGrace afterwards, so nothing signed around the
+// rotation stops verifying. 'keys rotate --now' is the emergency rotation
+// for a compromised key: the new key signs at once.
 //
 // The launch page links to the pages the launch's claims allow:
 //

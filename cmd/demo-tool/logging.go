@@ -60,7 +60,10 @@ func plainID(s string) bool {
 }
 
 // accessLog logs one line per request: method, path (never the query: it
-// may carry state, nonce or hints), status, size, duration and request id.
+// may carry state, nonce or hints), status, size, duration, request id and
+// the client's address, c.RealIP(): the connection's, or through the
+// --trusted-proxies only (Echo's IPExtractor, set in newApp), never from a
+// header any client can send.
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -62,7 +64,11 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 
 func dispatch(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		// Only no arguments at all is the sandbox shortcut.
 		return serve(ctx, []string{"--sandbox"}, getenv, stdout, stderr)
+	}
+	if dbFlagHasPassword(args) {
+		slog.New(slog.NewTextHandler(stderr, nil)).Warn("the --db flag carries a database password, which any local user can read in the process list; put the DSN in LTIKIT_DB instead")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -89,11 +95,54 @@ func dispatch(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return errHelp
 	default:
 		if strings.HasPrefix(cmd, "-") {
-			// Flags without a subcommand: serve --sandbox with them.
-			return serve(ctx, append([]string{"--sandbox"}, args...), getenv, stdout, stderr)
+			// Flags without a subcommand are not the sandbox shortcut: they
+			// would mount the sandbox and register it in the database they
+			// name.
+			return usagef("flags need a subcommand: 'demo-tool serve %s' serves the tool (add --sandbox for the sandbox LMS); only 'demo-tool' without arguments serves the sandbox", cmd)
 		}
 		return usagef("unknown command %q", cmd)
 	}
+}
+
+// dbFlagHasPassword reports whether args give --db (or -db) a database URL
+// with a password, in its user info or its password parameter: the
+// process list shows it to every local user. LTIKIT_DB does not.
+func dbFlagHasPassword(args []string) bool {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		var v string
+		switch {
+		case a == "--db" || a == "-db":
+			if i+1 >= len(args) {
+				continue
+			}
+			v = args[i+1]
+		case strings.HasPrefix(a, "--db="):
+			v = strings.TrimPrefix(a, "--db=")
+		case strings.HasPrefix(a, "-db="):
+			v = strings.TrimPrefix(a, "-db=")
+		default:
+			continue
+		}
+		if dsnHasPassword(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// dsnHasPassword reports whether a postgres:// URL carries a password.
+func dsnHasPassword(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return false
+	}
+	if _, ok := u.User.Password(); ok {
+		return true
+	}
+	return u.Query().Get("password") != ""
 }
 
 // oneLine keeps messages on one line, whatever a cause contains.
@@ -104,15 +153,18 @@ func oneLine(s string) string {
 const helpText = `demo-tool: an LTI 1.3 tool built on ltikit, with a built-in sandbox LMS.
 
 Usage:
-  demo-tool                      same as: demo-tool serve --sandbox
+  demo-tool                      same as: demo-tool serve --sandbox (no arguments at all;
+                                 flags need a subcommand)
   demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
-                  [--lookup-cache 30s]
+                  [--lookup-cache 30s] [--trusted-proxies CIDR,...]
   demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL
                          [--token-url URL] [--deployment ID]... [--db DSN]
   demo-tool platform list [--json] [--db DSN]
   demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
   demo-tool keys list [--json] [--db DSN]       the tool's published signing keys
-  demo-tool keys rotate [--db DSN]              a new signing key; the old one stays published a day
+  demo-tool keys rotate [--now] [--db DSN]      a new signing key, published at once, signing once every
+                                                node and platform can know it (--now: at once); the old
+                                                one stays published a day
   demo-tool help
 
 Flags (a flag on the command line wins over its environment variable):
@@ -120,8 +172,11 @@ Flags (a flag on the command line wins over its environment variable):
   --base-url    LTIKIT_BASE_URL     the tool's public base URL (default http://<addr>); every URL
                                     the tool sends out is built from it, never from the Host header
   --db          LTIKIT_DB           postgres://… or postgresql://… for PostgreSQL, otherwise an SQLite
-                                    file path (default ./demo-tool.db)
-  --sandbox     LTIKIT_SANDBOX      serve a sandbox LMS at /sandbox/ and register it (true/false)
+                                    file path (default ./demo-tool.db). Give a DSN with a password
+                                    in LTIKIT_DB, not --db: the process list shows flags to every
+                                    local user (the tool warns when --db has a password)
+  --sandbox     LTIKIT_SANDBOX      serve a sandbox LMS at /sandbox/ and register it in the database
+                                    (true/false; default false, except with no arguments at all)
   --sandbox-url LTIKIT_SANDBOX_URL  the sandbox's public URL and issuer (default <base-url>/sandbox;
                                     its path must end in /sandbox)
   --lookup-cache LTIKIT_LOOKUP_CACHE how long a platform or deployment read from the database is
@@ -132,6 +187,10 @@ Flags (a flag on the command line wins over its environment variable):
                                     keeps them in the platform's frame (default true)
   --platform-storage LTIKIT_PLATFORM_STORAGE  when the platform sends lti_storage_target, also bind
                                     the launch through the platform's storage (default true)
+  --trusted-proxies LTIKIT_TRUSTED_PROXIES  comma-separated IPs or CIDRs of the reverse proxies in
+                                    front of the tool; the access log then takes the client address
+                                    from X-Forwarded-For (its right-most address that is not a
+                                    trusted proxy). Default none: the connection's address
 
 Endpoints:
   GET|POST /lti/login              login initiation URL to register with the platform

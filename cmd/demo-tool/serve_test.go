@@ -94,8 +94,10 @@ func TestServeRefuses(t *testing.T) {
 		{name: "sandbox URL without sandbox", args: []string{"serve", "--sandbox-url", "http://127.0.0.1:1/sandbox"}, code: 2, err: "--sandbox-url needs --sandbox"},
 		{name: "sandbox URL path", args: []string{"serve", "--sandbox", "--sandbox-url", "http://127.0.0.1:1/lms"}, code: 2, err: "must end in /sandbox"},
 		{name: "port in use", args: []string{"serve", "--addr", busy.Addr().String(), "--db", filepath.Join(dir, "x.db")}, code: 1, err: "address already in use"},
-		{name: "unreachable PostgreSQL", args: []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://nobody:secret@127.0.0.1:1/x?connect_timeout=2"},
-			code: 1, err: "postgres://nobody:xxxxx@127.0.0.1:1/x"},
+		// In LTIKIT_DB, where a password belongs: a --db with one adds a
+		// warning line (TestPasswordOnCommandLineWarns).
+		{name: "unreachable PostgreSQL", env: []string{"LTIKIT_DB=postgres://nobody:secret@127.0.0.1:1/x?connect_timeout=2"},
+			args: []string{"serve", "--addr", "127.0.0.1:0"}, code: 1, err: "postgres://nobody:xxxxx@127.0.0.1:1/x"},
 	} {
 		res := runCLI(t, dir, tc.env, tc.args...)
 		if res.code != tc.code || !strings.Contains(res.stderr, tc.err) || strings.Count(res.stderr, "\n") != 1 {

@@ -68,6 +68,10 @@ type serveConfig struct {
 	// storage (LTI Client Side postMessages) when the platform sends
 	// lti_storage_target (--platform-storage=false).
 	NoPlatformStorage bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// access log believes (--trusted-proxies); none: the connection's
+	// address is logged.
+	TrustedProxies []*net.IPNet
 }
 
 func parseServe(args []string, getenv env) (serveConfig, error) {
@@ -88,11 +92,18 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	f.fromEnv("partitioned-cookies", "LTIKIT_PARTITIONED_COOKIES")
 	f.fs.BoolVar(&platformStorage, "platform-storage", true, "bind launches through the platform's storage when it sends lti_storage_target")
 	f.fromEnv("platform-storage", "LTIKIT_PLATFORM_STORAGE")
+	var proxies string
+	f.fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the reverse proxies whose X-Forwarded-For is believed")
+	f.fromEnv("trusted-proxies", "LTIKIT_TRUSTED_PROXIES")
 	db := f.dbFlag()
 	if err := f.parse(args, getenv); err != nil {
 		return cfg, err
 	}
 	cfg.UnpartitionedCookies, cfg.NoPlatformStorage = !partitioned, !platformStorage
+	var err error
+	if cfg.TrustedProxies, err = parseTrustedProxies(proxies); err != nil {
+		return cfg, err
+	}
 	cfg.DB = *db
 	if cfg.LookupCache < 0 {
 		return cfg, usagef("serve: --lookup-cache must not be negative")
@@ -124,6 +135,47 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 		cfg.SandboxURL = u
 	}
 	return cfg, nil
+}
+
+// parseTrustedProxies parses --trusted-proxies: IPs and CIDRs separated
+// by commas (and spaces).
+func parseTrustedProxies(list string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for item := range strings.FieldsFuncSeq(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		if strings.Contains(item, "/") {
+			_, n, err := net.ParseCIDR(item)
+			if err != nil {
+				return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR", item)
+			}
+			nets = append(nets, n)
+			continue
+		}
+		ip := net.ParseIP(item)
+		if ip == nil {
+			return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR", item)
+		}
+		bits := 128
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	return nets, nil
+}
+
+// ipExtractor is how the access log finds the client's address: the
+// connection's, or with trusted proxies the right-most address of
+// X-Forwarded-For that is not one of them (Echo trusts no loopback,
+// link-local or private address unless listed).
+func ipExtractor(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range proxies {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // checkBaseURL checks a base URL and returns it without a trailing slash.
@@ -202,7 +254,7 @@ func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Wri
 	go func() { served <- srv.Serve(ln) }()
 	printStartup(stdout, cfg, ln.Addr())
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
-		slog.String("db", describeDB(cfg.DB)), slog.Bool("sandbox", cfg.Sandbox))
+		slog.String("db", describeDB(cfg.DB)), slog.Bool("sandbox", cfg.Sandbox), slog.Int("trusted_proxies", len(cfg.TrustedProxies)))
 
 	select {
 	case err := <-served:
@@ -287,6 +339,7 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard)
 	e.HTTPErrorHandler = a.handleError
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	e.Use(requestID, accessLog(log), middleware.Recover(), middleware.BodyLimit(fmt.Sprint(maxBodyBytes)+"B"), securityHeaders)
 
 	e.GET("/", a.index)

@@ -80,10 +80,16 @@ func dbKind(dsn string) (string, error) {
 
 // redactDSN hides the password of a database URL, for messages and logs.
 func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.User != nil {
-		return u.Redacted()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn
 	}
-	return dsn
+	if q := u.Query(); q.Has("password") {
+		// libpq takes the password as a parameter too.
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // describeDB is the database as shown to the user.
@@ -123,7 +129,7 @@ func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) 
 	if kind == "postgres" {
 		db, err = gormadapter.OpenPostgres(dsn, cfg)
 	} else {
-		db, err = gormadapter.OpenSQLite(dsn, cfg)
+		db, err = gormadapter.OpenSQLite(dsn, cfg, gormadapter.OpenLogger(log))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the database %s: %w", redactDSN(dsn), err)
