@@ -61,6 +61,8 @@ type options struct {
 	cookieName   string
 	errorHandler func(w http.ResponseWriter, r *http.Request, err *lti.Error)
 	maxForm      int64
+	// frameAncestors adds origins that may frame Require's pages.
+	frameAncestors func(reg registration.Registration) []string
 }
 
 // WithIdleTimeout sets how long a session lasts without a request (default
@@ -131,6 +133,8 @@ type Manager struct {
 	logger       *slog.Logger
 	errorHandler func(w http.ResponseWriter, r *http.Request, err *lti.Error)
 	maxForm      int64
+	frameHook    func(reg registration.Registration) []string
+	frameLog     frameLog
 }
 
 // New returns a Manager. cfg.Store, cfg.Tool and cfg.BaseURL are required;
@@ -189,6 +193,7 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		logger:       o.logger,
 		errorHandler: o.errorHandler,
 		maxForm:      o.maxForm,
+		frameHook:    o.frameAncestors,
 	}, nil
 }
 
@@ -326,6 +331,32 @@ func (m *Manager) presented(r *http.Request) []string {
 // through carries Cache-Control: no-store and Referrer-Policy: same-origin,
 // since tokens travel in URLs.
 //
+// Framing: every response of a known session — the pages Require lets
+// through and its refusals after finding the session (a missing CSRF
+// token) — carries Content-Security-Policy: frame-ancestors 'self' and the
+// origins the launch came from, so that no other site can frame the
+// tool's pages and clickjack them: the http(s) origins of the
+// registration's issuer and auth endpoint, of the launch's
+// launch_presentation return_url and deep_link_return_url (signed by the
+// platform: its own statement of where it shows the tool, e.g. a Canvas
+// institution's domain), and the host's own per registration
+// ([WithFrameAncestors], which can also turn it off), de-duplicated and
+// sorted. It is a policy of its own: when next sets a
+// Content-Security-Policy of its own (replacing the header), Require adds
+// the frame-ancestors policy back as a second header before the response
+// is written, and browsers enforce both — so a frame-ancestors in the
+// host's policy can only narrow the list, and must stay consistent with
+// it. (next writes through a wrapper of w that supports
+// http.ResponseController, Flush and Hijack.) A refusal
+// without a known session (no token, an unknown, expired or malformed
+// one) carries none: it shows nothing but the refusal, no launch names the
+// origins to allow, and the platform's frame must still show it after an
+// expiry. X-Frame-Options is not set: it cannot list several origins
+// (ALLOW-FROM is obsolete), and every browser that honours it also honours
+// frame-ancestors, which takes precedence. Start's response carries no
+// frame-ancestors, so the launch page keeps working in any frame the
+// platform uses.
+//
 // Idle expiry: when less than half the idle timeout is left, Require moves
 // the session's idle expiry to a full idle timeout from now (never past its
 // absolute expiry) with one TouchSession; a page requested more often than
@@ -341,10 +372,17 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setHeaders(w)
-		s, e, reason := m.resume(w, r)
+		s, lc, e, reason := m.resume(w, r)
+		policy := ""
+		if lc != nil {
+			policy = m.setFrameAncestors(w, r, lc)
+		}
 		if e != nil {
 			m.refuse(w, r, "request", e, reason)
 			return
+		}
+		if policy != "" {
+			w = &frameWriter{ResponseWriter: w, policy: policy}
 		}
 		ctx := newContext(launch.NewContext(r.Context(), s.lc), s)
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -352,14 +390,16 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 }
 
 // resume finds and checks the request's session and rebuilds its launch.
-// On refusal it returns the error and a short reason for the log.
-func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *lti.Error, string) {
+// On refusal it returns the error and a short reason for the log, and the
+// rebuilt launch when the refusal comes after it (a missing or wrong CSRF
+// token, a store failure while touching the session).
+func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *launch.Context, *lti.Error, string) {
 	toks, src, e := tokensFrom(w, r, m.cookieName, m.maxForm)
 	if e != nil {
-		return nil, e, "token in " + src.String()
+		return nil, nil, e, "token in " + src.String()
 	}
 	if len(toks) == 0 {
-		return nil, ErrNoSession, "no token"
+		return nil, nil, ErrNoSession, "no token"
 	}
 	ctx := r.Context()
 	now := m.now()
@@ -374,9 +414,9 @@ func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *lti
 		case errors.Is(err, ErrNotFound), errors.Is(err, ErrExpired):
 			continue
 		case err != nil:
-			return nil, storageErr("get", err), "store"
+			return nil, nil, storageErr("get", err), "store"
 		case got.ID != id:
-			return nil, storageErr("get", errors.New("the store returned a record under another id")), "store"
+			return nil, nil, storageErr("get", errors.New("the store returned a record under another id")), "store"
 		case got.Expired(now):
 			continue
 		}
@@ -384,23 +424,25 @@ func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *lti
 		break
 	}
 	if token == "" {
-		return nil, ErrNoSession, "unknown or expired session (" + src.String() + ")"
+		return nil, nil, ErrNoSession, "unknown or expired session (" + src.String() + ")"
+	}
+	// The launch is rebuilt before the CSRF check, so that the refusal of
+	// a known session carries that session's frame-ancestors.
+	lc, err := m.tool.Resume(ctx, registration.Key{Issuer: rec.Issuer, ClientID: rec.ClientID}, rec.Claims)
+	if err != nil {
+		return nil, nil, lti.AsError(err), "resume"
+	}
+	if lc.DeploymentID() != rec.DeploymentID || lc.Subject() != rec.Subject {
+		return nil, nil, storageErr("get", errors.New("the stored claims do not match the record")), "store"
 	}
 	if src == fromCookie && !safeMethod(r.Method) {
 		csrf, err := csrfFrom(w, r, m.maxForm)
 		if err != nil {
-			return nil, errBadForm.WithCause(err), "form"
+			return nil, lc, errBadForm.WithCause(err), "form"
 		}
 		if rec.CSRF == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(rec.CSRF)) != 1 {
-			return nil, errCSRF, "csrf token missing or wrong"
+			return nil, lc, errCSRF, "csrf token missing or wrong"
 		}
-	}
-	lc, err := m.tool.Resume(ctx, registration.Key{Issuer: rec.Issuer, ClientID: rec.ClientID}, rec.Claims)
-	if err != nil {
-		return nil, lti.AsError(err), "resume"
-	}
-	if lc.DeploymentID() != rec.DeploymentID || lc.Subject() != rec.Subject {
-		return nil, storageErr("get", errors.New("the stored claims do not match the record")), "store"
 	}
 	if rec.IdleExpiresAt.Sub(now) < m.idle/2 {
 		until := now.Add(m.idle)
@@ -411,13 +453,13 @@ func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *lti
 			err := m.store.TouchSession(ctx, rec.ID, until)
 			switch {
 			case errors.Is(err, ErrNotFound), errors.Is(err, ErrExpired):
-				return nil, ErrNoSession, "session ended during the request"
+				return nil, nil, ErrNoSession, "session ended during the request"
 			case err != nil:
-				return nil, storageErr("touch", err), "store"
+				return nil, lc, storageErr("touch", err), "store"
 			}
 		}
 	}
-	return &Session{token: token, csrf: rec.CSRF, expiresAt: rec.ExpiresAt, lc: lc, origin: m.origin}, nil, ""
+	return &Session{token: token, csrf: rec.CSRF, expiresAt: rec.ExpiresAt, lc: lc, origin: m.origin}, lc, nil, ""
 }
 
 // Revoke ends the session of token at once, on every node that shares the

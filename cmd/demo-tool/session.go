@@ -28,7 +28,11 @@ import (
 // --partitioned-cookies=false), lti_session=<token> in every link of the
 // tool's pages (Session.URL), and hidden lti_session and csrf_token fields
 // in every form (Session.FormFields). Any node sharing the database serves
-// the later pages, and a restart keeps the sessions.
+// the later pages, and a restart keeps the sessions. Those pages may be
+// framed only by the launch's platform (sessions.Require adds a
+// Content-Security-Policy frame-ancestors of the issuer's, auth
+// endpoint's and return URLs' origins, next to the pages' own policy):
+// the sandbox's course page frames them, another site cannot.
 const (
 	// sessionIdle is how long a session lasts unused.
 	sessionIdle = session.DefaultIdleTimeout
