@@ -10,19 +10,8 @@ import (
 	"github.com/ltikit/ltikit/session"
 )
 
-// held counts the entries a table really holds, shard by shard.
-func held[T any](t *table[T]) int {
-	n := 0
-	for i := range t.shards {
-		sh := &t.shards[i]
-		sh.mu.Lock()
-		n += len(sh.m)
-		sh.mu.Unlock()
-	}
-	return n
-}
-
-func heldSessions(t *sessionTable) int {
+// held counts the values a table really holds, shard by shard.
+func held[V any](t *shardedMap[V]) int {
 	n := 0
 	for i := range t.shards {
 		sh := &t.shards[i]
@@ -49,7 +38,7 @@ func TestExpiredStatesBoundedWithoutSweeper(t *testing.T) {
 	for i := range 10 {
 		mustPutState(t, s, login("new-"+strconv.Itoa(i), clk.Now().Add(10*time.Minute)))
 	}
-	if got := held(s.state); got != 10 {
+	if got := held(&s.state.shardedMap); got != 10 {
 		t.Fatalf("the Store holds %d states after %d expired and 10 live, want 10", got, flood)
 	}
 	if _, err := s.TakeState(ctx, "new-3"); err != nil {
@@ -73,10 +62,10 @@ func TestExpiredBoundedByWrites(t *testing.T) {
 		mustPutState(t, s, login("new-"+strconv.Itoa(i), clk.Now().Add(time.Minute)))
 		mustPutNonce(t, s, nonceOf("new-"+strconv.Itoa(i), clk.Now().Add(time.Minute)))
 	}
-	if got := held(s.state); got != live {
+	if got := held(&s.state.shardedMap); got != live {
 		t.Errorf("the Store holds %d states, want the %d live ones", got, live)
 	}
-	if got := held(s.nonce); got != live {
+	if got := held(&s.nonce.shardedMap); got != live {
 		t.Errorf("the Store holds %d nonces, want the %d live ones", got, live)
 	}
 }
@@ -99,7 +88,7 @@ func TestExpiredSessionsBoundedWithoutSweeper(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := heldSessions(s.sessions); got != 10 {
+	if got := held(&s.sessions.shardedMap); got != 10 {
 		t.Fatalf("the Store holds %d sessions, want the 10 live ones", got)
 	}
 	if got := s.sessions.count.Load(); got != 10 {
@@ -127,5 +116,5 @@ func BenchmarkPutStateExpiring(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(held(s.state)), "held")
+	b.ReportMetric(float64(held(&s.state.shardedMap)), "held")
 }

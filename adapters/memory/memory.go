@@ -353,16 +353,57 @@ func (s *Store) StartSweeper(interval time.Duration) (stop func()) {
 // power of two, so the shard index is a mask of the key's hash.
 const numShards = 32
 
-// table is a sharded map of single-use entries keyed by a string.
-type table[T any] struct {
+// shardedMap is a map keyed by a string, split into independently locked
+// shards, that counts what it holds for purge on write (bound). Both the
+// single-use tables and the session table are one.
+type shardedMap[V any] struct {
 	bound
 	seed   maphash.Seed
-	shards [numShards]shard[T]
+	shards [numShards]shard[V]
 }
 
-type shard[T any] struct {
+type shard[V any] struct {
 	mu sync.Mutex
-	m  map[string]entry[T]
+	m  map[string]V
+}
+
+func (t *shardedMap[V]) init() {
+	t.seed = maphash.MakeSeed()
+	t.bound.init()
+	for i := range t.shards {
+		t.shards[i].m = make(map[string]V)
+	}
+}
+
+func (t *shardedMap[V]) shard(key string) *shard[V] {
+	return &t.shards[maphash.String(t.seed, key)&(numShards-1)]
+}
+
+// purgeWhere removes the values expired reports, one shard at a time.
+func (t *shardedMap[V]) purgeWhere(ctx context.Context, expired func(V) bool) (int, error) {
+	n := 0
+	for i := range t.shards {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for k, v := range sh.m {
+			if expired(v) {
+				delete(sh.m, k)
+				t.count.Add(-1)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	t.purged()
+	return n, nil
+}
+
+// table is a sharded map of single-use entries.
+type table[T any] struct {
+	shardedMap[entry[T]]
 }
 
 type entry[T any] struct {
@@ -372,16 +413,9 @@ type entry[T any] struct {
 }
 
 func newTable[T any]() *table[T] {
-	t := &table[T]{seed: maphash.MakeSeed()}
+	t := &table[T]{}
 	t.init()
-	for i := range t.shards {
-		t.shards[i].m = make(map[string]entry[T])
-	}
 	return t
-}
-
-func (t *table[T]) shard(key string) *shard[T] {
-	return &t.shards[maphash.String(t.seed, key)&(numShards-1)]
 }
 
 // put stores val under key until expiresAt; an existing key is ErrDuplicate.
@@ -419,24 +453,7 @@ func (t *table[T]) take(key string, now time.Time, belongs func(T) bool) (T, err
 	return e.val, nil
 }
 
-// purge removes the entries expired at now, one shard at a time.
+// purge removes the entries expired at now.
 func (t *table[T]) purge(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	for i := range t.shards {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		sh := &t.shards[i]
-		sh.mu.Lock()
-		for k, e := range sh.m {
-			if !now.Before(e.expiresAt) {
-				delete(sh.m, k)
-				t.count.Add(-1)
-				n++
-			}
-		}
-		sh.mu.Unlock()
-	}
-	t.purged()
-	return n, nil
+	return t.purgeWhere(ctx, func(e entry[T]) bool { return !now.Before(e.expiresAt) })
 }

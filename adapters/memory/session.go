@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,29 +41,15 @@ const fullPurgeEvery = time.Second
 
 // sessionTable is a sharded map of launch sessions.
 type sessionTable struct {
-	bound     // count: the sessions held; purge on write (memory.go)
-	seed      maphash.Seed
-	max       int64
-	lastPurge atomic.Int64 // store clock, Unix ns, of the last purge at the bound
-	shards    [numShards]sessionShard
-}
-
-type sessionShard struct {
-	mu sync.Mutex
-	m  map[string]session.Record
+	shardedMap[session.Record] // count: the sessions held; purge on write (memory.go)
+	max                        int64
+	lastPurge                  atomic.Int64 // store clock, Unix ns, of the last purge at the bound
 }
 
 func newSessionTable() *sessionTable {
-	t := &sessionTable{seed: maphash.MakeSeed(), max: DefaultMaxSessions}
+	t := &sessionTable{max: DefaultMaxSessions}
 	t.init()
-	for i := range t.shards {
-		t.shards[i].m = make(map[string]session.Record)
-	}
 	return t
-}
-
-func (t *sessionTable) shard(id string) *sessionShard {
-	return &t.shards[maphash.String(t.seed, id)&(numShards-1)]
 }
 
 // clone returns r with Claims copied, so neither the caller nor the Store
@@ -179,24 +163,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// purge removes the sessions expired at now, one shard at a time.
+// purge removes the sessions expired at now.
 func (t *sessionTable) purge(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	for i := range t.shards {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		sh := &t.shards[i]
-		sh.mu.Lock()
-		for id, r := range sh.m {
-			if r.Expired(now) {
-				delete(sh.m, id)
-				t.count.Add(-1)
-				n++
-			}
-		}
-		sh.mu.Unlock()
-	}
-	t.purged()
-	return n, nil
+	return t.purgeWhere(ctx, func(r session.Record) bool { return r.Expired(now) })
 }
