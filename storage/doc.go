@@ -9,5 +9,12 @@
 // database only the single-use state (and nonce) calls. States and nonces
 // are never cached: their single-use guarantee stays at the adapter.
 //
-// The conformance suite every adapter must pass is in storage/storagetest.
+// The launch pipeline only reads registrations and deployments. [Registrar]
+// is the writer that LTI Dynamic Registration, the policy that records new
+// deployments and administrative tools use to create, list and delete them;
+// the memory and GORM adapters implement it, and [ErrExists] is its refusal
+// of a duplicate.
+//
+// The conformance suite every adapter must pass is in storage/storagetest:
+// storagetest.Run for the Adapter, storagetest.RunRegistrar for a Registrar.
 package storage

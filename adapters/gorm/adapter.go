@@ -442,6 +442,12 @@ func (a *Adapter) FindDeployment(ctx context.Context, reg registration.Registera
 type hostModels interface {
 	findRegistration(ctx context.Context, db *gorm.DB, issuer, clientID string) (registration.Registerable, error)
 	findDeployment(ctx context.Context, db *gorm.DB, reg registration.Registerable, deploymentID string) (deployment.Deployable, error)
+	// The storage.Registrar half, in registrar.go.
+	createRegistration(ctx context.Context, a *Adapter, reg registration.Registration, deploymentIDs []string) error
+	createDeployment(ctx context.Context, a *Adapter, key registration.Key, deploymentID string) error
+	deleteRegistration(ctx context.Context, a *Adapter, key registration.Key) error
+	deleteDeployment(ctx context.Context, a *Adapter, key registration.Key, deploymentID string) error
+	registrations(ctx context.Context, a *Adapter) ([]storage.Entry, error)
 }
 
 type hostModelsOf[R registration.Registerable, D deployment.Deployable] struct {
@@ -452,9 +458,12 @@ func eq(col string, v any) clause.Eq {
 	return clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: col}, Value: v}
 }
 
-func (h hostModelsOf[R, D]) lookup(ctx context.Context, db *gorm.DB, issuer, clientID string) (R, error) {
+// lookup finds the registration of issuer and clientID (any client_id
+// when empty). lock, when given, is a row-locking clause (see
+// [Adapter.lock]).
+func (h hostModelsOf[R, D]) lookup(ctx context.Context, db *gorm.DB, issuer, clientID string, lock ...clause.Expression) (R, error) {
 	var zero R
-	tx := db.WithContext(ctx).Where(eq(h.m.IssuerColumn, issuer))
+	tx := db.WithContext(ctx).Clauses(lock...).Where(eq(h.m.IssuerColumn, issuer))
 	if clientID != "" {
 		tx = tx.Where(eq(h.m.ClientIDColumn, clientID))
 	}

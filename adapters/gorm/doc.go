@@ -22,6 +22,43 @@
 // FindDeployment is given the value FindRegistration returned and reads the
 // host's key from it ([Models.RegistrationKey]).
 //
+// # Writing registrations and deployments
+//
+// The Adapter is a storage.Registrar, the writer of LTI Dynamic
+// Registration, of the policy that records new deployments and of
+// administrative tools. With [New] it works in full on PostgreSQL and
+// SQLite:
+//
+//   - [Adapter.CreateRegistration] inserts the registration and its
+//     deployments in one transaction, all or none.
+//   - Duplicates are storage.ErrExists, decided by the unique indexes on
+//     (issuer, client_id) and (registration_id, deployment_id): a read in
+//     the transaction refuses the common case, and the adapter reads the
+//     unique violation itself (SQLSTATE 23505, SQLite's
+//     SQLITE_CONSTRAINT_UNIQUE) when two processes insert at once, so
+//     exactly one wins whether or not the *gorm.DB has TranslateError on.
+//   - [Adapter.CreateDeployment] reads the registration and inserts in one
+//     transaction, the registration's row locked FOR SHARE on PostgreSQL;
+//     [Adapter.DeleteRegistration] locks it FOR UPDATE and deletes its
+//     deployments and it in one transaction, so no deployment is left
+//     without its registration.
+//   - [Adapter.Registrations] lists everything, ordered in Go by bytes
+//     (PostgreSQL's collation may order "B" after "a"; SQLite's does not).
+//
+// With [NewWithModels], the host's models are written through two optional
+// functions of [Models]: NewRegistration builds the host's row for a
+// registration (tenant, display name…) and NewDeployment the row of a
+// deployment. Without them the create methods return an error wrapping
+// errors.ErrUnsupported; deleting and listing always work, through the
+// configured columns. Rows are deleted for good (GORM's Unscoped), also
+// when the host model soft-deletes. For concurrent creates to be refused,
+// the host's tables need the same two unique indexes.
+//
+// On SQLite, transactions should begin IMMEDIATE, as [OpenSQLite] sets
+// up; a deferred transaction that reads and then writes may fail with
+// SQLITE_BUSY (storage_unavailable) when another connection wrote in
+// between.
+//
 // # Single use
 //
 // [Adapter.TakeState] is one conditional statement,
@@ -192,8 +229,11 @@
 //
 // Refusals are the sentinels of the interfaces: registration.ErrNotFound,
 // registration.ErrAmbiguous, deployment.ErrNotFound, nonce.ErrNotFound,
-// nonce.ErrExpired, nonce.ErrConsumed, session.ErrNotFound and
-// session.ErrExpired. Every database failure (a lost
+// nonce.ErrExpired, nonce.ErrConsumed, session.ErrNotFound,
+// session.ErrExpired and, from the Registrar methods, storage.ErrExists
+// (a unique violation of a create is that refusal, not a failure). Invalid
+// input to a Registrar method is an error of its own, before any
+// statement. Every other database failure (a lost
 // connection, a closed pool, a cancelled context, a constraint violation),
 // and a Put that cannot store its value ([ErrDuplicate]), is an *lti.Error
 // with code storage_unavailable wrapping the cause: errors.Is(err,

@@ -7,3 +7,10 @@ var Statements = map[string]string{
 	"take state":    sqlTakeState,
 	"state reason":  sqlStateReason,
 }
+
+// IsUniqueViolation and IsForeignKeyViolation expose the adapter's reading
+// of constraint errors to the tests.
+func IsUniqueViolation(a *Adapter, err error) bool { return a.isUniqueViolation(err) }
+
+// IsForeignKeyViolation: see IsUniqueViolation.
+func IsForeignKeyViolation(a *Adapter, err error) bool { return a.isForeignKeyViolation(err) }

@@ -27,13 +27,15 @@ type Platform struct {
 	JWKSURL     string `gorm:"column:jwks_url"`
 	CreatedAt   time.Time
 	Settings    string
+	// KeySet is the platform's static key set, if it has one.
+	KeySet gormadapter.KeySet `gorm:"column:jwks"`
 }
 
 func (Platform) TableName() string { return "platforms" }
 
 // LTIRegistration maps the host's columns to what the library needs.
 func (p Platform) LTIRegistration() registration.Registration {
-	return registration.Registration{
+	reg := registration.Registration{
 		Issuer:        p.Iss,
 		ClientID:      p.OAuthClient,
 		AuthEndpoint:  p.LoginURL,
@@ -41,6 +43,10 @@ func (p Platform) LTIRegistration() registration.Registration {
 		TokenAudience: p.TokenAud,
 		KeySetURL:     p.JWKSURL,
 	}
+	if p.KeySet.Set != nil {
+		reg.KeySet = p.KeySet.Set
+	}
+	return reg
 }
 
 // Install is a host's own deployment model, referencing platforms by the

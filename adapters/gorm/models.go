@@ -153,7 +153,9 @@ func (KeySet) GormDataType() string { return "text" }
 // host's own tables. R and D are the host's GORM model types (a struct or a
 // pointer to one); the adapter returns values of exactly these types from
 // FindRegistration and FindDeployment, with every column the host maps
-// filled in. All fields are required.
+// filled in. The column fields and RegistrationKey are required;
+// NewRegistration and NewDeployment are optional and enable the create
+// methods of the [storage.Registrar] the Adapter is (see [Adapter.CreateRegistration]).
 type Models[R registration.Registerable, D deployment.Deployable] struct {
 	// IssuerColumn and ClientIDColumn are the columns of R's table holding
 	// the issuer and the client_id. They are compared exactly.
@@ -168,6 +170,22 @@ type Models[R registration.Registerable, D deployment.Deployable] struct {
 	// RegistrationKey returns the value RegistrationColumn holds for the
 	// deployments of reg, usually reg's primary key.
 	RegistrationKey func(reg R) any
+	// NewRegistration, optional, returns the row of R that
+	// [Adapter.CreateRegistration] inserts for reg, with the host's own
+	// columns filled in (tenant, display name…) and its primary key left
+	// zero for the database to assign. Its LTIRegistration must give reg
+	// back (every field, a static key set included), or CreateRegistration
+	// fails and writes nothing. Without it, CreateRegistration returns an
+	// error wrapping errors.ErrUnsupported.
+	NewRegistration func(reg registration.Registration) R
+	// NewDeployment, optional, returns the row of D that
+	// [Adapter.CreateRegistration] and [Adapter.CreateDeployment] insert
+	// for deploymentID under reg, a row of R read from (or just inserted
+	// into) the database, so RegistrationKey(reg) is set. Its
+	// LTIDeployment must have deploymentID. Without it, CreateDeployment
+	// (and CreateRegistration given deployment ids) returns an error
+	// wrapping errors.ErrUnsupported.
+	NewDeployment func(reg R, deploymentID string) D
 }
 
 // DefaultModels describes the package's own [Registration] and [Deployment]
@@ -179,6 +197,10 @@ func DefaultModels() Models[*Registration, *Deployment] {
 		RegistrationColumn: "registration_id",
 		DeploymentIDColumn: "deployment_id",
 		RegistrationKey:    func(r *Registration) any { return r.ID },
+		NewRegistration:    NewRegistration,
+		NewDeployment: func(r *Registration, deploymentID string) *Deployment {
+			return &Deployment{RegistrationID: r.ID, DeploymentID: deploymentID}
+		},
 	}
 }
 

@@ -15,6 +15,17 @@
 // hands the host's own struct (database id, tenant, settings) back, not a
 // copy of the library's [registration.Registration].
 //
+// The Store is also a [storage.Registrar], the writer that LTI Dynamic
+// Registration, the policy that records new deployments and administrative
+// tools use: [Store.CreateRegistration] stores a registration and its
+// deployments under one lock, all or none, as the library's own
+// [registration.Registration] and [deployment.Deployment] values;
+// [Store.CreateDeployment], [Store.DeleteDeployment] and
+// [Store.DeleteRegistration] (which removes the registration's deployments
+// with it) work on every registration, added or created; and
+// [Store.Registrations] lists them by issuer and client_id, deployment ids
+// in byte order.
+//
 // # Single use
 //
 // [Store.TakeState] and [Store.ConsumeNonce] check and mark an entry under
@@ -58,7 +69,11 @@
 // [deployment.ErrNotFound]; takes and consumes return [nonce.ErrNotFound],
 // [nonce.ErrExpired] and [nonce.ErrConsumed]; session lookups and touches
 // [session.ErrNotFound] and [session.ErrExpired]. Storing a key that already
-// exists returns an error matching [ErrDuplicate]. A cancelled or expired
+// exists returns an error matching [ErrDuplicate]; for a registration or a
+// deployment, through the Add methods or the Registrar ones, the error
+// matches [storage.ErrExists] too. The Registrar's deletes return
+// [registration.ErrNotFound] and [deployment.ErrNotFound], and its invalid
+// input an error of its own, with nothing written. A cancelled or expired
 // context makes every method return the context's error, wrapped, without
 // reading or changing any data; the launch pipeline treats it as
 // storage_unavailable.

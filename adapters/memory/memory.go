@@ -17,13 +17,16 @@ import (
 
 // Compile-time checks.
 var (
-	_ storage.Adapter = (*Store)(nil)
-	_ nonce.Carrier   = (*Store)(nil)
+	_ storage.Adapter   = (*Store)(nil)
+	_ storage.Registrar = (*Store)(nil)
+	_ nonce.Carrier     = (*Store)(nil)
 )
 
 // ErrDuplicate is returned (wrapped) when a registration, deployment, state
 // or nonce is added under a key that is already stored. Stored values are
-// never overwritten.
+// never overwritten. The duplicate of a registration or deployment (through
+// AddRegistration, AddDeployment or the [storage.Registrar] methods)
+// matches [storage.ErrExists] too.
 var ErrDuplicate = errors.New("memory: already stored")
 
 // DefaultSweepInterval is the interval [Store.StartSweeper] uses when it is
@@ -86,7 +89,7 @@ func (s *Store) CarriesNonce() bool { return true }
 // [Store.FindRegistration] returns, so the host gets its own type back.
 // r.LTIRegistration() must pass [registration.Registration.Validate]; a
 // second registration with the same issuer and client_id is an error
-// matching [ErrDuplicate].
+// matching [ErrDuplicate] and [storage.ErrExists].
 func (s *Store) AddRegistration(r registration.Registerable) error {
 	if r == nil {
 		return errors.New("memory: add registration: nil registration")
@@ -97,9 +100,18 @@ func (s *Store) AddRegistration(r registration.Registerable) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.addRegistrationLocked(lr, r); err != nil {
+		return fmt.Errorf("memory: add registration %s: %w", lr.Key(), err)
+	}
+	return nil
+}
+
+// addRegistrationLocked stores r under lr's key, or refuses a duplicate
+// with errExists. s.mu is held.
+func (s *Store) addRegistrationLocked(lr registration.Registration, r registration.Registerable) error {
 	byClient := s.regs[lr.Issuer]
 	if _, ok := byClient[lr.ClientID]; ok {
-		return fmt.Errorf("memory: add registration %s: %w", lr.Key(), ErrDuplicate)
+		return errExists{}
 	}
 	if byClient == nil {
 		byClient = make(map[string]registration.Registerable)
@@ -114,26 +126,33 @@ func (s *Store) AddRegistration(r registration.Registerable) error {
 // [Store.FindDeployment] returns. Its deployment_id must be non-empty and at
 // most [deployment.MaxIDLength] bytes; ids are case-sensitive, and a second
 // deployment with the same id under the same registration is an error
-// matching [ErrDuplicate].
+// matching [ErrDuplicate] and [storage.ErrExists]. A registration not
+// stored is an error matching [registration.ErrNotFound].
 func (s *Store) AddDeployment(reg registration.Key, d deployment.Deployable) error {
 	if d == nil {
 		return errors.New("memory: add deployment: nil deployment")
 	}
+	if err := s.addDeployment(reg, d); err != nil {
+		return fmt.Errorf("memory: add deployment: %w", err)
+	}
+	return nil
+}
+
+// addDeployment checks d's id and stores d under reg, as AddDeployment
+// documents.
+func (s *Store) addDeployment(reg registration.Key, d deployment.Deployable) error {
 	id := d.LTIDeployment().DeploymentID
-	switch {
-	case id == "":
-		return errors.New("memory: add deployment: deployment_id is empty")
-	case len(id) > deployment.MaxIDLength:
-		return fmt.Errorf("memory: add deployment: deployment_id is longer than %d bytes", deployment.MaxIDLength)
+	if err := checkDeploymentID(id); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.regs[reg.Issuer][reg.ClientID]; !ok {
-		return fmt.Errorf("memory: add deployment: registration %s: %w", reg, registration.ErrNotFound)
+		return fmt.Errorf("registration %s: %w", reg, registration.ErrNotFound)
 	}
 	byID := s.deps[reg]
 	if _, ok := byID[id]; ok {
-		return fmt.Errorf("memory: add deployment %q under %s: %w", id, reg, ErrDuplicate)
+		return fmt.Errorf("%q under %s: %w", id, reg, errExists{})
 	}
 	if byID == nil {
 		byID = make(map[string]deployment.Deployable)

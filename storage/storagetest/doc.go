@@ -1,7 +1,9 @@
-// Package storagetest owns the conformance suite every [storage.Adapter]
-// runs: one call, [Run], checks registration and deployment lookups and the
-// single-use, fail-closed, race-proof semantics of states and nonces that
-// the launch pipeline relies on (see package nonce).
+// Package storagetest owns the conformance suites every [storage.Adapter]
+// and every [storage.Registrar] runs. [Run] checks registration and
+// deployment lookups and the single-use, fail-closed, race-proof semantics
+// of states and nonces that the launch pipeline relies on (see package
+// nonce); [RunRegistrar] checks the writer of registrations and
+// deployments (see The Registrar suite below).
 //
 // # Writing the test of an adapter
 //
@@ -64,6 +66,51 @@
 //     stays consumable by its own registration.
 //   - An adapter that implements [nonce.Carrier] and reports true returns
 //     the Login's Nonce from TakeState.
+//
+// # The Registrar suite
+//
+// [RunRegistrar] checks a [storage.Registrar], the writer of registrations
+// and deployments, through its [RegistrarHarness]: the Registrar, the
+// Adapter that reads the same store, and optionally a second Registrar on
+// a connection pool of its own, which plays a second process in the races.
+// For the in-memory adapter:
+//
+//	func TestRegistrarConformance(t *testing.T) {
+//		storagetest.RunRegistrar(t, func(t *testing.T) storagetest.RegistrarHarness {
+//			s := memory.New()
+//			return storagetest.RegistrarHarness{Adapter: s, Registrar: s}
+//		})
+//	}
+//
+// Beyond the contracts written on [storage.Registrar], it checks:
+//
+//   - What CreateRegistration and CreateDeployment write, FindRegistration
+//     and FindDeployment find (every field, a static key set included) and
+//     Registrations lists; deployment ids of up to deployment.MaxIDLength
+//     bytes, with spaces and non-ASCII, are kept byte for byte, and "A" and
+//     "a" are two.
+//   - Invalid input (a registration that fails Validate; an empty,
+//     too-long or repeated deployment id) is an error that matches none of
+//     storage.ErrExists, registration.ErrNotFound and
+//     deployment.ErrNotFound, and writes nothing: not even the
+//     registration alone.
+//   - A duplicate is storage.ErrExists and changes nothing; a deployment
+//     of an unknown registration is registration.ErrNotFound.
+//   - DeleteRegistration removes the deployments too (also for the value
+//     FindRegistration returned before the delete); after it the key is
+//     registration.ErrNotFound for every method, and creating it again
+//     brings back none of the old deployments.
+//   - Registrations is ordered by issuer then client_id in byte order,
+//     with deployment ids in byte order, whatever the database collation.
+//   - A cancelled context fails every method, as a failure and not a
+//     refusal, and changes nothing.
+//   - 64 concurrent creates of one registration (split across the two
+//     Registrars when there are two) succeed exactly once, the others get
+//     storage.ErrExists, and only the winner's deployments are stored; the
+//     same for one deployment, and for deletes (the others get
+//     registration.ErrNotFound). Creates of deployments racing the delete
+//     of their registration succeed before it or fail after it with
+//     registration.ErrNotFound, and none outlives the registration.
 //
 // Subtest names are stable, so an adapter can skip a known failure with
 // go test -skip while it is being fixed.
