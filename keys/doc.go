@@ -28,5 +28,15 @@
 // Provider implementations return [ErrKeyNotFound] when the key set has no
 // usable key with the kid (the launch fails as invalid_signature) and an
 // error wrapping [ErrUnavailable] when no key set could be obtained (the
-// launch fails as keyset_unavailable).
+// launch fails as keyset_unavailable). A [Cache] whose fetch failed also
+// wraps a [*FetchError] (the key set URL and, when the platform answered,
+// the HTTP status), reachable with errors.As, so a refusal can be logged
+// with what locates it.
+//
+// # URLs
+//
+// The key set URL is fetched exactly as registered: its query is sent byte
+// for byte, never decoded, sorted or re-encoded, so a platform whose key
+// set lives at a URL such as /?lti-platform&jwks gets the request it
+// expects. A fragment is never sent (RFC 3986 §3.5).
 package keys

@@ -48,6 +48,36 @@ var (
 	ErrUnavailable = errors.New("keys: key set unavailable")
 )
 
+// FetchError is a failed key set fetch. It carries what locates the
+// problem: the key set URL and, when the platform answered, the HTTP
+// status. Errors a [Cache] returns for a failed fetch wrap one, reachable
+// with errors.As, and still match [ErrUnavailable] (or [ErrKeyNotFound]
+// when an older copy of the set is cached but lacks the kid).
+type FetchError struct {
+	// URL is the key set URL as registered.
+	URL string
+	// Status is the HTTP status of the answer; 0 when there was none
+	// (network error, timeout, refused redirect).
+	Status int
+	// Err is the cause.
+	Err error
+}
+
+// Error describes the failure, with the URL and status.
+func (e *FetchError) Error() string {
+	s := "fetching key set " + e.URL
+	if e.Status != 0 {
+		s += fmt.Sprintf(" (HTTP status %d)", e.Status)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *FetchError) Unwrap() error { return e.Err }
+
 // Defaults of a Cache.
 const (
 	DefaultTTL                = time.Hour
@@ -282,7 +312,10 @@ func (c *Cache) refreshAndFind(ctx context.Context, url string, e *entry, kid st
 			return k, nil
 		}
 		if !have {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, lastErr)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, lastErr)
+		}
+		if lastErr != nil {
+			return nil, fmt.Errorf("%w (the last refresh failed: %w)", ErrKeyNotFound, lastErr)
 		}
 		return nil, ErrKeyNotFound
 	}
@@ -308,39 +341,47 @@ func (c *Cache) refreshAndFind(ctx context.Context, url string, e *entry, kid st
 		return k, nil
 	}
 	if keys == nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w (the refresh failed: %w)", ErrKeyNotFound, err)
 	}
 	return nil, ErrKeyNotFound
 }
 
-func (c *Cache) fetch(ctx context.Context, url string) (map[string]*PublicKey, error) {
+// fetch gets and indexes the key set at rawURL. The URL is requested as
+// registered: its query is sent byte for byte (net/url keeps RawQuery as
+// given); only a fragment, which is never sent, is left out. Every error
+// is a *FetchError.
+func (c *Cache) fetch(ctx context.Context, rawURL string) (map[string]*PublicKey, error) {
+	fail := func(status int, err error) error { return &FetchError{URL: rawURL, Status: status, Err: err} }
 	// The fetch is shared by every launch waiting on this URL, so it must
 	// not die with the one request that happened to start it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fetchTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, err
+		return nil, fail(0, err)
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching key set: %w", err)
+		return nil, fail(0, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching key set: HTTP status %d", resp.StatusCode)
+		return nil, fail(resp.StatusCode, errors.New("the platform did not answer 200 OK"))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading key set: %w", err)
+		return nil, fail(resp.StatusCode, fmt.Errorf("reading key set: %w", err))
 	}
 	if int64(len(body)) > c.maxBytes {
-		return nil, fmt.Errorf("key set larger than %d bytes", c.maxBytes)
+		return nil, fail(resp.StatusCode, fmt.Errorf("key set larger than %d bytes", c.maxBytes))
 	}
 	set, err := jwk.Parse(body)
 	if err != nil {
-		return nil, fmt.Errorf("parsing key set: %w", err)
+		return nil, fail(resp.StatusCode, fmt.Errorf("parsing key set: %w", err))
 	}
 	return index(set)
 }

@@ -76,9 +76,12 @@ type options struct {
 	// exchange of its pages (storage.go).
 	storage      bool
 	storageWait  time.Duration
-	logger       *slog.Logger
+	logger       *slog.Logger // nil: slog.Default()
 	errorHandler func(w http.ResponseWriter, r *http.Request, err *lti.Error)
 	audiences    map[string]bool
+	// deploymentPolicy decides unknown deployments of known platforms
+	// (policy.go); nil refuses them.
+	deploymentPolicy DeploymentPolicy
 }
 
 // WithClock sets the clock (tests).
@@ -180,9 +183,15 @@ func WithPlatformStorageTimeout(d time.Duration) Option {
 	return func(o *options) { o.storageWait = d }
 }
 
-// WithLogger sets the logger for refused launches. Causes and unverified
-// input are logged here, never shown to the user; state, nonce and token
-// values are never logged.
+// WithLogger sets the logger of refused logins and launches (default
+// slog.Default(), at level Info). LoginHandler and LaunchHandler log each
+// refusal as "lti login refused" or "lti launch refused" with its code,
+// its error (causes included, never shown to the user) and the values that
+// locate the problem, listed in the package documentation; state, nonce,
+// id_token, signature, cookie, browser secret, login hints and tokens are
+// never logged. slog.New(slog.DiscardHandler) silences them; nil means
+// the default, read when a refusal is logged (so a later slog.SetDefault
+// applies).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithErrorHandler replaces how LoginHandler and LaunchHandler render errors

@@ -2,6 +2,7 @@ package launch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -81,4 +82,63 @@ func ExampleFromContext() {
 	app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output: 401 not launched
+}
+
+// Recording the new deployments of a known platform: a course that
+// installs the tool gets a deployment_id the tool has never seen, and its
+// first launch records it.
+func ExampleRecordDeployments() {
+	mux := http.NewServeMux()
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	platform, err := ltitest.NewPlatform(ltitest.Config{
+		ToolLoginURL:     srv.URL + "/lti/login",
+		ToolRedirectURIs: []string{srv.URL + "/lti/launch"},
+		TargetLinkURI:    srv.URL + "/lti/launch",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer platform.Close()
+	// The registration is known; none of its deployments is.
+	store := memory.New()
+	if err := store.AddRegistration(platform.Registration()); err != nil {
+		log.Fatal(err)
+	}
+
+	// Accept new deployments of registered platforms, except from one
+	// issuer the host has blocked.
+	approve := func(ctx context.Context, nd launch.NewDeployment) error {
+		if nd.Registration.LTIRegistration().Issuer == "https://blocked.example" {
+			return errors.New("new deployments of this platform need an administrator")
+		}
+		return nil
+	}
+	tool, err := launch.New(launch.Config{Storage: store, BaseURL: srv.URL},
+		launch.WithDeploymentPolicy(launch.RecordDeployments(store, approve)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("/lti/login", tool.LoginHandler())
+	mux.Handle("/lti/launch", tool.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lc, _ := launch.FromContext(r.Context())
+		fmt.Fprintf(w, "launched in deployment %s", lc.DeploymentID())
+	})))
+
+	jar, _ := cookiejar.New(nil)
+	browser := srv.Client()
+	browser.Jar = jar
+	resp, err := platform.Launch(context.Background(), browser, ltitest.WithDeploymentID("course-7"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body))
+
+	entries, _ := store.Registrations(context.Background())
+	fmt.Println("recorded:", entries[0].Deployments)
+	// Output:
+	// 200 launched in deployment course-7
+	// recorded: [course-7]
 }

@@ -17,7 +17,8 @@ import (
 // handler and next is not called.
 func (t *Tool) LaunchHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, err := t.ValidateLaunch(r.Context(), r)
+		var f facts
+		lc, err := t.validateLaunch(r.Context(), r, &f)
 		var sl *StorageLaunch
 		if errors.As(err, &sl) {
 			// No cookie came, and the login stored its secret in the
@@ -38,7 +39,7 @@ func (t *Tool) LaunchHandler(next http.Handler) http.Handler {
 		}
 		if err != nil {
 			e := errAs(err)
-			t.logRefusal(r.Context(), "launch", e)
+			t.logRefusal(r.Context(), true, e, &f, r)
 			if e == errMethod {
 				w.Header().Set("Allow", http.MethodPost)
 			}

@@ -106,21 +106,39 @@ func (t *Tool) checkTarget(raw string) error {
 // lti_storage_target (and platform storage is on), it answers a page that
 // also stores the secret in the platform's storage and then goes on to the
 // auth endpoint. On error nothing is written to w and no redirect happens.
+//
+// The auth endpoint is used as registered: its query is kept byte for byte
+// and the auth request parameters are appended (see the package
+// documentation, "Registered URLs"). InitiateLogin does not log;
+// LoginHandler logs each refusal.
 func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
+	var f facts
+	return t.initiateLogin(w, r, &f)
+}
+
+// initiateLogin is InitiateLogin, recording in f how far it got and the
+// values that locate a refusal.
+func (t *Tool) initiateLogin(w http.ResponseWriter, r *http.Request, f *facts) error {
 	ctx := r.Context()
+	f.stage = stageRequest
 	lr, err := ParseLoginRequest(r, t.opt.maxBody)
 	if err != nil {
 		return err
 	}
+	f.iss, f.clientID, f.deploymentID, f.targetLinkURI = lr.Issuer, lr.ClientID, lr.DeploymentID, lr.TargetLinkURI
+	f.stage = stageTarget
 	if err := t.checkTarget(lr.TargetLinkURI); err != nil {
 		return err
 	}
+	f.stage = stageRegistration
 	_, reg, lerr := t.findRegistration(ctx, lr.Issuer, lr.ClientID)
 	if lerr != nil {
 		return lerr
 	}
-	auth, err := url.Parse(reg.AuthEndpoint)
-	if err != nil || auth.Host == "" {
+	f.regFound, f.regIssuer, f.regClientID, f.authEndpoint = true, reg.Issuer, reg.ClientID, reg.AuthEndpoint
+	f.stage = stageAuthEndpoint
+	authBase, ok := authRequestBase(reg.AuthEndpoint)
+	if !ok {
 		return storageErr(errors.New("registration has no usable auth endpoint"))
 	}
 	// Platform storage needs the origin the platform's frames run on: the
@@ -130,6 +148,7 @@ func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 	if t.opt.storage && usableTarget(lr.LTIStorageTarget) && originOK {
 		target = lr.LTIStorageTarget
 	}
+	f.stage = stageLoginStore
 	state := newState(target)
 	secret, err := nonce.NewValue()
 	if err != nil {
@@ -165,20 +184,7 @@ func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
-	q := auth.Query()
-	q.Set("scope", "openid")
-	q.Set("response_type", "id_token")
-	q.Set("response_mode", "form_post")
-	q.Set("prompt", "none")
-	q.Set("client_id", reg.ClientID)
-	q.Set("redirect_uri", t.redirectURI)
-	q.Set("login_hint", lr.LoginHint)
-	if lr.LTIMessageHint != "" {
-		q.Set("lti_message_hint", lr.LTIMessageHint)
-	}
-	q.Set("state", state)
-	q.Set("nonce", nv)
-	auth.RawQuery = q.Encode()
+	authURL := authRequestURL(authBase, reg.ClientID, t.redirectURI, lr.LoginHint, lr.LTIMessageHint, state, nv)
 
 	t.expireOldCookies(w, r)
 	http.SetCookie(w, t.stateCookie(t.cookieName(state), cookieValue(secret, now), int(t.opt.stateTTL.Seconds())))
@@ -191,14 +197,14 @@ func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
 			Targets:    []string{target},
 			Key:        t.storageKey(state),
 			Value:      secret,
-			Next:       auth.String(),
+			Next:       authURL,
 			Timeout:    t.opt.storageWait.Milliseconds(),
 			CapTimeout: capTimeout(t.opt.storageWait).Milliseconds(),
 		})
 		return nil
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", auth.String())
+	w.Header().Set("Location", authURL)
 	w.WriteHeader(http.StatusFound)
 	return nil
 }
@@ -213,13 +219,91 @@ func capTimeout(d time.Duration) time.Duration {
 // with the error handler.
 func (t *Tool) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := t.InitiateLogin(w, r); err != nil {
+		var f facts
+		if err := t.initiateLogin(w, r, &f); err != nil {
 			e := errAs(err)
-			t.logRefusal(r.Context(), "login", e)
+			t.logRefusal(r.Context(), false, e, &f, r)
 			if e == errMethod {
 				w.Header().Set("Allow", "GET, POST")
 			}
 			t.opt.errorHandler(w, r, e)
 		}
 	})
+}
+
+// authParams are the names of the auth request parameters the tool sends
+// (OpenID Connect Core §3.1.2.1, 1EdTech Security Framework §5.1.1.2). A
+// registered auth endpoint's own query parameter of one of these names is
+// left out of the request: RFC 6749 §3.1 forbids sending a parameter
+// twice, and the tool's value is the one the flow needs.
+var authParams = map[string]bool{
+	"scope": true, "response_type": true, "client_id": true, "redirect_uri": true,
+	"login_hint": true, "state": true, "response_mode": true, "nonce": true,
+	"prompt": true, "lti_message_hint": true,
+}
+
+// authRequestBase prepares a registered auth endpoint for the auth
+// request parameters: the URL exactly as registered up to its fragment,
+// which is dropped (RFC 6749 §3.1: the endpoint must not have one, and a
+// browser never sends it), with query pairs named like an auth request
+// parameter left out, and ending in "?" or "&" so the parameters can be
+// appended. Every other byte of the query is kept as registered: a
+// platform such as the WordPress LTI Platform plugin, whose endpoint is
+// /?lti-platform&auth, routes by the query's exact spelling. It reports
+// false for a URL that is not an absolute http(s) URL.
+func authRequestBase(registered string) (string, bool) {
+	u, err := url.Parse(registered)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
+		return "", false
+	}
+	raw, _, _ := strings.Cut(registered, "#")
+	base, query, _ := strings.Cut(raw, "?")
+	kept, dropped := make([]string, 0, 4), false
+	for rest := query; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil && authParams[n] {
+			dropped = true
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	if dropped {
+		query = strings.Join(kept, "&")
+	}
+	if query != "" && !strings.HasSuffix(query, "&") {
+		query += "&"
+	}
+	return base + "?" + query, true
+}
+
+// authRequestURL appends the auth request parameters (OpenID Connect Core
+// §3.1.2.1, 1EdTech Security Framework §5.1.1.2), each query-escaped, to
+// base, a result of authRequestBase.
+func authRequestURL(base, clientID, redirectURI, loginHint, messageHint, state, nonce string) string {
+	var b strings.Builder
+	b.Grow(len(base) + 200 + len(clientID) + 2*len(redirectURI) + len(loginHint) + len(messageHint) + len(state) + len(nonce))
+	b.WriteString(base)
+	param := func(name, value string) {
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(value))
+	}
+	param("scope", "openid")
+	b.WriteString("&response_type=id_token&response_mode=form_post&prompt=none&")
+	param("client_id", clientID)
+	b.WriteByte('&')
+	param("redirect_uri", redirectURI)
+	b.WriteByte('&')
+	param("login_hint", loginHint)
+	if messageHint != "" {
+		b.WriteByte('&')
+		param("lti_message_hint", messageHint)
+	}
+	b.WriteByte('&')
+	param("state", state)
+	b.WriteByte('&')
+	param("nonce", nonce)
+	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -52,7 +51,6 @@ func New(cfg Config, opts ...Option) (*Tool, error) {
 		maxCookies:   DefaultMaxStateCookies,
 		storage:      true,
 		storageWait:  DefaultStorageTimeout,
-		logger:       slog.New(slog.DiscardHandler),
 		errorHandler: WriteError,
 	}
 	for _, opt := range opts {
@@ -135,11 +133,6 @@ func (t *Tool) findRegistration(ctx context.Context, issuer, clientID string) (r
 
 func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func (t *Tool) logRefusal(ctx context.Context, stage string, e *lti.Error) {
-	t.opt.logger.LogAttrs(ctx, slog.LevelInfo, "lti "+stage+" refused",
-		slog.String("code", string(e.Code)), slog.String("error", e.Error()))
 }
 
 // errAs converts any error to an *lti.Error, failing closed.

@@ -33,7 +33,18 @@ const maxSubjectLen = 255
 // The checks run in the order of 1EdTech Security Framework §5.1.3: the
 // signature is verified before any claim is trusted, so a token that is
 // both expired and badly signed is invalid_signature.
+//
+// ValidateLaunch does not log; LaunchHandler logs each refusal with what
+// locates it (see the package documentation).
 func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, error) {
+	var f facts
+	return t.validateLaunch(ctx, r, &f)
+}
+
+// validateLaunch is ValidateLaunch, recording in f how far it got and the
+// values that locate a refusal.
+func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*Context, error) {
+	f.stage = stageRequest
 	if r.Method != http.MethodPost {
 		return nil, errMethod
 	}
@@ -67,13 +78,16 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 	bufs := tokenPool.Get().(*tokenBuffers)
 	defer bufs.release()
 	var tok token
+	f.stage = stageToken
 	if perr := splitTokenInto(tokens[0], &tok, bufs); perr != nil {
 		return nil, perr
 	}
+	f.kid, f.alg, f.payload = tok.header.Kid, tok.header.Alg, tok.payload
 
 	// The state must come with the secret this browser was given at login
 	// (login CSRF protection, OIDC Core §15.5.2 and Security Framework
 	// §7.3.1): from the state cookie, or from the platform's storage.
+	f.stage = stageState
 	secret, binding, err := t.browserSecret(ctx, r, form, state, &tok)
 	if err != nil {
 		return nil, err
@@ -91,27 +105,35 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		// The stored record is not the one written at login.
 		return nil, lti.ErrInvalidState.WithDescription("the state record does not match its binding")
 	}
+	f.iss, f.clientID, f.deploymentID, f.targetLinkURI = login.Issuer, login.ClientID, login.DeploymentID, login.TargetLinkURI
 	if !t.opt.now().Before(login.ExpiresAt) {
 		return nil, lti.ErrInvalidState.WithCause(nonce.ErrExpired)
 	}
 
+	f.stage = stageRegistration
 	host, reg, lerr := t.findRegistration(ctx, login.Issuer, login.ClientID)
 	if lerr != nil {
 		return nil, lerr
 	}
+	f.regFound, f.regIssuer, f.regClientID = true, reg.Issuer, reg.ClientID
+	f.keySetURL, f.staticKeys = reg.KeySetURL, reg.KeySet != nil
 
+	f.stage = stageSignature
 	if err := t.verify(ctx, reg, &tok); err != nil {
 		return nil, err
 	}
+	f.stage = stageClaims
 	claims, derr := decodePayload(tok.payload)
 	if derr != nil {
 		return nil, derr
 	}
+	f.claims = claims
 	if err := t.checkClaims(claims, reg.Issuer, reg.ClientID, login); err != nil {
 		return nil, err
 	}
 
 	// Nonce (OIDC Core §3.1.3.7 step 11, Security Framework §5.1.3 step 9).
+	f.stage = stageNonce
 	if claims.Nonce == "" {
 		return nil, lti.ErrInvalidNonce.WithDescription("the id_token has no nonce")
 	}
@@ -129,11 +151,21 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, e
 		}
 	}
 
+	f.stage = stageDeployment
 	dep, err := t.store.FindDeployment(ctx, host, claims.DeploymentID)
-	if err != nil {
-		if errors.Is(err, deployment.ErrNotFound) {
-			return nil, lti.ErrUnknownDeployment.WithCause(err).WithSpec("LTI 1.3 Core §5.3.3")
+	if errors.Is(err, deployment.ErrNotFound) && t.opt.deploymentPolicy != nil {
+		// A deployment of a known platform the tool has not seen: the
+		// host's policy decides (LTI 1.3 Core §5.3.3). Everything about the
+		// launch has been verified by now.
+		f.stage = stagePolicy
+		if dep, err = t.applyPolicy(ctx, host, claims); err != nil {
+			return nil, err
 		}
+	}
+	switch {
+	case errors.Is(err, deployment.ErrNotFound):
+		return nil, lti.ErrUnknownDeployment.WithCause(err).WithSpec("LTI 1.3 Core §5.3.3")
+	case err != nil:
 		return nil, storageErr(err)
 	}
 	if dep == nil {
