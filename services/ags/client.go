@@ -111,10 +111,12 @@ var (
 // HTTPError is a call the platform answered with an unexpected status
 // (after one retry with a new token on 401); get it with errors.As. Its
 // fields: Method and URL of the request; StatusCode (e.g. 404) and Status
-// ("404 Not Found"); ContentType of the answer; Body, the first KiB of the
-// platform's body (valid UTF-8, for logs, not for end users);
-// WWWAuthenticate, the header of a 401 or 403. The NRPS client returns the
-// same type (nrps.HTTPError).
+// ("404 Not Found"); ContentType of the answer; Body, an excerpt of the
+// platform's body (at most 512 bytes, one line, valid UTF-8, secrets
+// masked; for logs, not for end users); WWWAuthenticate, the header of a
+// 401 or 403; ErrorCode, ErrorDescription and ErrorURI, the RFC 6749 §5.2
+// members when the body is such JSON. The NRPS client returns the same
+// type (nrps.HTTPError).
 type HTTPError = svchttp.HTTPError
 
 // Config holds what a Client needs.
@@ -329,38 +331,23 @@ func (c *Client) lineItemURL(raw string) (string, error) {
 }
 
 // subURL returns the line item URL with elem appended to its path, before
-// any query: Moodle's line item URLs carry "?type_id=1", so the scores of
-// ".../lineitem?type_id=1" are at ".../lineitem/scores?type_id=1" (AGS 2.0
-// §3.4.1, §3.3.1).
+// any query, which is kept byte for byte: Moodle's line item URLs carry
+// "?type_id=1", so the scores of ".../lineitem?type_id=1" are at
+// ".../lineitem/scores?type_id=1" (AGS 2.0 §3.4.1, §3.3.1).
 func (c *Client) subURL(lineItem, elem string) (string, error) {
-	u, err := c.caller.CheckURL(lineItem)
-	if err != nil {
+	if _, err := c.caller.CheckURL(lineItem); err != nil {
 		return "", err
 	}
-	s := u.JoinPath(elem)
-	s.Fragment, s.RawFragment = "", ""
-	return s.String(), nil
+	return svchttp.AppendPath(lineItem, elem), nil
 }
 
 // withQuery returns raw with the non-empty params added to its query,
-// keeping the query it has.
+// keeping the query it has byte for byte (see svchttp.AddQuery).
 func withQuery(raw string, params ...string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
+	if _, err := url.Parse(raw); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
-	q := u.Query()
-	changed := false
-	for i := 0; i+1 < len(params); i += 2 {
-		if params[i+1] != "" {
-			q.Set(params[i], params[i+1])
-			changed = true
-		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String(), nil
+	return svchttp.AddQuery(raw, params...), nil
 }
 
 // readJSON decodes a response body into v; an empty body leaves v as it is

@@ -83,7 +83,19 @@
 //   - the Source's errors (e.g. a *token.TokenError) and the context's errors, wrapped.
 //
 // A platform answer with an unexpected status is an *[HTTPError] (get it
-// with errors.As) carrying the status, the WWW-Authenticate header of a
-// 401 or 403 and the first KiB of the platform's body, for logs. The NRPS
-// client returns the same type.
+// with errors.As) carrying the request's method and URL, the status, the
+// Content-Type, the WWW-Authenticate header of a 401 or 403, the RFC 6749
+// §5.2 members when the body is such JSON, and a one-line excerpt of the
+// body (at most 512 bytes, secrets masked), for logs; its LogAttrs method
+// gives them as slog attributes. The NRPS client returns the same type.
+//
+// # URLs
+//
+// The claim's URLs are used as given: their query is sent byte for byte
+// (Moodle's "?type_id=1", bare keys, encodings and repeated keys kept). The
+// scores and results services go before the query (".../lineitems/1?type_id=2"
+// becomes ".../lineitems/1/scores?type_id=2", AGS 2.0 §3.4.1, §3.3.1); the
+// filters a call adds (user_id, limit, tag, …) are appended to the query,
+// replacing a parameter of the same name; Link rel="next" URLs are
+// requested as written.
 package ags

@@ -553,11 +553,12 @@ func TestQueryAndPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"GET /lineitems?limit=5&resource_id=r%261&resource_link_id=rl+1&tag=grade&type_id=1 " + ags.MediaTypeLineItemContainer + " ",
+		// The claim's query first, as given, then the filters (svchttp.AddQuery).
+		"GET /lineitems?type_id=1&resource_link_id=rl+1&resource_id=r%261&tag=grade&limit=5 " + ags.MediaTypeLineItemContainer + " ",
 		"POST /lineitems?type_id=1 " + ags.MediaTypeLineItem + " " + ags.MediaTypeLineItem,
 		"PUT /lineitems/9/lineitem " + ags.MediaTypeLineItem + " " + ags.MediaTypeLineItem,
 		"DELETE /lineitems/9/lineitem  ",
-		"GET /lineitems/1/lineitem/results?limit=2&type_id=1&user_id=u+1 " + ags.MediaTypeResultContainer + " ",
+		"GET /lineitems/1/lineitem/results?type_id=1&user_id=u+1&limit=2 " + ags.MediaTypeResultContainer + " ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -87,9 +87,11 @@ var (
 // HTTPError is a call the platform answered with a status other than 200
 // (after one retry with a new token on 401); get it with errors.As. Its
 // fields: Method and URL of the request; StatusCode and Status; the
-// answer's ContentType; Body, the first KiB of the platform's body (for
-// logs); WWWAuthenticate, the header of a 401 or 403. It is the same type
-// as ags.HTTPError.
+// answer's ContentType; Body, an excerpt of the platform's body (at most
+// 512 bytes, one line, secrets masked; for logs); WWWAuthenticate, the
+// header of a 401 or 403; ErrorCode, ErrorDescription and ErrorURI, the RFC
+// 6749 §5.2 members when the body is such JSON. It is the same type as
+// ags.HTTPError.
 type HTTPError = svchttp.HTTPError
 
 // Config holds what a Client needs.
@@ -263,28 +265,18 @@ type Query struct {
 	ResourceLinkID string
 }
 
+// membershipsURL is the claim's context_memberships_url with q's filters
+// added to its query, which is kept byte for byte (svchttp.AddQuery):
+// role, then limit, then rlid.
 func (c *Client) membershipsURL(q Query) (string, error) {
-	u, err := url.Parse(c.ep.ContextMembershipsURL)
-	if err != nil {
+	if _, err := url.Parse(c.ep.ContextMembershipsURL); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
-	v := u.Query()
-	changed := false
-	set := func(k, val string) {
-		if val != "" {
-			v.Set(k, val)
-			changed = true
-		}
-	}
-	set("role", q.Role)
+	limit := ""
 	if q.Limit > 0 {
-		set("limit", strconv.Itoa(q.Limit))
+		limit = strconv.Itoa(q.Limit)
 	}
-	set("rlid", q.ResourceLinkID)
-	if changed {
-		u.RawQuery = v.Encode()
-	}
-	return u.String(), nil
+	return svchttp.AddQuery(c.ep.ContextMembershipsURL, "role", q.Role, "limit", limit, "rlid", q.ResourceLinkID), nil
 }
 
 // Member is one membership of the context (NRPS 2.0 §2.3). The personal

@@ -75,5 +75,11 @@
 //   - the Source's errors and the context's errors, wrapped.
 //
 // A platform answer other than 200 is an *[HTTPError] (the same type as
-// ags.HTTPError) with the status and the first KiB of the body.
+// ags.HTTPError) with the request, the status, the Content-Type, the RFC
+// 6749 §5.2 members when the body is such JSON, and a one-line excerpt of
+// the body (at most 512 bytes, secrets masked), for logs.
+//
+// The claim's context_memberships_url is used as given, its query byte for
+// byte; the filters (role, limit, rlid) are appended to it, and Link
+// rel="next" and rel="differences" URLs are requested as written.
 package nrps

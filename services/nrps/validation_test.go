@@ -105,7 +105,7 @@ func TestQuery(t *testing.T) {
 	if _, err := readAll(c.Members(t.Context(), nrps.Query{Role: lti.RoleContextLearner, Limit: 50, ResourceLinkID: "rl 1"})); err != nil {
 		t.Fatal(err)
 	}
-	want := "/memberships?limit=50&rlid=rl+1&role=http%3A%2F%2Fpurl.imsglobal.org%2Fvocab%2Flis%2Fv2%2Fmembership%23Learner " + nrps.MediaTypeMembershipContainer
+	want := "/memberships?role=http%3A%2F%2Fpurl.imsglobal.org%2Fvocab%2Flis%2Fv2%2Fmembership%23Learner&limit=50&rlid=rl+1 " + nrps.MediaTypeMembershipContainer
 	if len(uris) != 1 || uris[0] != want {
 		t.Fatalf("requests %q\nwant %q", uris, want)
 	}

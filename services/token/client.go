@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/internal/errbody"
 	"github.com/ltikit/ltikit/toolkey"
 )
 
@@ -354,22 +356,40 @@ func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cac
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
-		c.warn("token request failed", reg, k, slog.String("error", err.Error()))
+		// The transport's error names the URL as registered; the form (and
+		// with it the assertion) is never part of it.
+		c.warn("token request failed", reg, k, slog.String("method", http.MethodPost),
+			slog.String("url", errbody.RawURL(endpoint)), slog.String("error", err.Error()))
 		return "", fmt.Errorf("token: requesting a token: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("token: reading the token response: %w", err)
-	}
 	var tr *Response
-	if int64(len(body)) > c.maxBytes {
-		err = &TokenError{Status: resp.StatusCode, cause: ErrResponseTooLarge}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		var body []byte
+		body, err = io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+		if err != nil {
+			return "", fmt.Errorf("token: reading the token response: %w", err)
+		}
+		if int64(len(body)) > c.maxBytes {
+			err = &TokenError{Status: resp.StatusCode, Excerpt: excerpt(resp.StatusCode, body), cause: ErrResponseTooLarge}
+		} else {
+			tr, err = ParseResponse(resp.StatusCode, body)
+		}
 	} else {
-		tr, err = ParseResponse(resp.StatusCode, body)
+		// An error answer is read only as far as its §5.2 members and an
+		// excerpt need: the rest of a large error page is never read.
+		_, err = ParseResponse(resp.StatusCode, errbody.Read(resp.Body, min(c.maxBytes, errbody.ReadLimit)))
 	}
 	if err != nil {
-		c.warn("token request refused", reg, k, slog.String("error", err.Error()))
+		var te *TokenError
+		if errors.As(err, &te) {
+			te.Method, te.URL = http.MethodPost, errbody.RawURL(endpoint)
+			te.ContentType = errbody.Clean(resp.Header.Get("Content-Type"), errbody.FieldBytes)
+			te.KeyID = assertionKeyID(assertion)
+			c.warn("token request refused", reg, k, append(te.LogAttrs(), slog.String("error", err.Error()))...)
+		} else {
+			c.warn("token request refused", reg, k, slog.String("error", err.Error()))
+		}
 		return "", err
 	}
 
@@ -450,4 +470,21 @@ func (c *Client) Assertion(ctx context.Context, reg registration.Registration) (
 		return "", fmt.Errorf("token: signing the client assertion: %w", err)
 	}
 	return s, nil
+}
+
+// assertionKeyID returns the kid of a compact JWS's protected header, or
+// "" (the header is the tool's own; only the kid is read from it).
+func assertionKeyID(jws string) string {
+	head, _, _ := strings.Cut(jws, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		KeyID string `json:"kid"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return errbody.Clean(h.KeyID, errbody.FieldBytes)
 }

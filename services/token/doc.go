@@ -41,6 +41,9 @@
 // platform, with the Authorization header removed. Do does not bound the
 // size of the body it returns: the service clients (ags, nrps) do.
 //
+// The registered token endpoint is used as given: its query (the WordPress
+// "LTI Platform" plugin's "/?lti-platform&token") is sent byte for byte.
+//
 // Tokens and assertions are never logged ([WithLogger] records issuer,
 // client_id, scopes and lifetimes only), never part of an error, and
 // [Response] prints its token redacted.
@@ -48,8 +51,15 @@
 // # Errors
 //
 // Every unusable answer of the token endpoint is a *[TokenError] carrying
-// the HTTP status and, when the platform said, its error, error_description
-// and error_uri (RFC 6749 §5.2). It wraps the kind of failure, for
+// the request (POST and the token endpoint), the HTTP status and
+// Content-Type, and the platform's words: its error, error_description and
+// error_uri (RFC 6749 §5.2) when the body is such a JSON object, whatever
+// its Content-Type, else a one-line excerpt of the body (at most 512 bytes,
+// control characters replaced, JWTs and tokens masked; Moodle answers an
+// unknown kid with malformed JSON as text/html, and the excerpt shows it).
+// Of an error answer at most 16 KiB is read. With [WithLogger], a refusal
+// is logged at warn level with the same fields ([TokenError.LogAttrs]). It
+// wraps the kind of failure, for
 // errors.Is: [ErrRejected] (an error status, or an error member without a
 // token), [ErrMalformedResponse] (not a JSON object, or a member of the
 // wrong type), [ErrResponseTooLarge] (over [WithMaxBytes], 1 MiB by

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/ltikit/ltikit/services/internal/errbody"
 )
 
 // Errors of a Client. Those about the token endpoint's answer come wrapped
@@ -37,14 +38,18 @@ var (
 )
 
 // TokenError is the error for an unusable answer of a token endpoint. It
-// carries what the platform said (RFC 6749 §5.2) and wraps one of
-// [ErrRejected], [ErrMalformedResponse], [ErrResponseTooLarge],
-// [ErrNoAccessToken] or [ErrUnsupportedTokenType]. Get it with errors.As.
+// carries what the platform said and wraps one of [ErrRejected],
+// [ErrMalformedResponse], [ErrResponseTooLarge], [ErrNoAccessToken] or
+// [ErrUnsupportedTokenType]. Get it with errors.As.
 //
-// Code, Description and URI come from the platform, unverified; they are
-// cut to a few hundred characters and stripped of control characters, so
-// they are safe for logs, but they should not be shown to end users as
-// they are. A TokenError never contains an access token.
+// Code, Description and URI are the RFC 6749 §5.2 members, when the body
+// is such a JSON object (whatever its Content-Type); Excerpt is the start
+// of the body otherwise. They come from the platform, unverified: they are
+// cut short, stripped of line breaks, control and format characters, and
+// what looks like a token or JWT in them is masked, so they are safe for
+// logs, but they should not be shown to end users as they are. A
+// TokenError never contains the access token, the client assertion or an
+// Authorization header.
 type TokenError struct {
 	// Status is the HTTP status of the answer.
 	Status int
@@ -56,14 +61,50 @@ type TokenError struct {
 	// URI is the answer's "error_uri" member.
 	URI string
 
+	// Method and URL are the token request's ("POST" and the registered
+	// token endpoint, without user info); empty when the error comes from
+	// [ParseResponse] alone.
+	Method, URL string
+	// ContentType is the Content-Type header of the answer, cleaned; empty
+	// when the error comes from [ParseResponse] alone.
+	ContentType string
+	// KeyID is the kid of the client assertion the request was signed
+	// with (the tool's key; not a secret): the platform must find it in
+	// the key set it holds for the tool. Empty when the error comes from
+	// [ParseResponse] alone.
+	KeyID string
+	// Excerpt is the start of the body (at most 512 bytes and an
+	// ellipsis, on one line, valid UTF-8, secrets masked) when it is not
+	// an RFC 6749 §5.2 JSON object: an HTML error page, plain text, or
+	// malformed JSON such as Moodle's answer to an unknown kid. It is
+	// empty for a success status whose body is JSON (it could hold the
+	// token under another name) and for an empty body.
+	Excerpt string
+
 	cause error
 }
 
-// Error implements error.
+// Error implements error: the kind of failure, the request, the HTTP
+// status and Content-Type, the client assertion's kid, then the platform's
+// words: the §5.2 members
+// when there are some, else the body excerpt.
 func (e *TokenError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.cause.Error())
-	fmt.Fprintf(&b, " (HTTP %d", e.Status)
+	b.WriteString(" (")
+	if e.Method != "" || e.URL != "" {
+		b.WriteString(strings.TrimSpace(e.Method + " " + e.URL))
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "HTTP %d", e.Status)
+	if e.ContentType != "" {
+		b.WriteString(", Content-Type ")
+		b.WriteString(e.ContentType)
+	}
+	if e.KeyID != "" {
+		b.WriteString(", assertion kid ")
+		b.WriteString(strconv.Quote(e.KeyID))
+	}
 	if e.Code != "" {
 		b.WriteString(", error=")
 		b.WriteString(strconv.Quote(e.Code))
@@ -72,8 +113,39 @@ func (e *TokenError) Error() string {
 		b.WriteString(", error_description=")
 		b.WriteString(strconv.Quote(e.Description))
 	}
+	if e.URI != "" {
+		b.WriteString(", error_uri=")
+		b.WriteString(strconv.Quote(e.URI))
+	}
 	b.WriteString(")")
+	if e.Code == "" && e.Description == "" && e.Excerpt != "" {
+		b.WriteString(": the platform said: ")
+		b.WriteString(e.Excerpt)
+	}
 	return b.String()
+}
+
+// LogAttrs returns the error's fields as slog attributes, the ones a
+// token refusal is logged with: http_status, content_type, method, url,
+// kid (of the client assertion), and error_code, error_description and error_uri, or body_excerpt.
+func (e *TokenError) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.Int("http_status", e.Status)}
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("content_type", e.ContentType)
+	add("method", e.Method)
+	add("url", e.URL)
+	add("kid", e.KeyID)
+	add("error_code", e.Code)
+	add("error_description", e.Description)
+	add("error_uri", e.URI)
+	if e.Code == "" && e.Description == "" {
+		add("body_excerpt", e.Excerpt)
+	}
+	return attrs
 }
 
 // Unwrap returns the kind of failure: ErrRejected, ErrMalformedResponse,
@@ -102,9 +174,6 @@ func (r Response) String() string {
 // GoString redacts the access token for %#v.
 func (r Response) GoString() string { return r.String() }
 
-// maxErrField bounds each error member kept from an answer.
-const maxErrField = 256
-
 // ParseResponse interprets a token endpoint answer with HTTP status and
 // body (RFC 6749 §5.1, §5.2). Any error is a *[TokenError]. It is exported
 // for hosts that send the token request themselves; the body's size must
@@ -126,14 +195,17 @@ func ParseResponse(status int, body []byte) (*Response, error) {
 	if !ok || (isObject && len(raw.Error) > 0 && len(raw.AccessToken) == 0) {
 		e := &TokenError{Status: status, cause: ErrRejected}
 		if isObject {
-			e.Code = cleanField(raw.Error)
-			e.Description = cleanField(raw.Description)
-			e.URI = cleanField(raw.URI)
+			e.Code = errbody.Field(raw.Error)
+			e.Description = errbody.Field(raw.Description)
+			e.URI = errbody.Field(raw.URI)
+		}
+		if e.Code == "" && e.Description == "" {
+			e.Excerpt = excerpt(status, body)
 		}
 		return nil, e
 	}
 	if !isObject {
-		return nil, &TokenError{Status: status, cause: ErrMalformedResponse}
+		return nil, &TokenError{Status: status, Excerpt: excerpt(status, body), cause: ErrMalformedResponse}
 	}
 	var r Response
 	if !stringField(raw.AccessToken, &r.AccessToken) || !stringField(raw.TokenType, &r.TokenType) || !stringField(raw.Scope, &r.Scope) {
@@ -187,28 +259,12 @@ func seconds(m json.RawMessage) (time.Duration, bool) {
 	return time.Duration(int64(f)) * time.Second, true
 }
 
-// cleanField keeps a bounded, printable rendering of an untrusted error
-// member: strings as they are, other JSON values as their text.
-func cleanField(m json.RawMessage) string {
-	if len(m) == 0 || string(m) == "null" {
+// excerpt is what a TokenError keeps of a body that is not an RFC 6749
+// §5.2 answer. A success answer that looks like JSON may hold the access
+// token under a name the masking does not know: nothing is kept of it.
+func excerpt(status int, body []byte) string {
+	if b := bytes.TrimSpace(body); status >= 200 && status < 300 && len(b) > 0 && (b[0] == '{' || b[0] == '[') {
 		return ""
 	}
-	var s string
-	if json.Unmarshal(m, &s) != nil {
-		s = string(m)
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == maxErrField {
-			b.WriteString("…")
-			break
-		}
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.In(r, unicode.Cf) {
-			r = '?'
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
+	return errbody.Excerpt(body)
 }

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ltikit/ltikit/registration"
+	"github.com/ltikit/ltikit/services/internal/errbody"
 	"github.com/ltikit/ltikit/services/internal/redirect"
 	"github.com/ltikit/ltikit/services/internal/waitlimit"
 	"github.com/ltikit/ltikit/services/token"
@@ -35,9 +38,6 @@ const (
 	// DefaultMaxRedirects is how many same-origin redirects a call follows.
 	DefaultMaxRedirects = token.DefaultMaxRedirects
 )
-
-// excerptBytes bounds the body excerpt an *HTTPError keeps.
-const excerptBytes = 1 << 10
 
 // Errors shared by the service clients. The service packages re-export them.
 var (
@@ -67,10 +67,15 @@ var (
 
 // HTTPError is a service call the platform answered with a status other
 // than the success statuses of the call (after the one retry that follows a
-// 401). It carries the start of the platform's body for logs; the body
-// excerpt is the platform's text, never shown to end users by the library.
+// 401). It carries what the platform said, for logs: the RFC 6749 §5.2
+// members when the body is such a JSON object (whatever its Content-Type;
+// a bearer token refusal often is), and an excerpt of the body. All of it
+// is the platform's unverified text, cleaned so that it is safe in a log
+// line (one line, valid UTF-8, no control characters, what looks like a
+// token masked), never shown to end users by the library. It never holds
+// the access token or the Authorization header.
 type HTTPError struct {
-	// Method and URL are the request's.
+	// Method and URL are the request's; the URL without user info.
 	Method, URL string
 	// StatusCode is the HTTP status code, e.g. 404.
 	StatusCode int
@@ -78,19 +83,75 @@ type HTTPError struct {
 	Status string
 	// ContentType is the Content-Type of the platform's answer.
 	ContentType string
-	// Body is the start (up to 1 KiB, valid UTF-8) of the platform's body.
+	// Body is an excerpt of the platform's body: at most 512 bytes and an
+	// ellipsis, on one line, valid UTF-8, control characters replaced and
+	// secrets masked. Of the body, at most 16 KiB is read.
 	Body string
 	// WWWAuthenticate is the WWW-Authenticate header of a 401 or 403.
 	WWWAuthenticate string
+	// ErrorCode, ErrorDescription and ErrorURI are the "error",
+	// "error_description" and "error_uri" members (RFC 6749 §5.2) when
+	// the body is a JSON object with them.
+	ErrorCode, ErrorDescription, ErrorURI string
 }
 
-// Error describes the failed call, with the platform's body excerpt.
+// Error describes the failed call: the request, the status, the
+// Content-Type, then the platform's words, its §5.2 members when it sent
+// them, else the body excerpt.
 func (e *HTTPError) Error() string {
-	s := fmt.Sprintf("lti service: %s %s: %s", e.Method, e.URL, e.Status)
-	if e.Body != "" {
-		s += ": " + e.Body
+	var b strings.Builder
+	fmt.Fprintf(&b, "lti service: %s %s: %s", e.Method, e.URL, e.Status)
+	if e.ContentType != "" {
+		b.WriteString(" (Content-Type ")
+		b.WriteString(e.ContentType)
+		b.WriteString(")")
 	}
-	return s
+	if e.WWWAuthenticate != "" {
+		b.WriteString(", WWW-Authenticate: ")
+		b.WriteString(e.WWWAuthenticate)
+	}
+	switch {
+	case e.ErrorCode != "" || e.ErrorDescription != "":
+		if e.ErrorCode != "" {
+			b.WriteString(", error=")
+			b.WriteString(strconv.Quote(e.ErrorCode))
+		}
+		if e.ErrorDescription != "" {
+			b.WriteString(", error_description=")
+			b.WriteString(strconv.Quote(e.ErrorDescription))
+		}
+		if e.ErrorURI != "" {
+			b.WriteString(", error_uri=")
+			b.WriteString(strconv.Quote(e.ErrorURI))
+		}
+	case e.Body != "":
+		b.WriteString(": the platform said: ")
+		b.WriteString(e.Body)
+	}
+	return b.String()
+}
+
+// LogAttrs returns the error's fields as slog attributes: http_status,
+// content_type, method, url, www_authenticate, and error_code,
+// error_description and error_uri, or body_excerpt.
+func (e *HTTPError) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.Int("http_status", e.StatusCode)}
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("content_type", e.ContentType)
+	add("method", e.Method)
+	add("url", e.URL)
+	add("www_authenticate", e.WWWAuthenticate)
+	add("error_code", e.ErrorCode)
+	add("error_description", e.ErrorDescription)
+	add("error_uri", e.ErrorURI)
+	if e.ErrorCode == "" && e.ErrorDescription == "" {
+		add("body_excerpt", e.Body)
+	}
+	return attrs
 }
 
 // Request is one service call.
@@ -284,7 +345,7 @@ var ErrBadURL = errors.New("lti service: bad service URL")
 // Do sends req with a bearer token and returns the response when its status
 // is one of ok (any 2xx when ok is empty). A 401 invalidates the token and
 // the call is sent once more with a new one. Any other status is an
-// *HTTPError, its body read (up to 1 KiB) and closed. The returned body
+// *HTTPError, its body read (up to 16 KiB) and closed. The returned body
 // fails with ErrResponseTooLarge past the Caller's bound; the caller closes
 // it.
 //
@@ -301,7 +362,7 @@ func (c *Caller) Do(ctx context.Context, req Request, ok ...int) (*http.Response
 	l := waitlimit.Start(ctx, c.timeout, ErrTimeout)
 	var resp *http.Response
 	if c.doer != nil {
-		hr, err := newRequest(l.Context(), u, req)
+		hr, err := newRequest(l.Context(), req)
 		if err != nil {
 			l.Release()
 			return nil, err
@@ -336,7 +397,7 @@ func (c *Caller) doInternal(ctx context.Context, u *url.URL, req Request) (*http
 		if err != nil {
 			return nil, fmt.Errorf("lti service: access token: %w", err)
 		}
-		hr, err := newRequest(ctx, u, req)
+		hr, err := newRequest(ctx, req)
 		if err != nil {
 			return nil, err
 		}
@@ -354,12 +415,13 @@ func (c *Caller) doInternal(ctx context.Context, u *url.URL, req Request) (*http
 	}
 }
 
-func newRequest(ctx context.Context, u *url.URL, req Request) (*http.Request, error) {
+func newRequest(ctx context.Context, req Request) (*http.Request, error) {
 	var body io.Reader
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), body)
+	// The URL as given, not u.String(): its query goes out byte for byte.
+	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
 	if err != nil {
 		return nil, fmt.Errorf("lti service: %w", err)
 	}
@@ -391,17 +453,21 @@ func success(status int, ok []int) bool {
 
 func newHTTPError(method string, u *url.URL, resp *http.Response) *HTTPError {
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, excerptBytes))
+	// Bounded: the rest of a large error page is never read.
+	b := errbody.Read(resp.Body, errbody.ReadLimit)
 	e := &HTTPError{
 		Method:      method,
-		URL:         u.Redacted(),
+		URL:         errbody.URL(u),
 		StatusCode:  resp.StatusCode,
-		Status:      resp.Status,
-		ContentType: resp.Header.Get("Content-Type"),
-		Body:        strings.TrimSpace(string(bytes.ToValidUTF8(b, []byte("\uFFFD")))),
+		Status:      errbody.Clean(resp.Status, errbody.FieldBytes),
+		ContentType: errbody.Clean(resp.Header.Get("Content-Type"), errbody.FieldBytes),
+		Body:        errbody.Excerpt(b),
+	}
+	if o, ok := errbody.ParseOAuth(b); ok {
+		e.ErrorCode, e.ErrorDescription, e.ErrorURI = o.Error, o.Description, o.URI
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		e.WWWAuthenticate = resp.Header.Get("WWW-Authenticate")
+		e.WWWAuthenticate = errbody.Clean(resp.Header.Get("WWW-Authenticate"), errbody.ExcerptBytes)
 	}
 	if e.Status == "" {
 		e.Status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
@@ -442,8 +508,9 @@ func (m *maxReader) Read(p []byte) (int, error) {
 
 func (m *maxReader) Close() error { return m.rc.Close() }
 
-// NextLink returns the absolute URL of resp's Link rel="next", or "". A
-// relative reference resolves against the request URL.
+// NextLink returns the absolute URL of resp's Link rel="next", or "". An
+// absolute target is returned as written; a relative reference resolves
+// against the request URL.
 func NextLink(resp *http.Response) string { return LinkRel(resp, "next") }
 
 // LinkRel returns the absolute URL of resp's first Link header entry with
@@ -456,6 +523,12 @@ func LinkRel(resp *http.Response, rel string) string {
 		ref, err := url.Parse(l.URL)
 		if err != nil {
 			return ""
+		}
+		if ref.IsAbs() {
+			// An absolute target is used as given (NRPS 2.0 §2.4.2, AGS
+			// 2.0 §3.2.4: the platform's next page URL), its query byte
+			// for byte.
+			return l.URL
 		}
 		if resp.Request != nil && resp.Request.URL != nil {
 			ref = resp.Request.URL.ResolveReference(ref)
