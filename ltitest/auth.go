@@ -96,17 +96,18 @@ func (p *Platform) checkAuthRequest(v url.Values) *authError {
 			return &authError{x.code, x.name, fmt.Sprintf("%s is %q; it must be %q", x.name, got[0], x.want)}
 		}
 	}
+	cfg := p.conf()
 	switch id, ok := v["client_id"]; {
 	case !ok || id[0] == "":
 		return &authError{"invalid_request", "client_id", "client_id is missing"}
-	case id[0] != p.cfg.ClientID:
-		return &authError{"unauthorized_client", "client_id", fmt.Sprintf("client_id %q is not the tool's client_id %q", id[0], p.cfg.ClientID)}
+	case id[0] != cfg.ClientID:
+		return &authError{"unauthorized_client", "client_id", fmt.Sprintf("client_id %q is not the tool's client_id %q", id[0], cfg.ClientID)}
 	}
 	switch ru := v.Get("redirect_uri"); {
 	case ru == "":
 		return &authError{"invalid_request", "redirect_uri", "redirect_uri is missing"}
-	case !slices.Contains(p.cfg.ToolRedirectURIs, ru):
-		return &authError{"invalid_request", "redirect_uri", fmt.Sprintf("redirect_uri %q is not one of the tool's registered redirect URIs %q", ru, p.cfg.ToolRedirectURIs)}
+	case !slices.Contains(cfg.ToolRedirectURIs, ru):
+		return &authError{"invalid_request", "redirect_uri", fmt.Sprintf("redirect_uri %q is not one of the tool's registered redirect URIs %q", ru, cfg.ToolRedirectURIs)}
 	}
 	for _, name := range []string{"login_hint", "state", "nonce"} {
 		if v.Get(name) == "" {

@@ -65,16 +65,17 @@ const (
 //	c[lti.ClaimResourceLink].(map[string]any)["id"] = ""
 func (p *Platform) DefaultClaims(nonce string) map[string]any {
 	now := time.Now().Unix()
+	cfg := p.conf()
 	c := map[string]any{
 		"iss":                       p.Issuer(),
-		"aud":                       p.cfg.ClientID,
+		"aud":                       cfg.ClientID,
 		"iat":                       now,
 		"exp":                       now + int64(TokenLifetime/time.Second),
 		"nonce":                     nonce,
 		lti.ClaimMessageType:        lti.MessageResourceLink,
 		lti.ClaimVersion:            lti.Version,
-		lti.ClaimDeploymentID:       p.cfg.DeploymentID,
-		lti.ClaimTargetLinkURI:      p.cfg.TargetLinkURI,
+		lti.ClaimDeploymentID:       cfg.DeploymentID,
+		lti.ClaimTargetLinkURI:      cfg.TargetLinkURI,
 		lti.ClaimResourceLink:       map[string]any{"id": DefaultResourceLinkID, "title": "ltitest activity", "description": "An activity of the ltitest platform"},
 		lti.ClaimRoles:              []string{RoleInstructor},
 		lti.ClaimContext:            map[string]any{"id": DefaultContextID, "label": "LTI101", "title": "LTI Test Course", "type": []string{"CourseSection"}},

@@ -289,7 +289,7 @@ func (p *Platform) verifyDeepLinkingResponse(ctx context.Context, token string) 
 		s, ok := claims[name].(string)
 		return s, ok
 	}
-	if iss, _ := str("iss"); iss != p.cfg.ClientID {
+	if iss, _ := str("iss"); iss != p.conf().ClientID {
 		return fail("iss", "iss must be the tool's client_id")
 	}
 	switch aud := claims["aud"].(type) {

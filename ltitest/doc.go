@@ -28,8 +28,9 @@
 // OAuth 2 token endpoint, see below), /deep_links (verifies and records
 // deep linking responses, see below), and
 // /launch plus an index page at / to start launches from a real browser,
-// and /frame and /storage for framed launches with platform storage (see
-// below). [NewPlatform] starts it on its own local test server;
+// /frame and /storage for framed launches with platform storage, and
+// /.well-known/openid-configuration, /register and /register-tool for LTI
+// Dynamic Registration (see below). [NewPlatform] starts it on its own local test server;
 // [NewHandler] returns it as an http.Handler to mount under a path of
 // another server.
 //
@@ -108,6 +109,39 @@
 // [Platform.TokenLog] show what tools sent; [Platform.SetTokenFailure],
 // [Platform.RevokeTokens] and [Platform.SetTokenClock] are for negative
 // tests.
+//
+// # Dynamic registration
+//
+// The platform is the platform side of LTI Dynamic Registration 1.0. It
+// publishes its OpenID configuration at /.well-known/openid-configuration
+// (issuer = base URL, every endpoint, scopes_supported with the LTI
+// Advantage scopes, and an lti-platform-configuration with
+// product_family_code "ltitest" whose messages_supported include
+// LtiDeepLinkingRequest). Its registration endpoint, /register, takes the
+// tool's configuration as RFC 7591 client metadata: it checks the bearer
+// registration token (one-time, from [Platform.NewRegistrationToken];
+// required with Config.RequireRegistrationToken, and checked whenever one
+// is sent), validates the configuration (response and grant types,
+// private_key_jwt, absolute initiate_login_uri, redirect_uris, jwks_uri and
+// target_link_uri within the declared domain), answers 201 with the
+// platform's ClientID and DeploymentID, and adopts the tool's login URL,
+// redirect URIs, target link URI and JWKS URL, so launches afterwards go to
+// them. Refusals are RFC 7591 §3.2.2 JSON (invalid_token with 401,
+// invalid_client_metadata or invalid_redirect_uri with 400).
+// [Platform.ToolRegistrations] records every request and its outcome.
+// A registration may run while launches run: it swaps in a new
+// configuration atomically. A launch keeps the login URL and
+// target_link_uri it started with; the auth endpoint checks redirect_uri
+// against the redirect URIs registered when the tool's auth request
+// arrives, as an LMS checks the client's current registration. Launches
+// started after a registration go to the adopted URLs.
+//
+// [Platform.RegistrationInitiationURL] appends openid_configuration and a
+// fresh token to a tool's registration URL, as an LMS opens it;
+// GET /register-tool?url=<tool registration URL> ([Platform.RegisterToolURL])
+// does the same in an iframe of an admin page that waits for the tool's
+// {subject: "org.imsglobal.lti.close"} postMessage from the tool's origin
+// and then shows "registration closed".
 //
 // # Testing a tool
 //

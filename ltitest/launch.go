@@ -23,6 +23,11 @@ import (
 type LaunchOption func(*launchConfig)
 
 type launchConfig struct {
+	// cfg is the platform configuration the launch started with (see
+	// Platform.conf): a registration that runs meanwhile does not change
+	// where this launch goes. nil: the platform's current one.
+	cfg *Config
+
 	user          *User // nil: the role's default user
 	learner       bool
 	anonymous     bool
@@ -157,7 +162,7 @@ func WithPlatformError(code, description string) LaunchOption {
 }
 
 func (p *Platform) newLaunchConfig(opts []LaunchOption) (*launchConfig, error) {
-	lc := &launchConfig{loginMethod: http.MethodPost}
+	lc := &launchConfig{cfg: p.conf(), loginMethod: http.MethodPost}
 	for _, o := range opts {
 		o(lc)
 	}
@@ -202,7 +207,7 @@ func (p *Platform) startLogin(lc *launchConfig) url.Values {
 	v.Set("target_link_uri", lc.targetLink(p))
 	v.Set("lti_message_hint", string(hint))
 	if !lc.omitClientID {
-		v.Set("client_id", p.cfg.ClientID)
+		v.Set("client_id", lc.conf(p).ClientID)
 	}
 	v.Set("lti_deployment_id", lc.deployment(p))
 	if lc.storageTarget != "" {
@@ -219,14 +224,22 @@ func (lc *launchConfig) targetLink(p *Platform) string {
 	if lc.targetLinkURI != "" {
 		return lc.targetLinkURI
 	}
-	return p.cfg.TargetLinkURI
+	return lc.conf(p).TargetLinkURI
 }
 
 func (lc *launchConfig) deployment(p *Platform) string {
 	if lc.deploymentID != "" {
 		return lc.deploymentID
 	}
-	return p.cfg.DeploymentID
+	return lc.conf(p).DeploymentID
+}
+
+// conf returns the configuration snapshot the launch started with.
+func (lc *launchConfig) conf(p *Platform) *Config {
+	if lc.cfg != nil {
+		return lc.cfg
+	}
+	return p.conf()
 }
 
 // claims builds the id_token claims of a launch.
@@ -383,19 +396,20 @@ func (p *Platform) Authorize(ctx context.Context, client *http.Client, opts ...L
 	if client.Jar == nil {
 		return nil, ErrNoCookieJar
 	}
-	if p.cfg.ToolLoginURL == "" {
-		return nil, errors.New("ltitest: Config.ToolLoginURL is empty: the platform does not know where to start a launch")
-	}
 	lc, err := p.newLaunchConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	loginURL := lc.cfg.ToolLoginURL
+	if loginURL == "" {
+		return nil, errors.New("ltitest: Config.ToolLoginURL is empty: the platform does not know where to start a launch")
 	}
 	login := p.startLogin(lc)
 	nf := noFollow(client)
 
 	var req *http.Request
 	if lc.loginMethod == http.MethodGet {
-		u, err := withQuery(p.cfg.ToolLoginURL, login)
+		u, err := withQuery(loginURL, login)
 		if err != nil {
 			return nil, err
 		}
@@ -404,7 +418,7 @@ func (p *Platform) Authorize(ctx context.Context, client *http.Client, opts ...L
 			return nil, err
 		}
 	} else {
-		req, err = p.formRequest(ctx, http.MethodPost, p.cfg.ToolLoginURL, login)
+		req, err = p.formRequest(ctx, http.MethodPost, loginURL, login)
 		if err != nil {
 			return nil, err
 		}

@@ -76,6 +76,11 @@ type Config struct {
 	// verifies the tool's JWTs with (client assertions at the token
 	// endpoint, deep linking responses); see also [Platform.SetToolKeySet].
 	ToolJWKSURL string
+	// RequireRegistrationToken makes the registration endpoint (LTI
+	// Dynamic Registration, [PathRegister]) refuse requests without a
+	// bearer token from [Platform.NewRegistrationToken]. A token that is
+	// sent is always checked.
+	RequireRegistrationToken bool
 }
 
 // Platform is an LTI 1.3 platform (an LMS) for tests: it publishes a key
@@ -84,7 +89,10 @@ type Config struct {
 // [NewHandler] (mounted in another server). All methods are safe for
 // concurrent use.
 type Platform struct {
-	cfg      Config
+	// cfg is the current configuration, an immutable snapshot: a
+	// registration (dynreg.go) swaps in a new one, so readers Load it once
+	// per operation and never write to it (see conf).
+	cfg      atomic.Pointer[Config]
 	base     string   // absolute base URL, no trailing slash
 	baseURL  *url.URL // parsed base
 	basePath string   // path of base, no trailing slash ("" at the root)
@@ -104,6 +112,8 @@ type Platform struct {
 	svc    svcState   // the AGS and NRPS endpoints (ags*.go, nrps*.go)
 
 	dl deepLinkState // deep linking requests and responses (deeplink.go)
+
+	dr dynRegState // LTI Dynamic Registration (dynreg.go)
 }
 
 // NewPlatform starts a platform on a new local HTTP test server. Its issuer
@@ -162,12 +172,12 @@ func NewHandler(baseURL string, cfg Config) (*Platform, error) {
 		}
 	}
 	p := &Platform{
-		cfg:      cfg,
 		base:     base,
 		baseURL:  u,
 		basePath: strings.TrimRight(u.EscapedPath(), "/"),
 		pending:  make(map[string]*pendingLaunch),
 	}
+	p.cfg.Store(&cfg)
 	k, err := newSigningKey()
 	if err != nil {
 		return nil, err
@@ -207,17 +217,24 @@ func (p *Platform) URL() string { return p.base }
 func (p *Platform) Issuer() string { return p.base }
 
 // ClientID returns the client_id the platform issued to the tool.
-func (p *Platform) ClientID() string { return p.cfg.ClientID }
+func (p *Platform) ClientID() string { return p.conf().ClientID }
 
 // DeploymentID returns the deployment_id of the tool's deployment.
-func (p *Platform) DeploymentID() string { return p.cfg.DeploymentID }
+func (p *Platform) DeploymentID() string { return p.conf().DeploymentID }
 
-// Config returns the platform's configuration with defaults filled in.
+// Config returns the platform's configuration with defaults filled in,
+// including the tool URLs a registration ([PathRegister]) adopted.
 func (p *Platform) Config() Config {
-	c := p.cfg
+	c := *p.conf()
 	c.ToolRedirectURIs = append([]string(nil), c.ToolRedirectURIs...)
 	return c
 }
+
+// conf returns the current configuration snapshot. It is shared and
+// immutable: callers read it, never write to it or to its slices, and load
+// it once when they read several fields that belong together, so that a
+// registration running meanwhile cannot mix two configurations.
+func (p *Platform) conf() *Config { return p.cfg.Load() }
 
 // AuthEndpoint returns the URL of the OIDC authorization endpoint.
 func (p *Platform) AuthEndpoint() string { return p.base + PathAuth }
@@ -237,7 +254,7 @@ func (p *Platform) DeepLinkReturnURL() string { return p.base + PathDeepLinks }
 func (p *Platform) Registration() registration.Registration {
 	return registration.Registration{
 		Issuer:        p.Issuer(),
-		ClientID:      p.cfg.ClientID,
+		ClientID:      p.conf().ClientID,
 		AuthEndpoint:  p.AuthEndpoint(),
 		TokenEndpoint: p.TokenEndpoint(),
 		KeySetURL:     p.KeySetURL(),
@@ -246,7 +263,7 @@ func (p *Platform) Registration() registration.Registration {
 
 // Deployment returns the tool's deployment on this platform.
 func (p *Platform) Deployment() deployment.Deployment {
-	return deployment.Deployment{DeploymentID: p.cfg.DeploymentID}
+	return deployment.Deployment{DeploymentID: p.conf().DeploymentID}
 }
 
 // DeepLinkingResponses returns the JWT form values posted to the
@@ -292,6 +309,12 @@ func (p *Platform) DeepLinkingResponses() []string {
 //	                      "forger" of another origin, see ForgerHandler)
 //	GET      /storage     the platform storage frame (LTI Client Side
 //	                      postMessages and Platform Storage)
+//	GET      /.well-known/openid-configuration
+//	                      the OpenID configuration (LTI Dynamic Registration)
+//	POST     /register    the registration endpoint (see NewRegistrationToken,
+//	                      ToolRegistrations)
+//	GET      /register-tool?url=<tool registration URL>
+//	                      an admin page that registers the tool in an iframe
 //	GET      /            an index page with launch links
 func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
@@ -315,6 +338,12 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveFrame(w, r)
 	case PathStorage:
 		p.serveStorage(w, r)
+	case PathOpenIDConfiguration:
+		p.serveOpenIDConfiguration(w, r)
+	case PathRegister:
+		p.serveRegister(w, r)
+	case PathRegisterTool:
+		p.serveRegisterTool(w, r)
 	case "", "/":
 		p.serveIndex(w, r)
 	default:
@@ -393,16 +422,17 @@ func (p *Platform) serveIndex(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	cfg := p.conf()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = indexTemplate.Execute(w, map[string]any{
 		"Issuer":       p.Issuer(),
-		"ClientID":     p.cfg.ClientID,
-		"DeploymentID": p.cfg.DeploymentID,
+		"ClientID":     cfg.ClientID,
+		"DeploymentID": cfg.DeploymentID,
 		"Auth":         p.AuthEndpoint(),
 		"JWKS":         p.KeySetURL(),
 		"Launch":       p.base + PathLaunch,
 		"Frame":        p.base + PathFrame,
-		"CanLaunch":    p.cfg.ToolLoginURL != "",
+		"CanLaunch":    cfg.ToolLoginURL != "",
 	})
 }
 
@@ -438,7 +468,7 @@ func (p *Platform) serveBrowserLaunch(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if p.cfg.ToolLoginURL == "" {
+	if p.conf().ToolLoginURL == "" {
 		http.Error(w, "ltitest: no tool login URL is configured", http.StatusNotFound)
 		return
 	}

@@ -12,19 +12,20 @@ import "net/http"
 // custom claims ([WithClaims]) or a given user ([WithUser]). It does not
 // check r's method; that is the caller's route.
 func (p *Platform) StartBrowserLaunch(w http.ResponseWriter, r *http.Request, opts ...LaunchOption) {
-	if p.cfg.ToolLoginURL == "" {
-		http.Error(w, "ltitest: no tool login URL is configured", http.StatusNotFound)
-		return
-	}
 	lc, err := p.newLaunchConfig(opts)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	loginURL := lc.cfg.ToolLoginURL
+	if loginURL == "" {
+		http.Error(w, "ltitest: no tool login URL is configured", http.StatusNotFound)
+		return
+	}
 	params := p.startLogin(lc)
 	w.Header().Set("Cache-Control", "no-store")
 	if lc.loginMethod == http.MethodGet {
-		u, err := withQuery(p.cfg.ToolLoginURL, params)
+		u, err := withQuery(loginURL, params)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -32,5 +33,5 @@ func (p *Platform) StartBrowserLaunch(w http.ResponseWriter, r *http.Request, op
 		http.Redirect(w, r, u, http.StatusFound)
 		return
 	}
-	writeAutoSubmitForm(w, p.cfg.ToolLoginURL, orderedFields(params, loginParamOrder))
+	writeAutoSubmitForm(w, loginURL, orderedFields(params, loginParamOrder))
 }

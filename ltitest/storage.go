@@ -250,7 +250,7 @@ func (p *Platform) serveFrame(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if p.cfg.ToolLoginURL == "" {
+	if p.conf().ToolLoginURL == "" {
 		http.Error(w, "ltitest: no tool login URL is configured", http.StatusNotFound)
 		return
 	}
@@ -314,7 +314,8 @@ func (p *Platform) serveFrame(w http.ResponseWriter, r *http.Request) {
 // show: the platform's and those of the tool's URLs.
 func (p *Platform) toolOrigins() []string {
 	out := appendOrigin([]string{"'self'"}, p.baseURL)
-	for _, raw := range append([]string{p.cfg.ToolLoginURL, p.cfg.TargetLinkURI}, p.cfg.ToolRedirectURIs...) {
+	cfg := p.conf()
+	for _, raw := range append([]string{cfg.ToolLoginURL, cfg.TargetLinkURI}, cfg.ToolRedirectURIs...) {
 		if u, err := url.Parse(raw); err == nil && u.Host != "" {
 			out = appendOrigin(out, u)
 		}

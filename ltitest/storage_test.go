@@ -111,7 +111,8 @@ func iframes(body string) map[string]map[string]string {
 func TestStoragePages(t *testing.T) {
 	const forger = "http://127.0.0.2:9/forger?x=1"
 	_, p := newToolAndPlatform(t, Config{})
-	toolOrigin := p.cfg.ToolLoginURL[:strings.Index(p.cfg.ToolLoginURL, "/lti/")]
+	loginURL := p.Config().ToolLoginURL
+	toolOrigin := loginURL[:strings.Index(loginURL, "/lti/")]
 	tests := []struct {
 		name, path string
 		// script is the data-storage-frame of the page's storage script

@@ -362,10 +362,11 @@ func (p *Platform) checkAssertionClaims(c map[string]any) *tokenRefusal {
 	}
 	iss, _ := c["iss"].(string)
 	sub, _ := c["sub"].(string)
-	if iss != p.cfg.ClientID {
+	clientID := p.conf().ClientID
+	if iss != clientID {
 		return bad("iss", "iss must be the client_id")
 	}
-	if sub != p.cfg.ClientID {
+	if sub != clientID {
 		return bad("sub", "sub must be the client_id")
 	}
 	var auds []string
@@ -441,7 +442,7 @@ func (p *Platform) toolKeySet(ctx context.Context) (jwk.Set, error) {
 		return set, nil
 	}
 	if url == "" {
-		url = p.cfg.ToolJWKSURL
+		url = p.conf().ToolJWKSURL
 	}
 	if url == "" {
 		return nil, errors.New("no tool key set is configured (Config.ToolJWKSURL or SetToolKeySet)")
