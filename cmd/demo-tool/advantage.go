@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -93,46 +94,75 @@ func (a *app) nrpsClient(lc *launch.Context) (*nrps.Client, error) {
 }
 
 // serviceFailure is a failed service call as shown to the user: a status,
-// a code and a description that say what failed without echoing anything
-// the platform sent. The error itself goes to the log.
+// a code and a description that say what failed and, when the platform
+// said why, its words (bounded and cleaned by the services packages, and
+// escaped by the page's template). The error itself goes to the log.
 type serviceFailure struct {
 	Status      int
 	Code        string
 	Description string
 }
 
-// oauthCodes are the token endpoint error codes of RFC 6749 §5.2: the only
-// part of a token error shown as it is.
+// oauthCodes are the token endpoint error codes of RFC 6749 §5.2.
 var oauthCodes = []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
 	"unsupported_grant_type", "invalid_scope"}
 
+// platformWords is what the platform said in an error answer: its RFC 6749
+// §5.2 description (or code), else the excerpt of its body.
+func platformWords(code, description, excerpt string) string {
+	switch {
+	case description != "":
+		return description
+	case code != "":
+		return code
+	}
+	return excerpt
+}
+
 // describeServiceError logs err and says what failed, for the page.
 func (a *app) describeServiceError(ctx context.Context, what string, err error) serviceFailure {
-	a.log.LogAttrs(ctx, slog.LevelWarn, what+" failed", slog.String("error", err.Error()))
 	var (
 		te *token.TokenError
 		he *ags.HTTPError
 		le *lti.Error
 	)
+	attrs := []slog.Attr{slog.String("error", err.Error())}
+	switch {
+	case errors.As(err, &te):
+		attrs = append(attrs, te.LogAttrs()...)
+	case errors.As(err, &he):
+		attrs = append(attrs, he.LogAttrs()...)
+	}
+	a.log.LogAttrs(ctx, slog.LevelWarn, what+" failed", attrs...)
 	switch {
 	case errors.Is(err, registration.ErrNotFound):
 		return serviceFailure{http.StatusForbidden, "unknown_registration",
 			"the platform of this launch is no longer registered with the tool"}
-	case errors.As(err, &te):
+	case te != nil:
 		desc := fmt.Sprintf("the platform's token endpoint refused the tool's request (HTTP %d)", te.Status)
 		if slices.Contains(oauthCodes, te.Code) {
 			desc = fmt.Sprintf("the platform's token endpoint refused the tool's request: %s (HTTP %d)", te.Code, te.Status)
 		}
-		if te.Code == "invalid_client" {
-			desc += "; is the tool's JWKS URL registered with the platform?"
+		if words := platformWords("", te.Description, te.Excerpt); words != "" {
+			desc += "; the platform said: " + words
+		}
+		// The tool signs its token requests with its own key (te.KeyID):
+		// a platform that does not know the key, or the tool, says so in
+		// one of these ways (Moodle: "kid" invalid, unable to lookup
+		// correct key).
+		if te.Code == "invalid_client" || strings.Contains(strings.ToLower(te.Description+te.Excerpt), "kid") {
+			desc += fmt.Sprintf(". Check that the platform has the tool's JWKS URL (%s) and can reach it; the request was signed with key %q", a.toolURL(pathJWKS), te.KeyID)
 		}
 		return serviceFailure{http.StatusBadGateway, "token_refused", desc}
 	case errors.Is(err, token.ErrNoTokenEndpoint):
 		return serviceFailure{http.StatusBadGateway, "no_token_endpoint",
 			"the platform's registration has no token endpoint: add one with 'demo-tool platform add --token-url'"}
-	case errors.As(err, &he):
-		return serviceFailure{http.StatusBadGateway, "service_error",
-			fmt.Sprintf("the platform answered HTTP %d", he.StatusCode)}
+	case he != nil:
+		desc := fmt.Sprintf("the platform answered HTTP %d", he.StatusCode)
+		if words := platformWords(he.ErrorCode, he.ErrorDescription, he.Body); words != "" {
+			desc += "; it said: " + words
+		}
+		return serviceFailure{http.StatusBadGateway, "service_error", desc}
 	case errors.Is(err, token.ErrForeignHost):
 		return serviceFailure{http.StatusBadGateway, "foreign_host",
 			"a service URL the platform sent is not on the platform's host; no token was sent there"}

@@ -246,8 +246,10 @@ func TestAdvantageUnavailable(t *testing.T) {
 		if r.status != http.StatusBadGateway || !strings.Contains(page, "invalid_client") || !strings.Contains(page, "JWKS URL") {
 			t.Errorf("post with the token endpoint failing: %d\n%s", r.status, page)
 		}
-		if strings.Contains(page, "<b>no</b>") || strings.Contains(page, "&lt;b&gt;no") {
-			t.Error("the platform's error description reached the page")
+		// The platform's words are shown, so a refusal explains itself,
+		// as text: escaped, never as markup.
+		if strings.Contains(page, "<b>no</b>") || !strings.Contains(page, "&lt;b&gt;no&lt;/b&gt;") {
+			t.Error("the platform's error description is not on the page as escaped text")
 		}
 		if len(a.sandbox.Scores()) != 0 {
 			t.Error("a score was recorded")

@@ -95,7 +95,7 @@ func TestSandboxLaunches(t *testing.T) {
 			}
 		})
 	}
-	rows, err := a.store.Platforms(t.Context())
+	rows, err := a.store.Registrations(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +210,15 @@ func TestParseServe(t *testing.T) {
 			want: serveConfig{Addr: defaultAddr, DB: defaultDB, BaseURL: "https://example.edu/tools/demo", LookupCache: defaultLookupCache}},
 		{name: "cookies and platform storage", args: []string{"--partitioned-cookies=false"}, env: map[string]string{"LTIKIT_PLATFORM_STORAGE": "false"},
 			want: serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: defaultLookupCache, UnpartitionedCookies: true, NoPlatformStorage: true}},
+		{name: "open registration on loopback", args: []string{"--open-registration"},
+			want: serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: defaultLookupCache, OpenRegistration: true}},
+		{name: "open registration with the sandbox", args: []string{"--open-registration", "--sandbox", "--addr", ":8080", "--base-url", "https://tool.example"},
+			want: serveConfig{Addr: ":8080", DB: defaultDB, BaseURL: "https://tool.example", LookupCache: defaultLookupCache, Sandbox: true, OpenRegistration: true}},
+		{name: "open registration on a public URL", args: []string{"--open-registration", "--base-url", "https://tool.example"}, err: "is for sandboxes"},
+		{name: "open registration on every interface", env: map[string]string{"LTIKIT_OPEN_REGISTRATION": "true", "LTIKIT_ADDR": ":8080"}, err: "is for sandboxes"},
+		{name: "record new deployments", env: map[string]string{"LTIKIT_NEW_DEPLOYMENTS": "record"},
+			want: serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: defaultLookupCache, RecordDeployments: true}},
+		{name: "bad new deployments", args: []string{"--new-deployments", "accept"}, err: `want refuse or record`},
 		{name: "positional argument", args: []string{"now"}, err: `unexpected argument "now"`},
 		{name: "base URL with user", args: []string{"--base-url", "http://u:p@x"}, err: "must not contain user info"},
 		{name: "base URL with fragment", args: []string{"--base-url", "http://x/#a"}, err: "must not contain a fragment"},

@@ -56,7 +56,7 @@ type dlOffer struct {
 // dlCatalog is what the picker offers: one item of each kind demo-tool
 // can return, built from the tool's base URL.
 func (a *app) dlCatalog() []dlOffer {
-	launchURL := a.toolURL("/lti/launch")
+	launchURL := a.toolURL(pathLaunch)
 	return []dlOffer{
 		{ID: "quiz", Title: "Quiz: LTI 1.3 basics", Description: "an activity launched in demo-tool, with a gradebook column (scoreMaximum 10)",
 			Item: deeplink.LTIResourceLink{

@@ -13,17 +13,29 @@
 //
 //	demo-tool                      same as: demo-tool serve --sandbox (no arguments at all)
 //	demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL] [--trusted-proxies CIDR,...]
-//	demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL [--token-url URL] [--deployment ID]... [--db DSN]
+//	demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL [--token-url URL [--token-audience AUD]] [--deployment-id ID]... [--db DSN]
 //	demo-tool platform list [--json] [--db DSN]
+//	demo-tool platform show --issuer ISS [--client-id ID] [--json] [--db DSN]
+//	demo-tool platform remove --issuer ISS --client-id ID [--db DSN]
 //	demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+//	demo-tool deployment list [--issuer ISS [--client-id ID]] [--json] [--db DSN]
+//	demo-tool deployment remove --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+//	demo-tool export [--out FILE|-] [--db DSN]
+//	demo-tool import --in FILE|- [--replace] [--db DSN]
 //	demo-tool keys list [--json] [--db DSN]
 //	demo-tool keys rotate [--now] [--db DSN]
+//	demo-tool config [--lms moodle|canvas|blackboard|brightspace|sakai|generic] [--base-url URL] [--json]
+//	demo-tool registration link --base-url URL [--ttl 24h] [--note TEXT] [--db DSN]
+//	demo-tool registration links [--db DSN]
 //	demo-tool help
 //
 // The command exits 0 on success and non-zero with a one-line message on
 // standard error otherwise: 2 for bad usage or input (a missing flag, a URL
-// that is not absolute http(s)), 1 for a failure (a duplicate platform or
-// deployment, an unreachable database, a port in use). Flags without a
+// that is not absolute http(s), an import file that is not a valid export,
+// an issuer with several registrations and no --client-id), 1 for a
+// failure (a duplicate platform or deployment, an unknown one, an import
+// that conflicts with the database, an unreachable database, a port in
+// use). Flags without a
 // subcommand are bad usage: only demo-tool with no arguments at all serves
 // the sandbox, and serve mounts it (and writes its registration into the
 // database) only with --sandbox.
@@ -55,6 +67,93 @@
 //	                                  address from X-Forwarded-For (its right-most address that
 //	                                  is not a trusted proxy) only when the connection comes
 //	                                  from one. Default none: the connection's address
+//	--new-deployments LTIKIT_NEW_DEPLOYMENTS  refuse (default) or record: what a verified launch
+//	                                  with an unknown deployment_id of a registered platform
+//	                                  does (launch.RecordDeployments stores it and accepts it)
+//	--open-registration LTIKIT_OPEN_REGISTRATION  approve every Dynamic Registration without a
+//	                                  one-time link; for sandboxes only (needs --sandbox or a
+//	                                  loopback base URL)
+//
+// # Dynamic Registration
+//
+// The tool's registration URL (LTI Dynamic Registration 1.0) is
+// <base-url>/lti/register, served by package dynreg. Registering a platform
+// is an administrator's act: 'registration link' prints a one-time link,
+// <base-url>/lti/register/<token>, that registers one platform, once,
+// before it expires (24 hours by default). Only the token's SHA-256 is
+// stored (table demo_tool_registration_links); the token is checked before
+// the tool fetches anything from the platform and spent, with one
+// conditional UPDATE, when the registration is approved, so two
+// registrations racing with one link on any nodes get one approval. Without
+// a link, the URL (and the base URL, which administrators paste by
+// mistake) answers a page saying Dynamic Registration is off and how to get
+// a link; --open-registration approves every registration instead, for a
+// sandbox. 'config' prints the registration URL with the values for manual
+// registration.
+//
+// # Platforms and deployments
+//
+// A platform registration is an issuer and a client_id with the platform's
+// endpoints; its deployments are the deployment_ids the platform sends in
+// launches. The platform and deployment commands add, list, show and
+// remove them; a deployment id is given with --deployment-id everywhere.
+// platform show needs --client-id only when the issuer has several
+// registrations (it then lists their client ids); platform remove also
+// removes the registration's deployments and says how many.
+//
+// The input is checked before the database is opened, and everything
+// wrong is reported at once, in one message: every missing flag and every
+// invalid value. URLs must be absolute http:// or https:// URLs without
+// user info or fragment. Plain http is accepted, as local LMSes and
+// sandboxes use it, with a warning on standard error when the host is not
+// loopback (localhost, 127.0.0.0/8, ::1). An issuer is usually the
+// platform's https URL; any other non-empty string is accepted with a
+// warning, since a launch only has to carry the same value.
+//
+// Running servers see an addition at once, but a removal (or a platform
+// replaced by import) only when the entry of their lookup cache expires:
+// each server reuses a registration or deployment it found for its
+// --lookup-cache time (30s by default; see storage.CacheLookups). Until
+// then a server that found a removed platform or deployment recently goes
+// on accepting its launches and serving the pages of its open launch
+// sessions; with --lookup-cache 0 the next launch is refused. The remove commands say so when they succeed.
+//
+// export writes every registration with its deployments as JSON, on
+// standard output or, with --out FILE, to FILE (replaced whole):
+//
+//	{
+//	  "version": 1,
+//	  "platforms": [
+//	    {
+//	      "issuer": "https://moodle.example.edu",
+//	      "client_id": "abc123",
+//	      "auth_url": "https://moodle.example.edu/mod/lti/auth.php",
+//	      "token_url": "https://moodle.example.edu/mod/lti/token.php",
+//	      "jwks_url": "https://moodle.example.edu/mod/lti/certs.php",
+//	      "deployments": ["1", "2"]
+//	    }
+//	  ]
+//	}
+//
+// token_url is left out for a launch-only registration; token_audience
+// appears when the token endpoint expects another aud in the tool's client
+// assertions; a registration with a static key set has "key_set" (a JWK
+// Set of public keys) instead of jwks_url. The platforms are ordered by
+// issuer then client_id and the deployments by id, in byte order, so the
+// same registrations always export to the same bytes.
+//
+// import --in FILE (or - for standard input) reads such a document
+// (version 1 only; unknown fields are refused). It checks every platform
+// first and refuses the whole file, listing every problem, if one is
+// invalid. Then it adds the platforms the database lacks, skips the ones
+// stored with the same settings (adding the file's deployments they lack),
+// and reports the ones stored with other settings as conflicts, writing
+// nothing, unless --replace: then they take the file's settings and keep
+// their deployments (an import never removes one). A summary line counts
+// the platforms added, skipped and replaced and the deployments added. If
+// a write fails midway, the writes made before it are undone. Exporting,
+// importing into an empty database and exporting again gives the same
+// bytes.
 //
 // # HTTP endpoints
 //
@@ -66,6 +165,9 @@
 //	POST     /deep-linking           the deep linking picker's answer
 //	GET      /healthz                200 {"status":"ok"} while the database answers, else 503
 //	GET      /                       the tool's registration details
+//	GET      /config                 what to enter in an LMS (?lms=moodle, canvas, …), as 'config'
+//	GET      /lti/canvas.json        Canvas's developer key configuration (its "Enter URL" method)
+//	GET      /lti/register[/TOKEN]   LTI Dynamic Registration (see above)
 //	         /sandbox/               the sandbox LMS, with --sandbox
 //
 // Every URL the tool sends out (redirect URI, target link URI, sandbox

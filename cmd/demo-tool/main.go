@@ -75,22 +75,42 @@ func dispatch(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "platform":
 		if len(rest) == 0 {
-			return usagef("platform: want a subcommand: add or list")
+			return usagef("platform: want a subcommand: add, list, show or remove")
 		}
 		switch rest[0] {
 		case "add":
-			return platformAdd(ctx, rest[1:], getenv, stdout)
+			return platformAdd(ctx, rest[1:], getenv, stdout, stderr)
 		case "list":
 			return platformList(ctx, rest[1:], getenv, stdout)
+		case "show":
+			return platformShow(ctx, rest[1:], getenv, stdout)
+		case "remove":
+			return platformRemove(ctx, rest[1:], getenv, stdout)
 		}
-		return usagef("platform: unknown subcommand %q: want add or list", rest[0])
+		return usagef("platform: unknown subcommand %q: want add, list, show or remove", rest[0])
 	case "deployment":
-		if len(rest) == 0 || rest[0] != "add" {
-			return usagef("deployment: want the subcommand add")
+		if len(rest) == 0 {
+			return usagef("deployment: want a subcommand: add, list or remove")
 		}
-		return deploymentAdd(ctx, rest[1:], getenv, stdout)
+		switch rest[0] {
+		case "add":
+			return deploymentAdd(ctx, rest[1:], getenv, stdout)
+		case "list":
+			return deploymentList(ctx, rest[1:], getenv, stdout)
+		case "remove":
+			return deploymentRemove(ctx, rest[1:], getenv, stdout)
+		}
+		return usagef("deployment: unknown subcommand %q: want add, list or remove", rest[0])
+	case "export":
+		return exportCmd(ctx, rest, getenv, stdout)
+	case "import":
+		return importCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "keys":
 		return keysCommand(ctx, rest, getenv, stdout)
+	case "config":
+		return configCommand(ctx, rest, getenv, stdout)
+	case "registration":
+		return registrationCommand(ctx, rest, getenv, stdout)
 	case "help", "-h", "-help", "--help":
 		return errHelp
 	default:
@@ -156,15 +176,30 @@ Usage:
   demo-tool                      same as: demo-tool serve --sandbox (no arguments at all;
                                  flags need a subcommand)
   demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
-                  [--lookup-cache 30s] [--trusted-proxies CIDR,...]
+                  [--lookup-cache 30s] [--trusted-proxies CIDR,...] [--new-deployments refuse|record]
+                  [--open-registration]
   demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL
-                         [--token-url URL] [--deployment ID]... [--db DSN]
+                         [--token-url URL [--token-audience AUD]] [--deployment-id ID]... [--db DSN]
   demo-tool platform list [--json] [--db DSN]
+  demo-tool platform show --issuer ISS [--client-id ID] [--json] [--db DSN]
+  demo-tool platform remove --issuer ISS --client-id ID [--db DSN]   and its deployments
   demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+  demo-tool deployment list [--issuer ISS [--client-id ID]] [--json] [--db DSN]
+  demo-tool deployment remove --issuer ISS --client-id ID --deployment-id ID [--db DSN]
+  demo-tool export [--out FILE|-] [--db DSN]    every platform with its deployments as JSON
+  demo-tool import --in FILE|- [--replace] [--db DSN]
+                                                add what an export holds and the database lacks;
+                                                differing platforms fail the import unless --replace
   demo-tool keys list [--json] [--db DSN]       the tool's published signing keys
   demo-tool keys rotate [--now] [--db DSN]      a new signing key, published at once, signing once every
                                                 node and platform can know it (--now: at once); the old
                                                 one stays published a day
+  demo-tool config [--lms moodle|canvas|blackboard|brightspace|sakai|generic] [--base-url URL] [--json]
+                                                what to enter in the LMS to register the tool, and the
+                                                platform add command for what the LMS gives back
+  demo-tool registration link --base-url URL [--ttl 24h] [--note TEXT] [--db DSN]
+                                                a one-time LTI Dynamic Registration link for an LMS
+  demo-tool registration links [--db DSN]       the links made, used and expired
   demo-tool help
 
 Flags (a flag on the command line wins over its environment variable):
@@ -191,6 +226,13 @@ Flags (a flag on the command line wins over its environment variable):
                                     front of the tool; the access log then takes the client address
                                     from X-Forwarded-For (its right-most address that is not a
                                     trusted proxy). Default none: the connection's address
+  --new-deployments LTIKIT_NEW_DEPLOYMENTS  what a verified launch with an unknown deployment_id of
+                                    a registered platform does: refuse (default, 403
+                                    unknown_deployment) or record (store the deployment and accept
+                                    the launch; Canvas makes a deployment per account or course)
+  --open-registration LTIKIT_OPEN_REGISTRATION  approve every Dynamic Registration at
+                                    /lti/register without a one-time link; for sandboxes only (needs
+                                    --sandbox or a loopback base URL)
 
 Endpoints:
   GET|POST /lti/login              login initiation URL to register with the platform
@@ -200,6 +242,10 @@ Endpoints:
   GET      /roster                 the course roster (NRPS), linked from the launch page
   POST     /deep-linking           the deep linking picker's answer
   GET      /healthz                health check (the database answers)
+  GET      /config                 what to enter in an LMS (?lms=moodle, canvas, …), as 'demo-tool config'
+  GET      /lti/register/TOKEN    LTI Dynamic Registration with a one-time link (registration link);
+                                   /lti/register without one with --open-registration
+  GET      /lti/canvas.json        Canvas's developer key configuration (method "Enter URL")
   GET      /sandbox/               the sandbox LMS's launch links (with --sandbox)
 
 A launch answers an HTML page, or JSON with "Accept: application/json".
@@ -209,5 +255,10 @@ or the lti_session token the launch page's links and forms carry, so they also w
 platform's iframe whose browser keeps no cookie of the tool.
 A session lasts 30 minutes unused, 2 hours at most; a page without one answers 401
 invalid_state: launch again from the platform.
-Exit status: 0 success, 1 failure (duplicate, database, port), 2 bad usage or input.
+Platforms: a URL must be absolute http:// or https://; plain http is accepted (local LMSes and
+sandboxes use it) with a warning unless the host is loopback. Every missing or invalid flag is
+reported at once. A removal, or a platform replaced by import, reaches running servers when their
+--lookup-cache entry expires (30s by default); additions are seen at once.
+Exit status: 0 success, 1 failure (duplicate, unknown platform, conflict, database, port),
+2 bad usage or input.
 `

@@ -428,10 +428,18 @@ func writeErrorPageFull(w http.ResponseWriter, r *http.Request, heading string, 
 }
 
 func (a *app) index(c echo.Context) error {
+	if isRegistrationRequest(c.Request()) {
+		// The LMS was given the tool's base URL as its registration URL:
+		// answer as the registration URL does (without a link, that is a
+		// page saying Dynamic Registration needs one), not with the index.
+		c.Response().Header().Set("Cache-Control", "no-store")
+		a.dynreg.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 	data := map[string]any{
 		"BaseURL":     a.cfg.BaseURL,
-		"LoginURL":    a.toolURL("/lti/login"),
-		"RedirectURI": a.toolURL("/lti/launch"),
+		"LoginURL":    a.toolURL(pathLogin),
+		"RedirectURI": a.toolURL(pathLaunch),
 		"JWKSURL":     a.toolURL(pathJWKS),
 		"SandboxURL":  "",
 	}

@@ -40,9 +40,9 @@ func newSandbox(cfg serveConfig) (*ltitest.Platform, error) {
 	p, err := ltitest.NewHandler(cfg.SandboxURL, ltitest.Config{
 		ClientID:         sandboxClientID,
 		DeploymentID:     sandboxDeploymentID,
-		ToolLoginURL:     cfg.BaseURL + "/lti/login",
-		ToolRedirectURIs: []string{cfg.BaseURL + "/lti/launch"},
-		TargetLinkURI:    cfg.BaseURL + "/lti/launch",
+		ToolLoginURL:     cfg.BaseURL + pathLogin,
+		ToolRedirectURIs: []string{cfg.BaseURL + pathLaunch},
+		TargetLinkURI:    cfg.BaseURL + pathLaunch,
 		ToolJWKSURL:      cfg.BaseURL + pathJWKS,
 	})
 	if err != nil {
@@ -129,8 +129,8 @@ func (a *app) sandboxPage(c echo.Context) error {
 		"DeploymentID": a.sandbox.DeploymentID(),
 		"AuthURL":      reg.AuthEndpoint,
 		"JWKSURL":      reg.KeySetURL,
-		"LoginURL":     a.toolURL("/lti/login"),
-		"RedirectURI":  a.toolURL("/lti/launch"),
+		"LoginURL":     a.toolURL(pathLogin),
+		"RedirectURI":  a.toolURL(pathLaunch),
 	})
 }
 

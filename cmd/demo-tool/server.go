@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/ltikit/ltikit/deeplink"
+	"github.com/ltikit/ltikit/dynreg"
 	"github.com/ltikit/ltikit/echolti"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
@@ -68,6 +69,14 @@ type serveConfig struct {
 	// storage (LTI Client Side postMessages) when the platform sends
 	// lti_storage_target (--platform-storage=false).
 	NoPlatformStorage bool
+	// OpenRegistration approves every LTI Dynamic Registration that comes
+	// to /lti/register without a one-time link (--open-registration): for
+	// sandboxes only, so it needs a loopback base URL or --sandbox.
+	OpenRegistration bool
+	// RecordDeployments accepts a verified launch with an unknown
+	// deployment_id of a registered platform and stores the deployment
+	// (--new-deployments record); false refuses it (unknown_deployment).
+	RecordDeployments bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// access log believes (--trusted-proxies); none: the connection's
 	// address is logged.
@@ -92,6 +101,11 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	f.fromEnv("partitioned-cookies", "LTIKIT_PARTITIONED_COOKIES")
 	f.fs.BoolVar(&platformStorage, "platform-storage", true, "bind launches through the platform's storage when it sends lti_storage_target")
 	f.fromEnv("platform-storage", "LTIKIT_PLATFORM_STORAGE")
+	f.fs.BoolVar(&cfg.OpenRegistration, "open-registration", false, "approve every Dynamic Registration, without a one-time link (sandboxes only)")
+	f.fromEnv("open-registration", "LTIKIT_OPEN_REGISTRATION")
+	newDeps := "refuse"
+	f.fs.StringVar(&newDeps, "new-deployments", "refuse", "refuse or record launches with an unknown deployment_id of a registered platform")
+	f.fromEnv("new-deployments", "LTIKIT_NEW_DEPLOYMENTS")
 	var proxies string
 	f.fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	f.fromEnv("trusted-proxies", "LTIKIT_TRUSTED_PROXIES")
@@ -100,6 +114,13 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 		return cfg, err
 	}
 	cfg.UnpartitionedCookies, cfg.NoPlatformStorage = !partitioned, !platformStorage
+	switch newDeps {
+	case "refuse":
+	case "record":
+		cfg.RecordDeployments = true
+	default:
+		return cfg, usagef("--new-deployments %q: want refuse or record", newDeps)
+	}
 	var err error
 	if cfg.TrustedProxies, err = parseTrustedProxies(proxies); err != nil {
 		return cfg, err
@@ -120,6 +141,9 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 			return cfg, err
 		}
 		cfg.BaseURL = u
+	}
+	if cfg.OpenRegistration && !cfg.Sandbox && !loopbackBaseURL(cfg.BaseURL, cfg.Addr) {
+		return cfg, usagef("--open-registration lets anyone who reaches the tool register a platform: it is for sandboxes, so it needs --sandbox or a loopback --base-url; make one-time links with 'demo-tool registration link' instead")
 	}
 	if cfg.SandboxURL != "" {
 		if !cfg.Sandbox {
@@ -275,8 +299,8 @@ func printStartup(w io.Writer, cfg serveConfig, addr net.Addr) {
 	fmt.Fprintf(w, "demo-tool listening on %s\n", addr)
 	fmt.Fprintf(w, "  base URL:      %s\n", cfg.BaseURL)
 	fmt.Fprintf(w, "  database:      %s\n", describeDB(cfg.DB))
-	fmt.Fprintf(w, "  login URL:     %s/lti/login\n", cfg.BaseURL)
-	fmt.Fprintf(w, "  redirect URI:  %s/lti/launch\n", cfg.BaseURL)
+	fmt.Fprintf(w, "  login URL:     %s%s\n", cfg.BaseURL, pathLogin)
+	fmt.Fprintf(w, "  redirect URI:  %s%s\n", cfg.BaseURL, pathLaunch)
 	fmt.Fprintf(w, "  JWKS URL:      %s%s\n", cfg.BaseURL, pathJWKS)
 	if cfg.Sandbox {
 		fmt.Fprintf(w, "  sandbox LMS:   issuer %s, client_id %s, deployment %s\n", cfg.SandboxURL, sandboxClientID, sandboxDeploymentID)
@@ -300,6 +324,8 @@ type app struct {
 	dlAnswers *marks              // answered deep linking requests, by session id
 	log       *slog.Logger
 	sandbox   *ltitest.Platform // nil without --sandbox
+	dynreg    *dynreg.Handler   // LTI Dynamic Registration at /lti/register (dynreg.go)
+	links     *regLinks         // its one-time links
 	echo      *echo.Echo
 }
 
@@ -316,10 +342,16 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 		// still go to the database on every launch.
 		a.lookups = storage.CacheLookups(store, storage.CacheConfig{TTL: cfg.LookupCache})
 	}
-	a.tool, err = launch.New(launch.Config{Storage: a.lookups, BaseURL: cfg.BaseURL},
-		launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError),
-		launch.WithPartitionedCookie(!cfg.UnpartitionedCookies), launch.WithPlatformStorage(!cfg.NoPlatformStorage))
+	launchOpts := []launch.Option{launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError),
+		launch.WithPartitionedCookie(!cfg.UnpartitionedCookies), launch.WithPlatformStorage(!cfg.NoPlatformStorage)}
+	if cfg.RecordDeployments {
+		launchOpts = append(launchOpts, launch.WithDeploymentPolicy(launch.RecordDeployments(store, a.newDeployment)))
+	}
+	a.tool, err = launch.New(launch.Config{Storage: a.lookups, BaseURL: cfg.BaseURL}, launchOpts...)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.setUpDynreg(); err != nil {
 		return nil, err
 	}
 	if a.sessions, err = a.newSessions(); err != nil {
@@ -344,11 +376,13 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 
 	e.GET("/", a.index)
 	e.GET("/healthz", a.healthz)
-	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(a.tool))
+	e.Match([]string{http.MethodGet, http.MethodPost}, pathLogin, echolti.LoginHandler(a.tool))
 	// A successful launch starts its launch session (one row) and shows
 	// the launch page, whose links and forms carry the session.
-	e.POST("/lti/launch", a.showLaunch, echolti.LaunchMiddleware(a.tool), echolti.Middleware(a.sessions.Start))
+	e.POST(pathLaunch, a.showLaunch, echolti.LaunchMiddleware(a.tool), echolti.Middleware(a.sessions.Start))
 	a.mountAdvantage(e)
+	a.mountConfig(e)
+	a.mountDynreg(e)
 	if a.sandbox != nil {
 		a.mountSandbox(e)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -22,21 +21,15 @@ import (
 
 // backend is what demo-tool needs from its database: the launch
 // pipeline's storage, plus the administration of platforms and
-// deployments that the library leaves to its host.
+// deployments (storage.Registrar).
 type backend interface {
 	storage.Adapter
 	// Store keeps the launch sessions (table ltikit_launch_sessions).
 	session.Store
-	// AddPlatform stores a registration and its deployments, all or none.
-	// A registration with the same issuer and client_id, or a deployment
-	// id given twice, is errDuplicate.
-	AddPlatform(ctx context.Context, reg registration.Registration, deploymentIDs []string) error
-	// AddDeployment adds a deployment to a stored registration: none is
-	// errNoPlatform, an existing deployment id errDuplicate.
-	AddDeployment(ctx context.Context, key registration.Key, deploymentID string) error
-	// Platforms lists every registration with its deployment ids, ordered by
-	// issuer and client_id.
-	Platforms(ctx context.Context) ([]platformRow, error)
+	// Registrar adds, lists and removes registrations and deployments:
+	// the CLI's platform, deployment, export and import commands, and
+	// the sandbox registering itself.
+	storage.Registrar
 	// ToolKeys is the store of the tool's own signing keys, in the same
 	// database: every node and every restart signs with, and publishes, the
 	// same keys.
@@ -49,18 +42,6 @@ type backend interface {
 	// Close stops background work and closes the database.
 	Close() error
 }
-
-// platformRow is one registration and its deployments.
-type platformRow struct {
-	Registration registration.Registration
-	Deployments  []string
-}
-
-// Errors of a backend.
-var (
-	errDuplicate  = errors.New("already registered")
-	errNoPlatform = errors.New("no such platform")
-)
 
 // dbKind tells a PostgreSQL URL from an SQLite path.
 func dbKind(dsn string) (string, error) {
@@ -143,6 +124,10 @@ func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) 
 		b.closeDB()
 		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
 	}
+	if err := migrateRegLinks(ctx, db); err != nil {
+		b.closeDB()
+		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
+	}
 	b.Adapter, err = gormadapter.New(ctx, db, gormadapter.WithLogger(log))
 	if err != nil {
 		b.closeDB()
@@ -189,105 +174,15 @@ func (b *gormBackend) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-func (b *gormBackend) findRow(tx *gorm.DB, key registration.Key) (*gormadapter.Registration, error) {
-	var rows []gormadapter.Registration
-	err := tx.Where("issuer = ? AND client_id = ?", key.Issuer, key.ClientID).Limit(1).Find(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, errNoPlatform
-	}
-	return &rows[0], nil
-}
-
-// AddPlatform implements backend.
-func (b *gormBackend) AddPlatform(ctx context.Context, reg registration.Registration, deploymentIDs []string) error {
-	for i, id := range deploymentIDs {
-		if slices.Contains(deploymentIDs[:i], id) {
-			return fmt.Errorf("deployment %q is given twice: %w", id, errDuplicate)
-		}
-	}
-	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		switch _, err := b.findRow(tx, reg.Key()); {
-		case err == nil:
-			return errDuplicate
-		case !errors.Is(err, errNoPlatform):
-			return err
-		}
-		row := gormadapter.NewRegistration(reg)
-		if err := tx.Create(row).Error; err != nil {
-			return err
-		}
-		for _, id := range deploymentIDs {
-			if err := tx.Create(&gormadapter.Deployment{RegistrationID: row.ID, DeploymentID: id}).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		// Another process added it between the check and the insert.
-		return errDuplicate
-	}
-	return err
-}
-
-// AddDeployment implements backend.
-func (b *gormBackend) AddDeployment(ctx context.Context, key registration.Key, deploymentID string) error {
-	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row, err := b.findRow(tx, key)
-		if err != nil {
-			return err
-		}
-		var n int64
-		err = tx.Model(&gormadapter.Deployment{}).
-			Where("registration_id = ? AND deployment_id = ?", row.ID, deploymentID).Count(&n).Error
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return errDuplicate
-		}
-		return tx.Create(&gormadapter.Deployment{RegistrationID: row.ID, DeploymentID: deploymentID}).Error
-	})
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return errDuplicate
-	}
-	return err
-}
-
-// Platforms implements backend.
-func (b *gormBackend) Platforms(ctx context.Context) ([]platformRow, error) {
-	db := b.db.WithContext(ctx)
-	var regs []gormadapter.Registration
-	if err := db.Order("issuer, client_id").Find(&regs).Error; err != nil {
-		return nil, err
-	}
-	var deps []gormadapter.Deployment
-	if err := db.Order("deployment_id").Find(&deps).Error; err != nil {
-		return nil, err
-	}
-	byReg := map[uint64][]string{}
-	for _, d := range deps {
-		byReg[d.RegistrationID] = append(byReg[d.RegistrationID], d.DeploymentID)
-	}
-	out := make([]platformRow, 0, len(regs))
-	for _, r := range regs {
-		out = append(out, platformRow{Registration: r.LTIRegistration(), Deployments: byReg[r.ID]})
-	}
-	return out, nil
-}
-
 // ensurePlatform adds reg and the deployment unless they are stored
 // already: the sandbox's registration on every start.
-func ensurePlatform(ctx context.Context, b backend, reg registration.Registration, dep deployment.Deployment) error {
-	err := b.AddPlatform(ctx, reg, []string{dep.DeploymentID})
-	if !errors.Is(err, errDuplicate) {
+func ensurePlatform(ctx context.Context, b storage.Registrar, reg registration.Registration, dep deployment.Deployment) error {
+	err := b.CreateRegistration(ctx, reg, dep.DeploymentID)
+	if !errors.Is(err, storage.ErrExists) {
 		return err
 	}
-	err = b.AddDeployment(ctx, reg.Key(), dep.DeploymentID)
-	if errors.Is(err, errDuplicate) {
+	err = b.CreateDeployment(ctx, reg.Key(), dep.DeploymentID)
+	if errors.Is(err, storage.ErrExists) {
 		return nil
 	}
 	return err
