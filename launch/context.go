@@ -99,8 +99,9 @@ func (c *Context) Claim(name string, v any) (bool, error) {
 }
 
 // RawClaim returns the claim named name exactly as the platform sent it,
-// and whether it was present. Names match exactly; a name sent twice gives
-// its last value, as in [lti.DecodeClaims]. The slice is the caller's.
+// and whether it was present. Names match exactly; a payload with a name
+// sent twice never gets here ([lti.DecodeClaims] refuses it). The slice is
+// the caller's.
 func (c *Context) RawClaim(name string) (json.RawMessage, bool, error) {
 	return lti.ClaimValue(c.payload, name)
 }

@@ -65,3 +65,17 @@ func BenchmarkDecodeClaims(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeClaimsScanner decodes the same payload with the
+// hand-written scanner that DecodeClaims replaced (claimsjson_ref_test.go),
+// for comparison.
+func BenchmarkDecodeClaimsScanner(b *testing.B) {
+	payload := moodlePayload(b)
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lti.ScannerDecodeClaims(payload, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

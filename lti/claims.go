@@ -90,50 +90,37 @@ type Claims struct {
 // (vendor claims, Moodle's ext and basicoutcome) are ignored: a caller that
 // needs them keeps the raw payload.
 //
-// Top-level claim names match exactly, as JWT claim names are
-// case-sensitive (RFC 7519 §4): "AUD" is not "aud", so a token cannot show
-// one audience to the JWT library and another one here. A name that occurs
-// twice keeps its last value (RFC 7519 §4). Names inside a claim's object
-// (resource_link, context, …) match as encoding/json matches them, that is
-// case-insensitively.
+// Member names match exactly, at the top and inside claim objects, as JWT
+// claim names are case-sensitive (RFC 7519 §4): "AUD" is not "aud" and
+// "ID" is not resource_link's "id", so a token cannot show one audience to
+// the JWT library and another one here. A name that occurs twice in any
+// object of the payload is refused (RFC 7519 §4 lets a JWT parser reject
+// duplicate claim names), as is invalid UTF-8 or an unpaired surrogate
+// escape (RFC 8259 §8.1–8.2) and nesting deeper than 10000 levels.
 //
 // DecodeClaims does not validate: a claim that is absent or empty is left
 // zero, nil or empty for the launch validation to judge.
 //
-// A payload that is not exactly one JSON object (an array, null, a syntax
-// error, trailing data) is an [ErrInvalidToken]; a claim with the wrong JSON
-// type (aud a number, exp a string or null, roles a string, …) is an
+// A payload that is not exactly one valid JSON object (an array, null, a
+// syntax error, a duplicate name, invalid UTF-8, trailing data) is an
+// [ErrInvalidToken]; a claim with the wrong JSON type (aud a number, exp a
+// string or null, roles a string, …) in an otherwise valid payload is an
 // [ErrInvalidClaims]. The cause is wrapped for logs.
 func DecodeClaims(payload []byte) (*Claims, error) {
-	// One pass over one copy of the payload (claimsjson.go): each top-level
-	// member's span is found and validated without allocating, each known
-	// claim decoded from its span straight into its field, each unknown one
-	// skipped (the caller keeps the raw payload for those). Strings without
-	// escapes share the copy.
-	return decodeClaims(string(payload))
+	// JSON v2 (internal/jsonv2) decodes the payload by the json tags, with
+	// a decoding function for each type that has rules of its own
+	// (claimsjson.go).
+	return decodeClaims(payload)
 }
 
 // ClaimValue returns the raw JSON value of the top-level claim name in an
 // id_token payload, as sent, and whether it is present. Names match as
-// DecodeClaims matches them: exactly, after JSON unescaping; a name that
-// occurs twice gives its last value. The whole payload is validated in one
-// pass without decoding the other claims: malformed JSON is an
-// [ErrInvalidToken].
+// DecodeClaims matches them: exactly, after JSON unescaping. The whole
+// payload is validated with DecodeClaims' rules in one pass without
+// decoding the other claims: malformed JSON, a duplicate name or invalid
+// UTF-8 is an [ErrInvalidToken].
 func ClaimValue(payload []byte, name string) (json.RawMessage, bool, error) {
-	var value string
-	found := false
-	err := walkObject(string(payload), func(n, v string) {
-		if n == name {
-			value, found = v, true
-		}
-	})
-	if err != nil {
-		return nil, false, ErrInvalidToken.WithCause(err)
-	}
-	if !found {
-		return nil, false, nil
-	}
-	return json.RawMessage(value), true, nil
+	return claimValue(payload, name)
 }
 
 // RoleSet returns the roles claim as [Roles]: nil when the claim is absent

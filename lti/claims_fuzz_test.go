@@ -36,7 +36,7 @@ func FuzzDecodeClaims(f *testing.F) {
 				t.Fatalf("claims %+v returned with error %v", c, err)
 			}
 			var e *lti.Error
-			if !errors.As(err, &e) || (e.Code != lti.CodeInvalidToken && e.Code != lti.CodeInvalidClaims) {
+			if !errors.As(err, &e) || (e.Code() != lti.CodeInvalidToken && e.Code() != lti.CodeInvalidClaims) {
 				t.Fatalf("error %v (%T): want invalid_token or invalid_claims", err, err)
 			}
 			return

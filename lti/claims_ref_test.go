@@ -4,98 +4,178 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"reflect"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ltikit/ltikit/lti"
 )
 
-// refDecodeClaims is DecodeClaims as it was before the hand-written
-// decoder (commit 2e33bd4): json.Decoder's token stream over the top-level
-// object and reflection into the fields. FuzzDecodeClaimsReference holds the
-// new decoder to it.
-func refDecodeClaims(payload []byte) (*lti.Claims, error) {
-	// One pass over the payload: the top-level object is walked token by
-	// token, each known claim decoded straight into its field, each unknown
-	// one skipped (the caller keeps the raw payload for those).
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, lti.ErrInvalidToken.WithCause(err)
+// The documented differences between DecodeClaims on JSON v2 and the
+// hand-written scanner it replaced (lti.ScannerDecodeClaims, kept in
+// claimsjson_ref_test.go), which reproduced encoding/json v1. On any
+// payload both accept, the claims are identical. Otherwise JSON v2 is the
+// stricter one, for these reasons only, each checked here without JSON v2:
+//
+//   - a member name repeated in any object of the payload: refused
+//     (invalid_token). RFC 7519 §4: the claim names of a JWT MUST be unique
+//     and a parser MAY reject duplicates; RFC 8259 §4 leaves the meaning of
+//     duplicates to the implementation, and RFC 7515 §4 says the same of
+//     JOSE headers. The scanner kept the last value, re-decoding into the
+//     same field, so an earlier array showed through a later one's null
+//     elements and a null left an earlier string in place.
+//   - invalid UTF-8 anywhere: refused. RFC 8259 §8.1 requires UTF-8, and
+//     RFC 7519 §7.2 step 10 a claims set that is UTF-8 JSON; the scanner
+//     replaced bad bytes with U+FFFD, so two different byte strings could
+//     decode to one claim value.
+//   - an unpaired surrogate escape (\ud800 alone): refused. RFC 8259 §8.2
+//     leaves such strings unpredictable; the scanner made them U+FFFD.
+//   - nesting deeper than 10000 levels counted from the payload's top:
+//     refused (RFC 8259 §9 lets a parser limit nesting); the scanner
+//     counted 10000 from each claim's value.
+//   - member names inside claim objects match exactly: "ID", "Id" or
+//     "\u017fcope" (ſ folding to s) are not "id" and "scope" but unknown
+//     members, ignored, as JWT claim names are case-sensitive (RFC 7519
+//     §4). This is the one difference that can go either way: a payload
+//     the scanner decoded through a folded name now leaves that field
+//     empty, and one it refused for a folded member of the wrong type is
+//     now accepted with the member ignored. The differential compares with
+//     the scanner's folding turned off, so it sees this difference only in
+//     TestDecodeClaimsDifferences.
+
+// refusalReasons returns the documented reasons, found in payload, for
+// which DecodeClaims may refuse a payload the scanner accepted. It reads
+// the payload with encoding/json v1 and by hand, never with JSON v2.
+func refusalReasons(payload []byte) []string {
+	var reasons []string
+	if hasDuplicateNames(payload) {
+		reasons = append(reasons, "duplicate member name")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, lti.ErrInvalidToken.WithCause(errors.New("lti: the claims are not a JSON object"))
+	if !utf8.Valid(payload) {
+		reasons = append(reasons, "invalid UTF-8")
 	}
-	var c lti.Claims
-	v := reflect.ValueOf(&c).Elem()
-	var skip json.RawMessage
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, lti.ErrInvalidToken.WithCause(err)
-		}
-		name, _ := tok.(string)
-		i, known := refClaimFields[name]
-		if !known {
-			if err := dec.Decode(&skip); err != nil {
-				return nil, lti.ErrInvalidToken.WithCause(err)
-			}
-			continue
-		}
-		if name == "sub" {
-			// A present but null sub is neither a user nor an anonymous
-			// launch (LTI 1.3 Core §5.3.6: sub, when present, is a
-			// non-empty string).
-			if err := dec.Decode(&skip); err != nil {
-				return nil, lti.ErrInvalidToken.WithCause(err)
-			}
-			var sub *string
-			if err := json.Unmarshal(skip, &sub); err != nil || sub == nil {
-				return nil, lti.ErrInvalidClaims.WithCause(fmt.Errorf("lti: sub must be a string: %v", err))
-			}
-			c.Subject = sub
-			continue
-		}
-		f := v.Field(i)
-		f.SetZero() // a repeated name keeps its last value only
-		if err := dec.Decode(f.Addr().Interface()); err != nil {
-			var syntax *json.SyntaxError
-			if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				return nil, lti.ErrInvalidToken.WithCause(err)
-			}
-			return nil, lti.ErrInvalidClaims.WithCause(fmt.Errorf("lti: claim %q: %w", name, err))
-		}
+	surrogate, depth := scanStringsAndDepth(payload)
+	if surrogate {
+		reasons = append(reasons, "unpaired surrogate escape")
 	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, lti.ErrInvalidToken.WithCause(err)
+	if depth > 10000 {
+		reasons = append(reasons, "nesting deeper than 10000")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, lti.ErrInvalidToken.WithCause(errors.New("lti: trailing data after the claims object"))
-	}
-	return &c, nil
+	return reasons
 }
 
-// refClaimFields maps the exact JSON name of each Claims field to its index.
-var refClaimFields = func() map[string]int {
-	t := reflect.TypeFor[lti.Claims]()
-	names := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			names[name] = i
+// hasDuplicateNames reports whether an object of the JSON text b has a
+// member name twice, after unescaping, by encoding/json v1's token stream
+// (which allows duplicates). Malformed JSON reports what was read before
+// the error.
+func hasDuplicateNames(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		names    map[string]bool // nil: an array
+		wantName bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, frame{names: map[string]bool{}, wantName: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:top]
+				if top > 0 && stack[top-1].names != nil {
+					stack[top-1].wantName = true
+				}
+			}
+			continue
+		}
+		if top < 0 || stack[top].names == nil {
+			continue
+		}
+		if stack[top].wantName {
+			name := tok.(string)
+			if stack[top].names[name] {
+				return true
+			}
+			stack[top].names[name] = true
+			stack[top].wantName = false
+			continue
+		}
+		stack[top].wantName = true // a scalar value ended
+	}
+}
+
+// scanStringsAndDepth walks the JSON text b by hand: it reports whether a
+// string holds a \u escape of a surrogate that is not half of a pair, and
+// the deepest nesting of objects and arrays.
+func scanStringsAndDepth(b []byte) (unpaired bool, maxDepth int) {
+	depth := 0
+	hex := func(i int) (rune, bool) { // the \uXXXX at b[i]
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range b[i+2 : i+6] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+			maxDepth = max(maxDepth, depth)
+		case '}', ']':
+			depth--
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] != '\\' {
+					continue
+				}
+				r, ok := hex(i)
+				if !ok {
+					i++ // a one-character escape
+					continue
+				}
+				i += 5
+				switch {
+				case 0xD800 <= r && r < 0xDC00:
+					if lo, ok := hex(i + 1); ok && 0xDC00 <= lo && lo < 0xE000 {
+						i += 6
+					} else {
+						unpaired = true
+					}
+				case 0xDC00 <= r && r < 0xE000:
+					unpaired = true
+				}
+			}
 		}
 	}
-	return names
-}()
+	return unpaired, maxDepth
+}
 
-// referenceSeeds are payloads where encoding/json has rules of its own
-// that the hand-written decoder must follow.
+// referenceSeeds are payloads where encoding/json v1, and the scanner that
+// reproduced it, have rules of their own, and payloads on which JSON v2
+// differs for a documented reason.
 var referenceSeeds = []string{
 	`{"\u0069ss":"escaped name","n\u006fnce":"n"}`,
 	"{\"iss\":\"bad \xff utf-8\",\"nonce\":\"\xed\xa0\x80\"}",
@@ -144,16 +224,32 @@ var referenceSeeds = []string{
 	`{"a":{"b":1,}}`,
 	`{"a":[}`,
 	`{"a":{]}`,
+	`{"iss":"x","\u0069ss":"y"}`,
+	`{"v":{"b":1,"b":2},"iss":"x"}`,
+	`{"v":[{"b":1},{"b":2}],"w":{"":1}}`,
+	`{"https://purl.imsglobal.org/spec/lti/claim/custom":{"k":"\udc00"}}`,
+	`{"https://purl.imsglobal.org/spec/lti/claim/custom":{"k":"\\ud800"}}`,
+	`{"https://purl.imsglobal.org/spec/lti/claim/resource_link":{"ID":5,"id":"1"}}`,
+	`{"https://purl.imsglobal.org/spec/lti/claim/resource_link":{"ID":"2"}}`,
+	`{"aud":42,"aud":"x"}`,
+	`{"aud":42,"x":"\xff"}`,
+	`{"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+	`{"x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
 }
 
-// FuzzDecodeClaimsReference holds DecodeClaims to the encoding/json
-// decoder it replaced: on every payload the reference accepts, the claims
-// are identical; on valid JSON it refuses, the error code is the same; on
-// malformed JSON, DecodeClaims says invalid_token (the reference could say
-// invalid_claims when a type error came before the syntax error).
+// FuzzDecodeClaimsReference holds DecodeClaims (JSON v2) to the scanner it
+// replaced, with the scanner's case folding off: on every payload both
+// accept, the claims are identical; on every payload only one accepts, the
+// scanner is the one accepting and refusalReasons finds a documented
+// reason; when both refuse, the codes are the same, or DecodeClaims says
+// invalid_token for a documented reason. (The scanner had been held to
+// encoding/json v1's decoder by this test before, and matched it.)
 func FuzzDecodeClaimsReference(f *testing.F) {
 	for _, name := range moodleTokens {
 		_, payload := loadMoodle(f, name)
+		f.Add(payload)
+	}
+	for _, payload := range platformPayloads(f) {
 		f.Add(payload)
 	}
 	for _, tc := range decodeCases {
@@ -163,53 +259,224 @@ func FuzzDecodeClaimsReference(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		checkAgainstReference(t, payload)
+		checkAgainstScanner(t, payload)
 	})
 }
 
-func checkAgainstReference(t *testing.T, payload []byte) {
+// platformPayloads are the id_token payloads captured from, or written
+// after, the other platforms (testdata/<lms>/idtoken_*.json).
+func platformPayloads(tb testing.TB) [][]byte {
+	tb.Helper()
+	files, err := filepath.Glob("../testdata/*/idtoken_*.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]byte
+	for _, f := range files {
+		if strings.Contains(f, "moodle") {
+			continue // captures with the token inside, see loadMoodle
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		tb.Fatal("no platform payloads under ../testdata")
+	}
+	return out
+}
+
+// checkAgainstScanner is one differential check; it returns the reasons
+// the outcomes differ (none when they agree).
+func checkAgainstScanner(t *testing.T, payload []byte) []string {
 	t.Helper()
 	got, gerr := lti.DecodeClaims(payload)
-	want, werr := refDecodeClaims(payload)
+	want, werr := lti.ScannerDecodeClaims(payload, false)
+	if gerr != nil && got != nil {
+		t.Fatalf("DecodeClaims(%q) returned claims with error %v", payload, gerr)
+	}
+	var gcode, wcode lti.Code
+	if gerr != nil {
+		var e *lti.Error
+		if !errors.As(gerr, &e) {
+			t.Fatalf("DecodeClaims(%q): error %v is not an *lti.Error", payload, gerr)
+		}
+		gcode = e.Code()
+	}
+	if werr != nil {
+		var e *lti.Error
+		errors.As(werr, &e)
+		wcode = e.Code()
+	}
 	switch {
-	case werr == nil:
-		if gerr != nil {
-			t.Fatalf("DecodeClaims(%q) = %v; the reference decodes it to %+v", payload, gerr, want)
-		}
+	case gerr == nil && werr == nil:
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("DecodeClaims(%q) differs from the reference (-reference +got):\n%s", payload, diff)
+			t.Fatalf("DecodeClaims(%q) differs from the scanner (-scanner +got):\n%s", payload, diff)
 		}
-	case !json.Valid(payload):
-		if !errors.Is(gerr, lti.ErrInvalidToken) || got != nil {
-			t.Fatalf("DecodeClaims(%q) = %+v, %v; want invalid_token for malformed JSON", payload, got, gerr)
+		return nil
+	case gerr == nil:
+		t.Fatalf("DecodeClaims(%q) accepted what the scanner refuses: %v", payload, werr)
+	case gcode == wcode:
+		return nil
+	}
+	// The outcomes differ: DecodeClaims must be the one refusing the
+	// payload as malformed, for a documented reason.
+	reasons := refusalReasons(payload)
+	if gcode != lti.CodeInvalidToken || len(reasons) == 0 {
+		t.Fatalf("DecodeClaims(%q) = %v; the scanner says %v (%v) and no documented reason applies",
+			payload, gerr, wcode, werr)
+	}
+	return reasons
+}
+
+// TestDecodeClaimsReference runs the seeds of FuzzDecodeClaimsReference.
+func TestDecodeClaimsReference(t *testing.T) {
+	for _, s := range referenceSeeds {
+		checkAgainstScanner(t, []byte(s))
+	}
+	for _, name := range moodleTokens {
+		_, payload := loadMoodle(t, name)
+		if r := checkAgainstScanner(t, payload); r != nil {
+			t.Errorf("%s: outcomes differ: %v", name, r)
 		}
-	default:
-		var we, ge *lti.Error
-		errors.As(werr, &we)
-		if !errors.As(gerr, &ge) || ge.Code != we.Code || got != nil {
-			t.Fatalf("DecodeClaims(%q) = %+v, %v; the reference says %v", payload, got, gerr, werr)
+	}
+	for _, payload := range platformPayloads(t) {
+		if r := checkAgainstScanner(t, payload); r != nil {
+			t.Errorf("%.60s…: outcomes differ: %v", payload, r)
 		}
 	}
 }
 
-// TestDecodeClaimsReference runs the seeds of FuzzDecodeClaimsReference
-// with their expected outcome spelled out where encoding/json is subtle.
-func TestDecodeClaimsReference(t *testing.T) {
-	for _, s := range referenceSeeds {
-		checkAgainstReference(t, []byte(s))
-	}
-	// The quirk of re-decoding into a slice: a null element keeps what the
-	// earlier array left at its index.
-	c, err := lti.DecodeClaims([]byte(referenceSeeds[6]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"y", "b", "c", "", ""}, c.Context.Type); diff != "" {
-		t.Errorf("context type (-want +got):\n%s", diff)
-	}
-	// Folded member names: U+017F matches s, U+212A matches k.
-	c, err = lti.DecodeClaims([]byte(referenceSeeds[10]))
-	if err != nil || len(c.AGS.Scope) != 1 || c.AGS.LineItems != "u" {
-		t.Errorf("folded names: %+v, %v", c, err)
+// TestDecodeClaimsDifferences spells out each documented difference with
+// the scanner: what the scanner (with encoding/json v1's folding) did, and
+// what DecodeClaims does.
+func TestDecodeClaimsDifferences(t *testing.T) {
+	const (
+		ctx = `"https://purl.imsglobal.org/spec/lti/claim/context"`
+		ags = `"https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"`
+		rl  = `"https://purl.imsglobal.org/spec/lti/claim/resource_link"`
+	)
+	for _, tc := range []struct {
+		name, payload string
+		scanner       func(t *testing.T, c *lti.Claims, err error) // the scanner's outcome
+		reason        string                                       // refusalReasons' reason; "" for a folding difference
+		check         func(t *testing.T, c *lti.Claims)            // DecodeClaims' result, when it accepts
+	}{
+		{
+			name: "duplicate claim", payload: `{"aud":"first","aud":"last"}`, reason: "duplicate member name",
+			scanner: func(t *testing.T, c *lti.Claims, err error) {
+				if err != nil || c.Audience[0] != "last" {
+					t.Errorf("scanner: %+v, %v; want the last aud", c, err)
+				}
+			},
+		},
+		{
+			name:    "duplicate name written with an escape",
+			payload: `{"iss":"a","\u0069ss":"b"}`, reason: "duplicate member name",
+		},
+		{
+			name: "an earlier array shows through a later one's nulls", reason: "duplicate member name",
+			payload: `{` + ctx + `:{"type":["a","b","c"],"type":["x",null,null]}}`,
+			scanner: func(t *testing.T, c *lti.Claims, err error) {
+				if err != nil || !cmp.Equal(c.Context.Type, []string{"x", "b", "c"}) {
+					t.Errorf("scanner: %+v, %v; want [x b c]", c, err)
+				}
+			},
+		},
+		{
+			name: "a null keeps an earlier string", reason: "duplicate member name",
+			payload: `{` + ctx + `:{"label":"l","label":null}}`,
+		},
+		{
+			name: "duplicate name in a vendor claim", reason: "duplicate member name",
+			payload: `{"iss":"x","https://example.com/claim":{"a":1,"a":2}}`,
+		},
+		{
+			name: "duplicate name in custom", reason: "duplicate member name",
+			payload: `{"https://purl.imsglobal.org/spec/lti/claim/custom":{"a":1,"a":2}}`,
+		},
+		{
+			name: "invalid UTF-8", reason: "invalid UTF-8",
+			payload: "{\"iss\":\"bad \xff\"}",
+			scanner: func(t *testing.T, c *lti.Claims, err error) {
+				if err != nil || c.Issuer != "bad \ufffd" {
+					t.Errorf("scanner: %+v, %v; want U+FFFD", c, err)
+				}
+			},
+		},
+		{
+			name: "invalid UTF-8 in a name", reason: "invalid UTF-8",
+			payload: "{\"\xff\":1}",
+		},
+		{
+			name: "unpaired surrogate escape", reason: "unpaired surrogate escape",
+			payload: `{"sub":"\ud800"}`,
+		},
+		{
+			name: "10000 levels inside a claim", reason: "nesting deeper than 10000",
+			payload: `{"x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+		},
+		{
+			name: "an upper-case member is unknown", payload: `{` + rl + `:{"ID":"1"}}`,
+			scanner: func(t *testing.T, c *lti.Claims, err error) {
+				if err != nil || c.ResourceLink.ID != "1" {
+					t.Errorf("scanner: %+v, %v; want ID 1", c, err)
+				}
+			},
+			check: func(t *testing.T, c *lti.Claims) {
+				if c.ResourceLink == nil || c.ResourceLink.ID != "" {
+					t.Errorf("ResourceLink = %+v, want an empty one", c.ResourceLink)
+				}
+			},
+		},
+		{
+			name: "U+017F is not s", payload: `{` + ags + `:{"\u017fcope":["a"]}}`,
+			check: func(t *testing.T, c *lti.Claims) {
+				if c.AGS == nil || c.AGS.Scope != nil {
+					t.Errorf("AGS = %+v, want no scope", c.AGS)
+				}
+			},
+		},
+		{
+			name: "an unknown member's type does not matter", payload: `{` + rl + `:{"ID":5,"id":"1"}}`,
+			scanner: func(t *testing.T, c *lti.Claims, err error) {
+				if !errors.Is(err, lti.ErrInvalidClaims) {
+					t.Errorf("scanner: %+v, %v; want invalid_claims", c, err)
+				}
+			},
+			check: func(t *testing.T, c *lti.Claims) {
+				if c.ResourceLink == nil || c.ResourceLink.ID != "1" {
+					t.Errorf("ResourceLink = %+v, want id 1", c.ResourceLink)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			payload := []byte(tc.payload)
+			sc, serr := lti.ScannerDecodeClaims(payload, true)
+			if tc.reason != "" && serr != nil {
+				t.Errorf("the scanner refused it too: %v", serr)
+			}
+			if tc.scanner != nil {
+				tc.scanner(t, sc, serr)
+			}
+			c, err := lti.DecodeClaims(payload)
+			if tc.reason != "" {
+				if !errors.Is(err, lti.ErrInvalidToken) || c != nil {
+					t.Fatalf("DecodeClaims = %+v, %v; want invalid_token", c, err)
+				}
+				if r := checkAgainstScanner(t, payload); !strings.Contains(strings.Join(r, ","), tc.reason) {
+					t.Errorf("reasons %v, want %q", r, tc.reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DecodeClaims: %v", err)
+			}
+			tc.check(t, c)
+			checkAgainstScanner(t, payload) // equal to the scanner without folding
+		})
 	}
 }

@@ -381,7 +381,7 @@ var decodeCases = []decodeCase{
 	{name: "nbf integer", payload: `{"nbf":1795323275}`, check: wantNbf(date(1795323275))},
 	{name: "nbf float", payload: `{"nbf":1795323275.9}`, check: wantNbf(date(1795323275))},
 	{name: "nbf missing", payload: `{"exp":1795323275}`, check: wantNbf(lti.NumericDate{})},
-	{name: "nbf repeated, last wins", payload: `{"nbf":1,"nbf":2}`, check: wantNbf(date(2))},
+	{name: "nbf repeated", payload: `{"nbf":1,"nbf":2}`, wantErr: lti.ErrInvalidToken}, // RFC 7519 §4
 	{name: "nbf string", payload: `{"nbf":"1795323275"}`, wantErr: lti.ErrInvalidClaims},
 	{name: "nbf null", payload: `{"nbf":null}`, wantErr: lti.ErrInvalidClaims},
 	{name: "nbf negative", payload: `{"nbf":-5}`, wantErr: lti.ErrInvalidClaims},
@@ -458,7 +458,14 @@ var decodeCases = []decodeCase{
 	},
 	{name: "claim names are case-sensitive", payload: `{"aud":"tool","AUD":"other","Iss":"y"}`, check: wantAud(lti.Audience{"tool"})},
 	{name: "upper-case name alone is unknown", payload: `{"ISS":"x"}`, check: wantIss("")},
-	{name: "duplicate name keeps the last value", payload: `{"aud":"first","aud":"last"}`, check: wantAud(lti.Audience{"last"})},
+	{name: "duplicate name is refused", payload: `{"aud":"first","aud":"last"}`, wantErr: lti.ErrInvalidToken}, // RFC 7519 §4
+	{name: "names in claim objects are case-sensitive", payload: `{"https://purl.imsglobal.org/spec/lti/claim/resource_link":{"ID":1,"id":"x"}}`,
+		check: func(t *testing.T, c *lti.Claims) {
+			if c.ResourceLink == nil || c.ResourceLink.ID != "x" {
+				t.Errorf("ResourceLink = %+v, want id x", c.ResourceLink)
+			}
+		}},
+	{name: "invalid UTF-8", payload: "{\"iss\":\"\xff\"}", wantErr: lti.ErrInvalidToken},
 }
 
 func wantAud(want lti.Audience) func(*testing.T, *lti.Claims) {
@@ -530,7 +537,7 @@ func TestDecodeClaimsEdgeCases(t *testing.T) {
 			c, err := lti.DecodeClaims([]byte(tc.payload))
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("DecodeClaims(%s) = %+v, %v; want a %s error", tc.payload, c, err, tc.wantErr.Code)
+					t.Fatalf("DecodeClaims(%s) = %+v, %v; want a %s error", tc.payload, c, err, tc.wantErr.Code())
 				}
 				if c != nil {
 					t.Errorf("claims = %+v, want nil with an error", c)

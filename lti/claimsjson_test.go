@@ -1,8 +1,10 @@
 package lti
 
 import (
+	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -109,8 +111,9 @@ func checkFields[T any](t *testing.T, fields []field[T]) {
 	}
 }
 
-// TestSkipValueDepth: each claim value may nest 10000 levels, as
-// json.Decoder allowed, and not one more.
+// TestSkipValueDepth: in the reference scanner, each claim value may nest
+// 10000 levels, as json.Decoder allowed, and not one more. (JSON v2 counts
+// the 10000 levels from the payload's top: TestDecodeClaimsDepth.)
 func TestSkipValueDepth(t *testing.T) {
 	for _, tc := range []struct {
 		depth int
@@ -127,7 +130,7 @@ func TestSkipValueDepth(t *testing.T) {
 				t.Errorf("depth %d of %q: end %d, err %v; want ok %v", tc.depth, open, end, err, tc.ok)
 			}
 			if tc.ok {
-				c, err := DecodeClaims([]byte(`{"x":` + v + `,"iss":"i"}`))
+				c, err := scannerDecodeClaims(`{"x":`+v+`,"iss":"i"}`, true)
 				if err != nil || c.Issuer != "i" {
 					t.Errorf("depth %d of %q in an unknown claim: %v", tc.depth, open, err)
 				}
@@ -142,5 +145,52 @@ func TestSkipValueDepth(t *testing.T) {
 	bad := strings.Repeat(`[{"a":`, 100) + "1" + strings.Repeat("]}", 100)
 	if _, err := skipValue(bad, 0); err == nil {
 		t.Error("mismatched closing accepted")
+	}
+}
+
+// TestClaimsFieldTypes: the decoding functions of claimsOptions are keyed
+// by Go type, so the types they take over must occur in Claims only where
+// they are meant to: *string only as Subject, map[string]any only as
+// Custom.
+func TestClaimsFieldTypes(t *testing.T) {
+	count := map[reflect.Type][]string{}
+	var walk func(typ reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		count[typ] = append(count[typ], path)
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Slice:
+			walk(typ.Elem(), path+"[]")
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				walk(f.Type, path+"."+f.Name)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Claims](), "Claims")
+	for typ, want := range map[reflect.Type]string{
+		reflect.TypeFor[*string]():        "Claims.Subject",
+		reflect.TypeFor[map[string]any](): "Claims.Custom",
+	} {
+		if got := count[typ]; len(got) != 1 || got[0] != want {
+			t.Errorf("%v occurs at %v, want only at %s", typ, got, want)
+		}
+	}
+}
+
+// TestDecodeClaimsDepth: JSON v2 allows 10000 levels of nesting counted
+// from the payload's top (RFC 8259 §9 lets a parser set the limit).
+func TestDecodeClaimsDepth(t *testing.T) {
+	for _, tc := range []struct {
+		depth int // levels inside the claim, the payload's object being one more
+		ok    bool
+	}{{1, true}, {9999, true}, {10000, false}} {
+		for _, claim := range []string{"x", ClaimCustom} {
+			v := strings.Repeat(`{"a":`, tc.depth) + "1" + strings.Repeat("}", tc.depth)
+			c, err := DecodeClaims([]byte(`{"iss":"i",` + strconv.Quote(claim) + `:` + v + `}`))
+			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("depth %d in %s: %+v, %v; want ok %v", tc.depth, claim, c, err, tc.ok)
+			}
+		}
 	}
 }

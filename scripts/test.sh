@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole ltikit test suite: gofmt, go vet, staticcheck (installed
 # from the Go module proxy when missing) and go test -race on every package,
-# against a real PostgreSQL and a real SQLite file.
+# on the oldest supported and the newest Go toolchain, against a real
+# PostgreSQL and a real SQLite file.
 #
 # PostgreSQL: if LTIKIT_TEST_POSTGRES_DSN is set, that database is used as is.
 # Otherwise the script makes sure the local cluster runs (installing and
@@ -79,5 +80,13 @@ if ! "$staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#v}"; t
   go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
 "$staticcheck" ./...
-log "go test -race"
-go test -race -count=1 -timeout 20m "$@" ./...
+# The tests run on two Go toolchains: the oldest release still supported
+# upstream, which go.mod's go line names as the floor, and the newest. The
+# go command fetches a toolchain it does not have from the Go module proxy
+# (GOTOOLCHAIN). LTIKIT_TEST_TOOLCHAINS replaces the list, e.g. "local" for
+# the machine's own Go only.
+toolchains="${LTIKIT_TEST_TOOLCHAINS:-go1.26.8 go1.27.3}"
+for tc in $toolchains; do
+  log "go test -race ($tc: $(GOTOOLCHAIN=$tc go version))"
+  GOTOOLCHAIN=$tc go test -race -count=1 -timeout 20m "$@" ./...
+done
