@@ -32,18 +32,21 @@
 //
 // # Errors
 //
-// Every refusal is an *[Error] with a stable [Reason], the index of the
-// offending item and the offending property; match it with errors.Is
-// against the sentinels (ErrTypeNotAccepted, ErrMultipleNotAccepted,
+// Every refusal is an *[Error] with the code invalid_deep_linking (400,
+// input; lti.Classify gives it), a stable [Reason] (its accessor
+// [Error.Reason]), the index of the offending item ([Error.Item]) and the
+// offending property ([Error.Field]); match it with errors.Is against the
+// sentinels (ErrTypeNotAccepted, ErrMultipleNotAccepted,
 // ErrLineItemNotAccepted, ErrTargetNotAccepted, ErrMediaTypeNotAccepted,
 // ErrInvalidURL, ErrInvalidItem, ErrInvalidReturnURL, ErrInvalidRequest,
 // ErrInvalidSettings, ErrNotDeepLinking) or read it with errors.As.
 //
-// Each Error wraps an *lti.Error, so lti.AsError gives the code and HTTP
-// status a handler renders: a request the tool cannot answer (not a deep
-// linking launch, missing or malformed settings, a return URL that is not
-// http(s)) is invalid_claims; a response the host asked to sign and that
-// the platform would not accept is invalid_request. A signer failure is
-// not a refusal: it comes back as the signer's *lti.Error, or as
-// storage_unavailable wrapping the signer's error.
+// Each Error wraps an *lti.Error with the same code, a description safe to
+// show the user and the specification section, so lti.AsError gives what
+// a handler renders, whether the request could not be answered (not a
+// deep linking launch, missing or malformed settings, a return URL that is
+// not http(s)) or the response the host asked to sign would not be
+// accepted by the platform. A signer failure is not a refusal: it comes
+// back as the signer's error when that carries a code (e.g. an *lti.Error),
+// or as storage_unavailable wrapping it.
 package deeplink

@@ -49,47 +49,63 @@ const (
 )
 
 // Error is the error deeplink returns when it cannot read a deep linking
-// request or refuses to sign a response. It carries a stable [Reason], the
-// index and property of the offending item, and wraps an *[lti.Error]
-// (invalid_claims for a bad request, invalid_request for a refused
-// response), so lti.AsError and errors.Is(err, lti.ErrInvalidRequest) work.
+// request or refuses to sign a response. Its code is always
+// invalid_deep_linking ([Error.Code]; lti.Classify gives it with its kind
+// and HTTP status, 400); it carries a stable [Reason], the index and
+// property of the offending item, and wraps an *[lti.Error] with the same
+// code, a description safe to show and the specification section, so
+// lti.AsError works as well.
 //
 // errors.Is(err, deeplink.ErrTypeNotAccepted) matches any Error with the
-// same Reason, whatever its item and property. Values are never mutated
-// after construction.
+// same Reason, whatever its item and property. Its fields are unexported
+// and read with accessors, so neither the sentinels nor the errors
+// returned can be changed.
 type Error struct {
-	// Reason is the stable reason.
-	Reason Reason
-	// Item is the index of the offending content item, or -1 when the
-	// error is not about one item.
-	Item int
-	// Field names the offending property, in the JSON spelling of the
-	// specification (e.g. "url", "icon.url", "lineItem.scoreMaximum",
-	// "deep_link_return_url"); empty when the error is about a whole item
-	// or request.
-	Field string
-	// Detail says what is wrong. It never contains values read from the
-	// request or the items, so it is safe to log; it is not meant for end
-	// users.
-	Detail string
+	reason Reason
+	item   int
+	field  string
+	detail string
 
 	lti *lti.Error
 }
 
+// Code returns lti.CodeInvalidDeepLinking: the request's settings, or the
+// response's items, break a rule of LTI Deep Linking 2.0. [Error.Reason]
+// says which rule.
+func (e *Error) Code() lti.Code { return lti.CodeInvalidDeepLinking }
+
+// Reason returns the stable reason, the finer detail of the code.
+func (e *Error) Reason() Reason { return e.reason }
+
+// Item returns the index of the offending content item, or -1 when the
+// error is not about one item.
+func (e *Error) Item() int { return e.item }
+
+// Field names the offending property, in the JSON spelling of the
+// specification (e.g. "url", "icon.url", "lineItem.scoreMaximum",
+// "deep_link_return_url"); empty when the error is about a whole item or
+// request.
+func (e *Error) Field() string { return e.field }
+
+// Detail says what is wrong. It never contains values read from the
+// request or the items, so it is safe to log; it is not meant for end
+// users.
+func (e *Error) Detail() string { return e.detail }
+
 // Error describes the refusal for logs.
 func (e *Error) Error() string {
-	s := "deeplink: " + string(e.Reason)
-	if e.Item >= 0 {
-		s += fmt.Sprintf(" (item %d", e.Item)
-		if e.Field != "" {
-			s += " " + e.Field
+	s := "deeplink: " + string(e.reason)
+	if e.item >= 0 {
+		s += fmt.Sprintf(" (item %d", e.item)
+		if e.field != "" {
+			s += " " + e.field
 		}
 		s += ")"
-	} else if e.Field != "" {
-		s += " (" + e.Field + ")"
+	} else if e.field != "" {
+		s += " (" + e.field + ")"
 	}
-	if e.Detail != "" {
-		s += ": " + e.Detail
+	if e.detail != "" {
+		s += ": " + e.detail
 	}
 	return s
 }
@@ -106,34 +122,38 @@ func (e *Error) Unwrap() error {
 // Is reports whether target is an *Error with the same Reason.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Reason == e.Reason
+	return ok && t.reason == e.reason
 }
 
+// sentinel returns the sentinel of reason.
+func sentinel(reason Reason) *Error { return &Error{reason: reason, item: -1} }
+
 // Sentinels, one per reason, for errors.Is: errors.Is(err,
-// deeplink.ErrTypeNotAccepted) matches any *Error with that Reason.
+// deeplink.ErrTypeNotAccepted) matches any *Error with that Reason. All
+// have the code invalid_deep_linking.
 var (
 	// ErrNotDeepLinking matches ReasonNotDeepLinking.
-	ErrNotDeepLinking = &Error{Reason: ReasonNotDeepLinking, Item: -1}
+	ErrNotDeepLinking = sentinel(ReasonNotDeepLinking)
 	// ErrInvalidSettings matches ReasonInvalidSettings.
-	ErrInvalidSettings = &Error{Reason: ReasonInvalidSettings, Item: -1}
+	ErrInvalidSettings = sentinel(ReasonInvalidSettings)
 	// ErrInvalidReturnURL matches ReasonInvalidReturnURL.
-	ErrInvalidReturnURL = &Error{Reason: ReasonInvalidReturnURL, Item: -1}
+	ErrInvalidReturnURL = sentinel(ReasonInvalidReturnURL)
 	// ErrInvalidRequest matches ReasonInvalidRequest.
-	ErrInvalidRequest = &Error{Reason: ReasonInvalidRequest, Item: -1}
+	ErrInvalidRequest = sentinel(ReasonInvalidRequest)
 	// ErrTypeNotAccepted matches ReasonTypeNotAccepted.
-	ErrTypeNotAccepted = &Error{Reason: ReasonTypeNotAccepted, Item: -1}
+	ErrTypeNotAccepted = sentinel(ReasonTypeNotAccepted)
 	// ErrMultipleNotAccepted matches ReasonMultipleNotAccepted.
-	ErrMultipleNotAccepted = &Error{Reason: ReasonMultipleNotAccepted, Item: -1}
+	ErrMultipleNotAccepted = sentinel(ReasonMultipleNotAccepted)
 	// ErrLineItemNotAccepted matches ReasonLineItemNotAccepted.
-	ErrLineItemNotAccepted = &Error{Reason: ReasonLineItemNotAccepted, Item: -1}
+	ErrLineItemNotAccepted = sentinel(ReasonLineItemNotAccepted)
 	// ErrTargetNotAccepted matches ReasonTargetNotAccepted.
-	ErrTargetNotAccepted = &Error{Reason: ReasonTargetNotAccepted, Item: -1}
+	ErrTargetNotAccepted = sentinel(ReasonTargetNotAccepted)
 	// ErrMediaTypeNotAccepted matches ReasonMediaTypeNotAccepted.
-	ErrMediaTypeNotAccepted = &Error{Reason: ReasonMediaTypeNotAccepted, Item: -1}
+	ErrMediaTypeNotAccepted = sentinel(ReasonMediaTypeNotAccepted)
 	// ErrInvalidURL matches ReasonInvalidURL.
-	ErrInvalidURL = &Error{Reason: ReasonInvalidURL, Item: -1}
+	ErrInvalidURL = sentinel(ReasonInvalidURL)
 	// ErrInvalidItem matches ReasonInvalidItem.
-	ErrInvalidItem = &Error{Reason: ReasonInvalidItem, Item: -1}
+	ErrInvalidItem = sentinel(ReasonInvalidItem)
 )
 
 // Spec references of the refusals.
@@ -144,19 +164,18 @@ const (
 )
 
 // requestErr is an error about the deep linking request: the platform sent
-// something the tool cannot answer (invalid_claims).
+// something the tool cannot answer.
 func requestErr(reason Reason, field, detail string) *Error {
 	return &Error{
-		Reason: reason, Item: -1, Field: field, Detail: detail,
-		lti: lti.ErrInvalidClaims.WithDescription("the deep linking request cannot be answered: " + string(reason)).WithSpec(specSettings),
+		reason: reason, item: -1, field: field, detail: detail,
+		lti: lti.NewError(lti.CodeInvalidDeepLinking, "the deep linking request cannot be answered: "+string(reason)).WithSpec(specSettings),
 	}
 }
 
-// refusal is an error about the response the host asked to sign
-// (invalid_request).
+// refusal is an error about the response the host asked to sign.
 func refusal(reason Reason, item int, field, detail, spec string) *Error {
 	return &Error{
-		Reason: reason, Item: item, Field: field, Detail: detail,
-		lti: lti.ErrInvalidRequest.WithDescription("the deep linking response was refused: " + string(reason)).WithSpec(spec),
+		reason: reason, item: item, field: field, detail: detail,
+		lti: lti.NewError(lti.CodeInvalidDeepLinking, "the deep linking response was refused: "+string(reason)).WithSpec(spec),
 	}
 }

@@ -54,7 +54,7 @@ func Example() {
 		lc, _ := launch.FromContext(r.Context())
 		req, err := deeplink.ParseRequest(lc)
 		if err != nil {
-			http.Error(w, err.Error(), lti.AsError(err).Status())
+			http.Error(w, err.Error(), lti.Classify(err).Status)
 			return
 		}
 		// A real tool shows a picker here and answers later.
@@ -64,7 +64,7 @@ func Example() {
 			LineItem: &deeplink.LineItem{ScoreMaximum: 10},
 		}}}
 		if err := responder.Respond(r.Context(), w, resp); err != nil {
-			http.Error(w, err.Error(), lti.AsError(err).Status())
+			http.Error(w, err.Error(), lti.Classify(err).Status)
 		}
 	})))
 
@@ -113,15 +113,15 @@ func ExampleResponse_Validate() {
 		err := (&deeplink.Response{Request: req, Items: items}).Validate()
 		var de *deeplink.Error
 		if errors.As(err, &de) {
-			fmt.Println(de.Reason, lti.AsError(err).Code)
+			fmt.Println(de.Reason(), lti.Classify(err).Code)
 			continue
 		}
 		fmt.Println("ok")
 	}
 	// Output:
-	// type_not_accepted invalid_request
-	// multiple_not_accepted invalid_request
-	// invalid_url invalid_request
-	// target_not_accepted invalid_request
+	// type_not_accepted invalid_deep_linking
+	// multiple_not_accepted invalid_deep_linking
+	// invalid_url invalid_deep_linking
+	// target_not_accepted invalid_deep_linking
 	// ok
 }

@@ -107,7 +107,7 @@ func TestWriteFormRefusals(t *testing.T) {
 			req.ReturnURL = tc.returnURL
 			rec := httptest.NewRecorder()
 			err := (&deeplink.Response{Request: req}).WriteForm(rec, tc.jwt)
-			if !errors.Is(err, &deeplink.Error{Reason: tc.reason}) {
+			if !errors.Is(err, sentinelOf(t, tc.reason)) {
 				t.Fatalf("err = %v; want %s", err, tc.reason)
 			}
 			if rec.Body.Len() != 0 || len(rec.Header()) != 0 {

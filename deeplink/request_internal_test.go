@@ -129,11 +129,11 @@ func TestParseClaims(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("err = %v; want a *Error", err)
 			}
-			if de.Reason != tc.reason || (tc.field != "" && de.Field != tc.field) {
-				t.Fatalf("got %q %q; want %q %q (%v)", de.Reason, de.Field, tc.reason, tc.field, err)
+			if de.Reason() != tc.reason || (tc.field != "" && de.Field() != tc.field) {
+				t.Fatalf("got %q %q; want %q %q (%v)", de.Reason(), de.Field(), tc.reason, tc.field, err)
 			}
-			if !errors.Is(err, lti.ErrInvalidClaims) {
-				t.Fatalf("%v does not wrap invalid_claims", err)
+			if c := lti.Classify(err); c.Code != lti.CodeInvalidDeepLinking || lti.AsError(err).Code() != lti.CodeInvalidDeepLinking {
+				t.Fatalf("%v: class %+v, lti.AsError code %q; want invalid_deep_linking", err, c, lti.AsError(err).Code())
 			}
 		})
 	}
@@ -189,8 +189,8 @@ func TestParseRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRequest(tc.lc)
-			if !errors.Is(err, &Error{Reason: tc.reason}) || !errors.Is(err, lti.ErrInvalidClaims) {
-				t.Fatalf("err = %v; want %s wrapping invalid_claims", err, tc.reason)
+			if !errors.Is(err, &Error{reason: tc.reason}) || !errors.Is(err, lti.NewError(lti.CodeInvalidDeepLinking, "")) {
+				t.Fatalf("err = %v; want %s wrapping invalid_deep_linking", err, tc.reason)
 			}
 		})
 	}

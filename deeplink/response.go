@@ -254,10 +254,10 @@ func (d *Responder) Claims(resp *Response) (map[string]any, error) {
 // the tool's key: the compact JWT to post to the return URL. Nothing is
 // signed when the response is refused.
 //
-// A refused response is an *[Error]. A signer failure is returned as the
-// signer's *lti.Error when it is one, otherwise as an lti storage_unavailable
-// error wrapping it: the tool's keys are unavailable, the response is not
-// at fault.
+// A refused response is an *[Error]. A signer failure is returned wrapped
+// as it is when it carries a code (lti.Coded, e.g. the signer's *lti.Error),
+// otherwise as an lti storage_unavailable error wrapping it: the tool's
+// keys are unavailable, the response is not at fault.
 func (d *Responder) Sign(ctx context.Context, resp *Response) (string, error) {
 	claims, err := d.Claims(resp)
 	if err != nil {
@@ -265,8 +265,8 @@ func (d *Responder) Sign(ctx context.Context, resp *Response) (string, error) {
 	}
 	jwt, err := d.signer.SignJWT(ctx, claims)
 	if err != nil {
-		var le *lti.Error
-		if errors.As(err, &le) {
+		var coded lti.Coded
+		if errors.As(err, &coded) {
 			return "", fmt.Errorf("deeplink: signing the response: %w", err)
 		}
 		return "", lti.ErrStorageUnavailable.WithDescription("the tool's signing key is unavailable").WithCause(err)

@@ -52,14 +52,13 @@ func TestRefusals(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 	cases := []struct {
-		name    string
-		req     func(*deeplink.Request) // changes the base request
-		noReq   bool
-		items   []deeplink.Item
-		reason  deeplink.Reason
-		item    int
-		field   string
-		ltiCode lti.Code
+		name   string
+		req    func(*deeplink.Request) // changes the base request
+		noReq  bool
+		items  []deeplink.Item
+		reason deeplink.Reason
+		item   int
+		field  string
 	}{
 		// accept_types
 		{name: "type not accepted", req: func(r *deeplink.Request) { r.AcceptTypes = []string{"ltiResourceLink"} },
@@ -160,13 +159,13 @@ func TestRefusals(t *testing.T) {
 		// the request itself
 		{name: "no request", noReq: true, items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidRequest, item: -1},
 		{name: "javascript: return URL", req: func(r *deeplink.Request) { r.ReturnURL = "javascript:alert(document.cookie)" },
-			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidReturnURL, item: -1, field: "deep_link_return_url", ltiCode: lti.CodeInvalidClaims},
+			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidReturnURL, item: -1, field: "deep_link_return_url"},
 		{name: "relative return URL", req: func(r *deeplink.Request) { r.ReturnURL = "/deep_links" },
-			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidReturnURL, item: -1, field: "deep_link_return_url", ltiCode: lti.CodeInvalidClaims},
+			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidReturnURL, item: -1, field: "deep_link_return_url"},
 		{name: "no return URL", req: func(r *deeplink.Request) { r.ReturnURL = "" },
-			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidSettings, item: -1, field: "deep_link_return_url", ltiCode: lti.CodeInvalidClaims},
+			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidSettings, item: -1, field: "deep_link_return_url"},
 		{name: "no accept_types", req: func(r *deeplink.Request) { r.AcceptTypes = nil },
-			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidSettings, item: -1, field: "accept_types", ltiCode: lti.CodeInvalidClaims},
+			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidSettings, item: -1, field: "accept_types"},
 		{name: "no client_id", req: func(r *deeplink.Request) { r.ClientID = "" },
 			items: []deeplink.Item{lr(nil)}, reason: deeplink.ReasonInvalidRequest, item: -1},
 		{name: "no deployment_id", req: func(r *deeplink.Request) { r.DeploymentID = "" },
@@ -195,21 +194,20 @@ func TestRefusals(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("error %T %v is not a *deeplink.Error", err, err)
 			}
-			if de.Reason != tc.reason || de.Item != tc.item || (tc.field != "" && de.Field != tc.field) {
+			if de.Reason() != tc.reason || de.Item() != tc.item || (tc.field != "" && de.Field() != tc.field) {
 				t.Fatalf("got reason %q item %d field %q; want %q item %d field %q (%v)",
-					de.Reason, de.Item, de.Field, tc.reason, tc.item, tc.field, err)
+					de.Reason(), de.Item(), de.Field(), tc.reason, tc.item, tc.field, err)
 			}
-			if !errors.Is(err, &deeplink.Error{Reason: tc.reason}) {
+			if !errors.Is(err, sentinelOf(t, tc.reason)) {
 				t.Fatalf("errors.Is does not match the reason")
 			}
-			want := tc.ltiCode
-			if want == "" {
-				want = lti.CodeInvalidRequest
+			if c := lti.Classify(err); c.Code != lti.CodeInvalidDeepLinking || c.Status != 400 {
+				t.Fatalf("class %+v; want invalid_deep_linking, 400", c)
 			}
-			if le := lti.AsError(err); le.Code != want || le.Status() != 400 && le.Status() != 401 {
-				t.Fatalf("lti code %q status %d; want %q", le.Code, le.Status(), want)
+			if le := lti.AsError(err); le.Code() != lti.CodeInvalidDeepLinking || le.SpecRef() == "" {
+				t.Fatalf("lti code %q spec %q; want invalid_deep_linking with a spec section", le.Code(), le.SpecRef())
 			}
-			if err := resp.Validate(); err == nil || !errors.Is(err, &deeplink.Error{Reason: tc.reason}) {
+			if err := resp.Validate(); err == nil || !errors.Is(err, sentinelOf(t, tc.reason)) {
 				t.Fatalf("Validate = %v; want the same refusal", err)
 			}
 		})

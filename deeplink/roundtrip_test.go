@@ -93,7 +93,7 @@ func (e *dlEnv) app(w http.ResponseWriter, r *http.Request) {
 	lc, _ := launch.FromContext(r.Context())
 	req, err := deeplink.ParseRequest(lc)
 	if err != nil {
-		http.Error(w, err.Error(), lti.AsError(err).Status())
+		http.Error(w, err.Error(), lti.Classify(err).Status)
 		return
 	}
 	e.mu.Lock()
@@ -103,7 +103,7 @@ func (e *dlEnv) app(w http.ResponseWriter, r *http.Request) {
 	if err := e.responder.Respond(r.Context(), w, build(req)); err != nil {
 		var de *deeplink.Error
 		if errors.As(err, &de) {
-			http.Error(w, "refused: "+string(de.Reason), lti.AsError(err).Status())
+			http.Error(w, "refused: "+string(de.Reason()), lti.Classify(err).Status)
 			return
 		}
 		http.Error(w, err.Error(), http.StatusInternalServerError)

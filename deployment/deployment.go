@@ -2,8 +2,8 @@ package deployment
 
 import (
 	"context"
-	"errors"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 )
 
@@ -37,5 +37,6 @@ type Store interface {
 	FindDeployment(ctx context.Context, reg registration.Registerable, deploymentID string) (Deployable, error)
 }
 
-// ErrNotFound means no deployment matches.
-var ErrNotFound = errors.New("deployment: not found")
+// ErrNotFound means no deployment matches. Its code is unknown_deployment
+// (see lti.Classify).
+var ErrNotFound = lti.NewSentinel(lti.CodeUnknownDeployment, "deployment: not found")

@@ -88,14 +88,14 @@ type Config struct {
 	Registrar storage.Registrar
 	// Approve decides, before anything is posted to the platform, whether
 	// the tool registers with it. Registration is an administrator's act:
-	// without Approve every registration is refused (not_allowed) unless
+	// without Approve every registration is refused (registration_not_allowed) unless
 	// the Handler was made with [AllowAll].
 	Approve func(ctx context.Context, req *Request) (Decision, error)
 	// OnPending receives the registrations Approve answered [Pending]
 	// for, after the platform accepted them, instead of the Registrar; an
 	// administrator activates them later (e.g. with
 	// storage.Registrar.CreateRegistration). An error is shown to the
-	// administrator as server_error; the platform has registered the tool
+	// administrator as internal_error; the platform has registered the tool
 	// all the same. Required for Pending decisions.
 	OnPending func(ctx context.Context, res *Result) error
 	// OnRegistered is called after an approved registration was stored.
@@ -269,7 +269,7 @@ func AllowAll() Option { return func(o *options) { o.allowAll = true } }
 // fetched, e.g. to require a one-time token of the host's own in the URL or
 // an admin session, so that strangers cannot make the tool fetch URLs. An
 // error refuses the registration: an *[Error] as it is, any other error as
-// not_allowed.
+// registration_not_allowed (build your own refusal with [NotAllowed]).
 func WithPrecheck(check func(r *http.Request) error) Option {
 	return func(o *options) { o.precheck = check }
 }

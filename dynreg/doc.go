@@ -29,8 +29,8 @@
 // Anyone can open the registration URL with any openid_configuration, so:
 //
 //   - Registration fails closed: without a Config.Approve hook every
-//     registration is refused (not_allowed), unless the Handler is made with
-//     [AllowAll] for a sandbox. Approve sees the validated platform
+//     registration is refused (registration_not_allowed), unless the
+//     Handler is made with [AllowAll] for a sandbox. Approve sees the validated platform
 //     configuration and the original request (for a one-time token of the
 //     host's own, or an admin session) and answers [Approve], [Refuse] or
 //     [Pending]. [WithPrecheck] can refuse before anything is fetched.
@@ -80,12 +80,17 @@
 //
 // # Errors
 //
-// Every refusal is an *[Error] with a stable [Code] and the HTTP status of
-// the page ([Code.Status]); match them with errors.Is against the
-// sentinels (ErrInvalidConfiguration, ErrRegistrationRefused, …). Bad
-// input is never a 500: a malformed request is 400, a refusal 403, a bad or
-// unreachable platform 502, a conflicting registration 409, a storage
-// failure 503; only a failing host hook is 500.
+// Every refusal is an *[Error] with a stable lti code ([Error.Code]) that
+// gives the HTTP status of the page ([Error.Status]) and its kind;
+// lti.Classify finds it like any ltikit error (docs/errors.md lists them).
+// Match them with errors.Is against the sentinels (ErrInvalidConfiguration,
+// ErrRegistrationRefused, …), which compares codes, and read the details
+// (the offending field, the platform's status and words) with errors.As
+// and the accessors. Approve hooks and prechecks refuse with their own
+// words with [NotAllowed]. Bad input is never a 500: a malformed request is
+// 400 (invalid_request), a refusal 403 (registration_not_allowed), a bad
+// or unreachable platform 502, a conflicting registration 409, a storage
+// failure 503; only a failing host hook is 500 (internal_error).
 //
 // # Duplicates
 //

@@ -2,6 +2,7 @@ package dynreg_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ltikit/ltikit/adapters/memory"
 	"github.com/ltikit/ltikit/dynreg"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
 )
 
@@ -72,4 +74,29 @@ func Example() {
 	// Output:
 	// 200 true
 	// ltitest-client [ltitest-deployment]
+}
+
+// A precheck that refuses, before anything is fetched, the registrations
+// that do not come with the tool's invitation code: NotAllowed carries the
+// words shown to the administrator, and the refusal is classified like any
+// ltikit error.
+func ExampleNotAllowed() {
+	precheck := func(r *http.Request) error {
+		if r.URL.Query().Get("invite") != "b7f3" {
+			return dynreg.NotAllowed("ask the tool's administrator for a registration link")
+		}
+		return nil
+	}
+	_ = dynreg.WithPrecheck(precheck) // an Option of dynreg.New
+
+	err := precheck(httptest.NewRequest(http.MethodGet, "/lti/register", nil))
+	c := lti.Classify(err)
+	fmt.Println(c.Code, c.Kind, c.Status, errors.Is(err, dynreg.ErrNotAllowed))
+	var e *dynreg.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Description())
+	}
+	// Output:
+	// registration_not_allowed configuration 403 true
+	// ask the tool's administrator for a registration link
 }

@@ -80,9 +80,7 @@ func (h *Handler) fetchConfiguration(ctx context.Context, configURL string) (*Pl
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		e := ErrConfigurationUnavailable.with("", "", nil)
-		e.PlatformStatus = resp.StatusCode
-		return nil, e
+		return nil, ErrConfigurationUnavailable.with("", "", nil).withPlatform(resp.StatusCode, "", "")
 	}
 	if !isJSON(resp.Header.Get("Content-Type")) {
 		return nil, configError("", "is not served as JSON")
@@ -168,14 +166,11 @@ func (h *Handler) postRegistration(ctx context.Context, endpoint, token string, 
 	defer resp.Body.Close()
 	data, readErr := readBody(resp.Body, h.o.maxBody)
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		e := ErrRegistrationRefused.with("", "", nil)
-		e.PlatformStatus = resp.StatusCode
 		var oe oauthError
-		if readErr == nil && json.Unmarshal(data, &oe) == nil {
-			e.PlatformError = printable(oe.Error, 64)
-			e.PlatformErrorDescription = printable(oe.Description, 300)
+		if readErr != nil || json.Unmarshal(data, &oe) != nil {
+			oe = oauthError{}
 		}
-		return nil, e
+		return nil, ErrRegistrationRefused.with("", "", nil).withPlatform(resp.StatusCode, printable(oe.Error, 64), printable(oe.Description, 300))
 	}
 	if readErr != nil {
 		return nil, ErrRegistrationFailed.with("the platform's answer could not be read in full", "", readErr)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ltikit/ltikit/dynreg"
+	"github.com/ltikit/ltikit/lti"
 )
 
 // FuzzParseConfiguration feeds the configuration parser and validator
@@ -26,7 +27,7 @@ func FuzzParseConfiguration(f *testing.F) {
 		c, err := dynreg.ParseConfiguration(data, configURL)
 		if err != nil {
 			var e *dynreg.Error
-			if !errors.As(err, &e) || (e.Code != dynreg.CodeInvalidConfiguration && e.Code != dynreg.CodeInvalidRequest) {
+			if !errors.As(err, &e) || (e.Code() != lti.CodeInvalidConfiguration && e.Code() != lti.CodeInvalidRequest) {
 				t.Fatalf("refusal is not a dynreg error with a configuration code: %v", err)
 			}
 			if c != nil {

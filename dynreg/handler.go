@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
 )
@@ -23,9 +24,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := asError(err, ErrServerError)
 		h.o.logger.LogAttrs(r.Context(), slog.LevelWarn, "dynreg: registration refused",
-			slog.String("code", string(e.Code)), slog.String("error", e.Error()))
+			slog.String("code", string(e.Code())), slog.String("error", e.Error()))
 		status := e.Status()
-		if r.Method != http.MethodGet && e.Code == CodeInvalidRequest {
+		if r.Method != http.MethodGet && e.Code() == lti.CodeInvalidRequest {
 			w.Header().Set("Allow", "GET")
 			status = http.StatusMethodNotAllowed
 		}
@@ -139,11 +140,7 @@ func (h *Handler) decide(ctx context.Context, req *Request) (Decision, error) {
 			return Decision{}, ErrServerError.with("the tool cannot keep registrations pending", "", nil)
 		}
 	default:
-		e := ErrNotAllowed.with("", "", nil)
-		if d.Reason != "" {
-			e.Description = d.Reason
-		}
-		return Decision{}, e
+		return Decision{}, NotAllowed(d.Reason)
 	}
 	if req.Tool == nil {
 		return Decision{}, ErrServerError.with("the approval removed the tool configuration", "", nil)

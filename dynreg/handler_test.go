@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ltikit/ltikit/dynreg"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 )
 
@@ -156,75 +157,75 @@ func TestRegisterRefusals(t *testing.T) {
 		cfg     dynreg.Config
 		opts    []dynreg.Option
 		setup   func()
-		code    dynreg.Code
+		code    lti.Code
 		status  int
 		posted  bool
 		pstatus int
 	}{
-		{name: "POST", method: http.MethodPost, query: query(f, ""), code: dynreg.CodeInvalidRequest, status: http.StatusMethodNotAllowed},
-		{name: "no openid_configuration", query: url.Values{"registration_token": {"x"}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "openid_configuration twice", query: url.Values{"openid_configuration": {f.configURL(), other.configURL()}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "registration_token twice", query: url.Values{"openid_configuration": {f.configURL()}, "registration_token": {"a", "b"}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "openid_configuration relative", query: url.Values{"openid_configuration": {"/x"}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "openid_configuration http on a public host", query: url.Values{"openid_configuration": {"http://lms.example/x"}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "openid_configuration file", query: url.Values{"openid_configuration": {"file:///etc/passwd"}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "token with spaces", query: url.Values{"openid_configuration": {f.configURL()}, "registration_token": {"a b"}}, code: dynreg.CodeInvalidRequest, status: 400},
-		{name: "no Approve hook", query: query(f, ""), cfg: dynreg.Config{Approve: nil}, code: dynreg.CodeNotAllowed, status: 403},
+		{name: "POST", method: http.MethodPost, query: query(f, ""), code: lti.CodeInvalidRequest, status: http.StatusMethodNotAllowed},
+		{name: "no openid_configuration", query: url.Values{"registration_token": {"x"}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "openid_configuration twice", query: url.Values{"openid_configuration": {f.configURL(), other.configURL()}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "registration_token twice", query: url.Values{"openid_configuration": {f.configURL()}, "registration_token": {"a", "b"}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "openid_configuration relative", query: url.Values{"openid_configuration": {"/x"}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "openid_configuration http on a public host", query: url.Values{"openid_configuration": {"http://lms.example/x"}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "openid_configuration file", query: url.Values{"openid_configuration": {"file:///etc/passwd"}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "token with spaces", query: url.Values{"openid_configuration": {f.configURL()}, "registration_token": {"a b"}}, code: lti.CodeInvalidRequest, status: 400},
+		{name: "no Approve hook", query: query(f, ""), cfg: dynreg.Config{Approve: nil}, code: lti.CodeRegistrationNotAllowed, status: 403},
 		{name: "refused by Approve", query: query(f, ""), cfg: dynreg.Config{Approve: func(context.Context, *dynreg.Request) (dynreg.Decision, error) {
 			return dynreg.Decision{Verdict: dynreg.Refuse, Reason: "ask the tool's admin for a registration link"}, nil
-		}}, code: dynreg.CodeNotAllowed, status: 403},
+		}}, code: lti.CodeRegistrationNotAllowed, status: 403},
 		{name: "Approve fails", query: query(f, ""), cfg: dynreg.Config{Approve: func(context.Context, *dynreg.Request) (dynreg.Decision, error) {
 			return dynreg.Decision{}, errors.New("database down")
-		}}, code: dynreg.CodeServerError, status: 500},
+		}}, code: lti.CodeInternal, status: 500},
 		{name: "unknown verdict", query: query(f, ""), cfg: dynreg.Config{Approve: func(context.Context, *dynreg.Request) (dynreg.Decision, error) {
 			return dynreg.Decision{Verdict: 42}, nil
-		}}, code: dynreg.CodeNotAllowed, status: 403},
+		}}, code: lti.CodeRegistrationNotAllowed, status: 403},
 		{name: "Pending without OnPending", query: query(f, ""), cfg: dynreg.Config{Approve: func(context.Context, *dynreg.Request) (dynreg.Decision, error) {
 			return dynreg.Decision{Verdict: dynreg.Pending}, nil
-		}}, code: dynreg.CodeServerError, status: 500},
+		}}, code: lti.CodeInternal, status: 500},
 		{name: "precheck refuses", query: query(f, ""), opts: []dynreg.Option{dynreg.WithPrecheck(func(r *http.Request) error {
 			if r.URL.Query().Get("invite") != "secret" {
 				return errors.New("no invitation")
 			}
 			return nil
-		})}, code: dynreg.CodeNotAllowed, status: 403},
-		{name: "config answers 404", query: url.Values{"openid_configuration": {f.srv.URL + "/missing"}}, code: dynreg.CodeConfigurationUnavailable, status: 502, pstatus: 404},
-		{name: "config unreachable", query: url.Values{"openid_configuration": {"http://127.0.0.1:1/x"}}, code: dynreg.CodeConfigurationUnavailable, status: 502},
+		})}, code: lti.CodeRegistrationNotAllowed, status: 403},
+		{name: "config answers 404", query: url.Values{"openid_configuration": {f.srv.URL + "/missing"}}, code: lti.CodeConfigurationUnavailable, status: 502, pstatus: 404},
+		{name: "config unreachable", query: url.Values{"openid_configuration": {"http://127.0.0.1:1/x"}}, code: lti.CodeConfigurationUnavailable, status: 502},
 		{name: "config of another platform", query: url.Values{"openid_configuration": {f.configURL()}}, setup: func() {
 			f.setConfig(func(c map[string]any) { c["issuer"] = other.srv.URL })
-		}, code: dynreg.CodeInvalidConfiguration, status: 502},
+		}, code: lti.CodeInvalidConfiguration, status: 502},
 		{name: "registration refused", query: query(f, "used-token"), setup: func() {
 			f.setRegister(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusUnauthorized)
 				_, _ = w.Write([]byte(`{"error":"invalid_token","error_description":"the token was used\u0000 <b>"}`))
 			})
-		}, code: dynreg.CodeRegistrationRefused, status: 502, posted: true, pstatus: 401},
+		}, code: lti.CodeRegistrationRefused, status: 502, posted: true, pstatus: 401},
 		{name: "registration redirected", query: query(f, "t"), setup: func() {
 			f.setRegister(func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, other.srv.URL+"/register", http.StatusTemporaryRedirect)
 			})
-		}, code: dynreg.CodeRegistrationRefused, status: 502, posted: true, pstatus: 307},
+		}, code: lti.CodeRegistrationRefused, status: 502, posted: true, pstatus: 307},
 		{name: "answer without client_id", query: query(f, ""), setup: func() {
 			f.setRegister(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(`{"client_name":"x"}`))
 			})
-		}, code: dynreg.CodeRegistrationFailed, status: 502, posted: true},
+		}, code: lti.CodeRegistrationFailed, status: 502, posted: true},
 		{name: "answer not JSON", query: query(f, ""), setup: func() {
 			f.setRegister(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				_, _ = w.Write([]byte(`<html>ok</html>`))
 			})
-		}, code: dynreg.CodeRegistrationFailed, status: 502, posted: true},
+		}, code: lti.CodeRegistrationFailed, status: 502, posted: true},
 		{name: "answer too large", query: query(f, ""), opts: []dynreg.Option{dynreg.WithMaxBodyBytes(4 << 10)}, setup: func() {
 			f.setRegister(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(`{"client_id":"` + strings.Repeat("a", 8<<10) + `"}`))
 			})
-		}, code: dynreg.CodeRegistrationFailed, status: 502, posted: true},
+		}, code: lti.CodeRegistrationFailed, status: 502, posted: true},
 		{name: "storage fails", query: query(f, ""), cfg: dynreg.Config{Registrar: &fakeRegistrar{fail: errors.New("disk full")}},
-			code: dynreg.CodeStorageUnavailable, status: 503, posted: true},
+			code: lti.CodeStorageUnavailable, status: 503, posted: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +284,7 @@ func TestRegisterErrorsMatch(t *testing.T) {
 	if !errors.Is(err, dynreg.ErrRegistrationRefused) || !errors.As(err, &e) {
 		t.Fatalf("got %v", err)
 	}
-	if e.PlatformStatus != 400 || e.PlatformError != "invalid_client_metadata" || e.PlatformErrorDescription != "bad jwks_uri" || e.Status() != http.StatusBadGateway {
+	if e.PlatformStatus() != 400 || e.PlatformError() != "invalid_client_metadata" || e.PlatformErrorDescription() != "bad jwks_uri" || e.Status() != http.StatusBadGateway {
 		t.Fatalf("got %+v", e)
 	}
 	if errors.Is(err, dynreg.ErrRegistrationFailed) {
@@ -351,7 +352,7 @@ func TestRegisterDuplicate(t *testing.T) {
 	// The same client_id with other endpoints is a conflict.
 	f.setConfig(func(c map[string]any) { c["jwks_uri"] = f.srv.URL + "/other-jwks" })
 	p := initiate(t, h, http.MethodGet, query(f, ""))
-	if p.status != http.StatusConflict || p.errorCode() != string(dynreg.CodeRegistrationConflict) {
+	if p.status != http.StatusConflict || p.errorCode() != string(lti.CodeRegistrationConflict) {
 		t.Fatalf("conflict: %d %s", p.status, p.body)
 	}
 	if entries, _ := reg.Registrations(t.Context()); entries[0].Registration.KeySetURL != f.srv.URL+"/jwks" {
@@ -424,15 +425,15 @@ func TestFetchLimits(t *testing.T) {
 	tests := []struct {
 		name string
 		url  string
-		code dynreg.Code
+		code lti.Code
 	}{
-		{"redirect to another origin", srv.URL + "/cross", dynreg.CodeConfigurationUnavailable},
-		{"redirect loop", srv.URL + "/loop", dynreg.CodeConfigurationUnavailable},
-		{"too large", srv.URL + "/big", dynreg.CodeInvalidConfiguration},
-		{"not JSON", srv.URL + "/html", dynreg.CodeInvalidConfiguration},
-		{"time-out", srv.URL + "/slow", dynreg.CodeConfigurationUnavailable},
+		{"redirect to another origin", srv.URL + "/cross", lti.CodeConfigurationUnavailable},
+		{"redirect loop", srv.URL + "/loop", lti.CodeConfigurationUnavailable},
+		{"too large", srv.URL + "/big", lti.CodeInvalidConfiguration},
+		{"not JSON", srv.URL + "/html", lti.CodeInvalidConfiguration},
+		{"time-out", srv.URL + "/slow", lti.CodeConfigurationUnavailable},
 		// /same redirects to f's origin: another origin than srv's.
-		{"redirect to the platform from elsewhere", srv.URL + "/same", dynreg.CodeConfigurationUnavailable},
+		{"redirect to the platform from elsewhere", srv.URL + "/same", lti.CodeConfigurationUnavailable},
 	}
 	h := newHandler(t, dynreg.Config{Registrar: &fakeRegistrar{}}, dynreg.AllowAll(), dynreg.WithTimeout(200*time.Millisecond))
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ltikit/ltikit/dynreg"
+	"github.com/ltikit/ltikit/lti"
 )
 
 const canvasConfigPath = "/api/lti/security/openid-configuration"
@@ -40,7 +41,7 @@ func TestIssuerExceptions(t *testing.T) {
 		issuer    string
 		configURL string
 		opts      []dynreg.Option
-		code      dynreg.Code // "" = accepted
+		code      lti.Code // "" = accepted
 	}{
 		// Accepted Canvas Cloud shapes.
 		{name: "production issuer from a school host", issuer: dynreg.CanvasIssuer, configURL: school + canvasConfigPath},
@@ -58,44 +59,44 @@ func TestIssuerExceptions(t *testing.T) {
 
 		// Refused.
 		{name: "strict by default", issuer: dynreg.CanvasIssuer, configURL: school + canvasConfigPath, opts: []dynreg.Option{},
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "look-alike: evilinstructure.com", issuer: dynreg.CanvasIssuer, configURL: "https://evilinstructure.com" + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "look-alike: school.evilinstructure.com", issuer: dynreg.CanvasIssuer, configURL: "https://school.evilinstructure.com" + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "look-alike: instructure.com.evil.example", issuer: dynreg.CanvasIssuer, configURL: "https://instructure.com.evil.example" + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "look-alike: school.instructure.com.evil.example", issuer: dynreg.CanvasIssuer, configURL: "https://school.instructure.com.evil.example" + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "look-alike: instructure.co", issuer: dynreg.CanvasIssuer, configURL: "https://school.instructure.co" + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "host with a trailing dot", issuer: dynreg.CanvasIssuer, configURL: "https://school.instructure.com." + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "another port", issuer: dynreg.CanvasIssuer, configURL: "https://school.instructure.com:8443" + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "http config URL", issuer: dynreg.CanvasIssuer, configURL: "http://school.instructure.com" + canvasConfigPath,
-			code: dynreg.CodeInvalidRequest},
+			code: lti.CodeInvalidRequest},
 		{name: "http config URL on an allowed host", issuer: dynreg.CanvasIssuer, configURL: "http://school.instructure.com" + canvasConfigPath,
-			opts: []dynreg.Option{dynreg.CanvasCloud(), dynreg.WithInsecureHTTP("school.instructure.com")}, code: dynreg.CodeInvalidConfiguration},
+			opts: []dynreg.Option{dynreg.CanvasCloud(), dynreg.WithInsecureHTTP("school.instructure.com")}, code: lti.CodeInvalidConfiguration},
 		{name: "http issuer", issuer: "http://canvas.instructure.com", configURL: school + canvasConfigPath,
-			opts: []dynreg.Option{dynreg.CanvasCloud(), dynreg.WithInsecureHTTP("canvas.instructure.com")}, code: dynreg.CodeInvalidConfiguration},
+			opts: []dynreg.Option{dynreg.CanvasCloud(), dynreg.WithInsecureHTTP("canvas.instructure.com")}, code: lti.CodeInvalidConfiguration},
 		{name: "http exception never applies", issuer: "http://canvas.instructure.com", configURL: "http://school.instructure.com" + canvasConfigPath,
 			opts: []dynreg.Option{dynreg.WithIssuerException("http://canvas.instructure.com", "instructure.com"),
-				dynreg.WithInsecureHTTP("canvas.instructure.com", "school.instructure.com")}, code: dynreg.CodeInvalidConfiguration},
+				dynreg.WithInsecureHTTP("canvas.instructure.com", "school.instructure.com")}, code: lti.CodeInvalidConfiguration},
 		{name: "another issuer from a school host", issuer: "https://other.example", configURL: school + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "another instructure issuer", issuer: "https://evil.instructure.com", configURL: school + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "issuer with a trailing slash", issuer: dynreg.CanvasIssuer + "/", configURL: school + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "issuer in other case", issuer: "https://Canvas.Instructure.com", configURL: school + canvasConfigPath,
-			code: dynreg.CodeInvalidConfiguration},
+			code: lti.CodeInvalidConfiguration},
 		{name: "Canvas issuer from the vendor's tenants", issuer: dynreg.CanvasIssuer, configURL: "https://a.tenants.vendor.example/oidc",
-			opts: []dynreg.Option{dynreg.CanvasCloud(), vendor}, code: dynreg.CodeInvalidConfiguration},
+			opts: []dynreg.Option{dynreg.CanvasCloud(), vendor}, code: lti.CodeInvalidConfiguration},
 		{name: "vendor issuer from a Canvas host", issuer: "https://lms.vendor.example", configURL: school + canvasConfigPath,
-			opts: []dynreg.Option{dynreg.CanvasCloud(), vendor}, code: dynreg.CodeInvalidConfiguration},
+			opts: []dynreg.Option{dynreg.CanvasCloud(), vendor}, code: lti.CodeInvalidConfiguration},
 		{name: "malformed exception never matches", issuer: dynreg.CanvasIssuer, configURL: school + canvasConfigPath,
-			opts: []dynreg.Option{dynreg.WithIssuerException(dynreg.CanvasIssuer, "com")}, code: dynreg.CodeInvalidConfiguration},
+			opts: []dynreg.Option{dynreg.WithIssuerException(dynreg.CanvasIssuer, "com")}, code: lti.CodeInvalidConfiguration},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,11 +124,11 @@ func TestIssuerExceptions(t *testing.T) {
 				return
 			}
 			var e *dynreg.Error
-			if !errors.As(err, &e) || e.Code != tt.code || got != nil {
+			if !errors.As(err, &e) || e.Code() != tt.code || got != nil {
 				t.Fatalf("want %s, got %v", tt.code, err)
 			}
-			if tt.code == dynreg.CodeInvalidConfiguration && e.Field != "issuer" {
-				t.Fatalf("field %q, want issuer (%v)", e.Field, e)
+			if tt.code == lti.CodeInvalidConfiguration && e.Field() != "issuer" {
+				t.Fatalf("field %q, want issuer (%v)", e.Field(), e)
 			}
 		})
 	}
@@ -227,7 +228,7 @@ func TestCanvasCloudRegistration(t *testing.T) {
 		status int
 		code   string
 	}{
-		{name: "strict", status: http.StatusBadGateway, code: string(dynreg.CodeInvalidConfiguration)},
+		{name: "strict", status: http.StatusBadGateway, code: string(lti.CodeInvalidConfiguration)},
 		{name: "CanvasCloud", opts: []dynreg.Option{dynreg.CanvasCloud()}, status: http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,12 +100,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	switch {
 	case p.Error != nil:
 		d.Title, d.Outcome, d.Error = "Registration failed", "refused", p.Error
-		d.Message = sentence(p.Error.Description)
-		if st := p.Error.PlatformStatus; st != 0 {
+		d.Message = sentence(p.Error.Description())
+		if st := p.Error.PlatformStatus(); st != 0 {
 			d.PlatformStatus = strings.TrimSpace(strconv.Itoa(st) + " " + http.StatusText(st))
 		}
-		if p.Error.PlatformError != "" {
-			d.PlatformSays = strings.TrimSpace(p.Error.PlatformError + " " + p.Error.PlatformErrorDescription)
+		if p.Error.PlatformError() != "" {
+			d.PlatformSays = strings.TrimSpace(p.Error.PlatformError() + " " + p.Error.PlatformErrorDescription())
 		}
 	case p.Result.Pending:
 		d.Title, d.Outcome, d.AutoClose = "Registration pending approval", "pending", true

@@ -229,7 +229,7 @@ func (o *options) parseConfiguration(data []byte, configURL string) (*PlatformCo
 		e.cause = err
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			e.Field = te.Field
+			e.field = te.Field
 		}
 		return nil, e
 	}

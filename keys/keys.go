@@ -17,6 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 )
 
@@ -40,12 +41,14 @@ type Provider interface {
 	Key(ctx context.Context, reg registration.Registration, kid string) (*PublicKey, error)
 }
 
-// Errors returned by a Provider.
+// Errors returned by a Provider, matched by identity with errors.Is.
 var (
-	// ErrKeyNotFound means the key set holds no usable key with the kid.
-	ErrKeyNotFound = errors.New("keys: no key with that kid")
-	// ErrUnavailable means no key set could be fetched and none is cached.
-	ErrUnavailable = errors.New("keys: key set unavailable")
+	// ErrKeyNotFound means the key set holds no usable key with the kid
+	// (code invalid_signature).
+	ErrKeyNotFound = lti.NewSentinel(lti.CodeInvalidSignature, "keys: no key with that kid")
+	// ErrUnavailable means no key set could be fetched and none is cached
+	// (code keyset_unavailable).
+	ErrUnavailable = lti.NewSentinel(lti.CodeKeysetUnavailable, "keys: key set unavailable")
 )
 
 // FetchError is a failed key set fetch. It carries what locates the
@@ -77,6 +80,9 @@ func (e *FetchError) Error() string {
 
 // Unwrap returns the cause.
 func (e *FetchError) Unwrap() error { return e.Err }
+
+// Code is keyset_unavailable: the platform's key set could not be fetched.
+func (e *FetchError) Code() lti.Code { return lti.CodeKeysetUnavailable }
 
 // Defaults of a Cache.
 const (

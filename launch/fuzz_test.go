@@ -111,7 +111,7 @@ func FuzzLaunchForm(f *testing.F) {
 		if !errors.As(err, &le) {
 			t.Fatalf("error %v is not an *lti.Error", err)
 		}
-		if le.Status() >= 500 && le.Code != lti.CodeStorageUnavailable && le.Code != lti.CodeKeysetUnavailable {
+		if le.Status() >= 500 && le.Code() != lti.CodeStorageUnavailable && le.Code() != lti.CodeKeysetUnavailable {
 			t.Fatalf("5xx for bad input: %v", err)
 		}
 	})

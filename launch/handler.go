@@ -69,13 +69,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, err *lti.Error) {
 		_ = json.NewEncoder(w).Encode(struct {
 			Error       lti.Code `json:"error"`
 			Description string   `json:"error_description"`
-		}{err.Code, err.Description})
+		}{err.Code(), err.Description()})
 		return
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	w.WriteHeader(err.Status())
-	code, desc := html.EscapeString(string(err.Code)), html.EscapeString(err.Description)
+	code, desc := html.EscapeString(string(err.Code())), html.EscapeString(err.Description())
 	_, _ = w.Write([]byte("<!doctype html><html><head><meta charset=\"utf-8\"><title>Launch refused</title></head><body><h1>Launch refused</h1><p><code>" +
 		code + "</code></p><p>" + desc + "</p></body></html>\n"))
 }

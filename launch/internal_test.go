@@ -33,7 +33,7 @@ func TestDecodePayload(t *testing.T) {
 			continue
 		}
 		if !errors.Is(err, c.want) {
-			t.Errorf("%q: got %v, want %s", c.payload, err, c.want.Code)
+			t.Errorf("%q: got %v, want %s", c.payload, err, c.want.Code())
 		}
 	}
 }

@@ -88,7 +88,7 @@ func (t *Tool) logRefusal(ctx context.Context, launch bool, e *lti.Error, f *fac
 	}
 	attrs := make([]slog.Attr, 0, 24)
 	attrs = append(attrs,
-		slog.String("code", string(e.Code)),
+		slog.String("code", string(e.Code())),
 		slog.String("error", cleanN(e.Error(), maxLogError)),
 		slog.String("stage", f.stage))
 	str := func(k, v string) {

@@ -146,6 +146,9 @@ func (s *StorageLaunch) Error() string {
 // page should answer.
 func (s *StorageLaunch) Unwrap() error { return errNoCookieStorage }
 
+// Code is invalid_state, the code of the error it unwraps to.
+func (s *StorageLaunch) Code() lti.Code { return lti.CodeInvalidState }
+
 // ServeHTTP writes the platform storage launch page.
 func (s *StorageLaunch) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	writeStoragePage(w, "Continuing the launch", "Reading this launch's key from the platform…", s.cfg)

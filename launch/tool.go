@@ -95,7 +95,7 @@ func forbiddenAlg(a jwa.SignatureAlgorithm) bool {
 // storageErr maps a storage failure to storage_unavailable.
 func storageErr(err error) *lti.Error {
 	var e *lti.Error
-	if errors.As(err, &e) && e.Code == lti.CodeStorageUnavailable {
+	if errors.As(err, &e) && e.Code() == lti.CodeStorageUnavailable {
 		return e
 	}
 	return lti.ErrStorageUnavailable.WithCause(err)

@@ -48,8 +48,27 @@ func ExampleError() {
 	err := fmt.Errorf("launch: %w", lti.ErrInvalidNonce.WithDescription("the nonce was already used"))
 	fmt.Println(errors.Is(err, lti.ErrInvalidNonce))
 	e := lti.AsError(err)
-	fmt.Println(e.Code, e.Status(), e.Description)
+	fmt.Println(e.Code(), e.Status(), e.Description())
 	// Output:
 	// true
 	// invalid_nonce 401 the nonce was already used
+}
+
+// Classify gives the code, kind and HTTP status of any error of any ltikit
+// package, however deeply wrapped; an error without a code is
+// internal_error, never a success.
+func ExampleClassify() {
+	storeErr := lti.NewSentinel(lti.CodeUnknownRegistration, "store: no such registration")
+	for _, err := range []error{
+		fmt.Errorf("find: %w", storeErr),
+		lti.ErrKeysetUnavailable.WithCause(errors.New("dial tcp: timeout")),
+		errors.New("something else"),
+	} {
+		c := lti.Classify(err)
+		fmt.Println(c.Code, c.Kind, c.Status)
+	}
+	// Output:
+	// unknown_registration configuration 400
+	// keyset_unavailable infrastructure 503
+	// internal_error infrastructure 500
 }

@@ -158,6 +158,10 @@ func (e *DeepLinkingError) Error() string {
 	return "ltitest: deep linking response refused: " + e.Claim + ": " + e.Reason
 }
 
+// Code is platform_error: the platform refused the tool's deep linking
+// response.
+func (e *DeepLinkingError) Code() lti.Code { return lti.CodePlatformError }
+
 // DeepLinkingResults returns every deep linking response posted to
 // /deep_links, verified or refused, oldest first (at most the last 4096).
 func (p *Platform) DeepLinkingResults() []DeepLinkingResult {

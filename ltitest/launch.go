@@ -324,14 +324,18 @@ func (e *LoginError) Error() string {
 	return fmt.Sprintf("ltitest: the tool answered the login initiation with %d and no redirect to the platform's auth endpoint: %.200s", e.StatusCode, e.Body)
 }
 
+// Code is invalid_request: the tool under test refused the login
+// initiation (its own answer, with its own code, is in Body).
+func (e *LoginError) Code() lti.Code { return lti.CodeInvalidRequest }
+
 // AuthError reports that the platform's auth endpoint refused the tool's
 // auth request (1EdTech Security Framework §5.1.1.2).
 type AuthError struct {
 	// StatusCode is the HTTP status of the auth endpoint's answer (400).
 	StatusCode int
-	// Code is the OAuth error code, e.g. "invalid_request",
+	// ErrorCode is the OAuth error code, e.g. "invalid_request",
 	// "unauthorized_client", "invalid_scope", "unsupported_response_type".
-	Code string
+	ErrorCode string
 	// Description says what was wrong.
 	Description string
 	// Parameter names the offending auth request parameter.
@@ -342,12 +346,17 @@ type AuthError struct {
 
 // Error describes the refusal.
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("ltitest: the auth endpoint refused the tool's auth request (%d %s): %s", e.StatusCode, e.Code, e.Description)
+	return fmt.Sprintf("ltitest: the auth endpoint refused the tool's auth request (%d %s): %s", e.StatusCode, e.ErrorCode, e.Description)
 }
+
+// Code is platform_error: the platform refused the auth request; the
+// OAuth error code it answered with is ErrorCode.
+func (e *AuthError) Code() lti.Code { return lti.CodePlatformError }
 
 // ErrNoCookieJar is returned by [Platform.Launch] and [Platform.Authorize]
 // for a client without a cookie jar: the tool's state cookie would be lost.
-var ErrNoCookieJar = errors.New("ltitest: the http.Client has no cookie jar (client.Jar is nil); a launch needs one to carry the tool's state cookie, use NewBrowser")
+// Its code is invalid_request.
+var ErrNoCookieJar = lti.NewSentinel(lti.CodeInvalidRequest, "ltitest: the http.Client has no cookie jar (client.Jar is nil); a launch needs one to carry the tool's state cookie, use NewBrowser")
 
 // NewBrowser returns an http.Client with its own cookie jar, standing in for
 // one browser. Like browsers, the jar sends Secure cookies to loopback
@@ -488,7 +497,7 @@ func (p *Platform) doAuth(client *http.Client, req *http.Request, login url.Valu
 		ae := &AuthError{StatusCode: resp.StatusCode, AuthRequest: authReq}
 		var oe oauthError
 		if json.Unmarshal(body, &oe) == nil {
-			ae.Code, ae.Description, ae.Parameter = oe.Error, oe.Description, oe.Parameter
+			ae.ErrorCode, ae.Description, ae.Parameter = oe.Error, oe.Description, oe.Parameter
 		} else {
 			ae.Description = snippet(body)
 		}

@@ -260,7 +260,7 @@ func TestAuthRejectsBadAuthRequests(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("err = %v, want an *AuthError", err)
 			}
-			if ae.StatusCode != http.StatusBadRequest || ae.Parameter != tc.param || ae.Code != tc.code || ae.Description == "" {
+			if ae.StatusCode != http.StatusBadRequest || ae.Parameter != tc.param || ae.ErrorCode != tc.code || ae.Description == "" {
 				t.Fatalf("AuthError %+v, want parameter %s code %s", ae, tc.param, tc.code)
 			}
 			if ae.AuthRequest == nil {

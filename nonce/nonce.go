@@ -6,8 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"time"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // Login is the server-side record of one login initiation. It is written
@@ -113,11 +114,14 @@ type Carrier interface {
 	CarriesNonce() bool
 }
 
-// Errors a StateStore or Store returns for a refused value.
+// Errors a StateStore or Store returns for a refused value, matched by
+// identity with errors.Is. Their code is invalid_state (see lti.Classify);
+// the launch pipeline answers invalid_state for a state and invalid_nonce
+// for a nonce.
 var (
-	ErrNotFound = errors.New("nonce: not found")
-	ErrExpired  = errors.New("nonce: expired")
-	ErrConsumed = errors.New("nonce: already used")
+	ErrNotFound = lti.NewSentinel(lti.CodeInvalidState, "nonce: not found")
+	ErrExpired  = lti.NewSentinel(lti.CodeInvalidState, "nonce: expired")
+	ErrConsumed = lti.NewSentinel(lti.CodeInvalidState, "nonce: already used")
 )
 
 // ValueBytes is the entropy of a minted state or nonce: 256 bits, above the

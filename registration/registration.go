@@ -7,6 +7,8 @@ import (
 	"net/url"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // Registration is what the library needs to know about one platform
@@ -115,11 +117,12 @@ type Store interface {
 	FindRegistration(ctx context.Context, issuer, clientID string) (Registerable, error)
 }
 
-// Errors returned by a Store.
+// Errors returned by a Store, matched by identity with errors.Is. Their
+// code is unknown_registration (see lti.Classify).
 var (
 	// ErrNotFound means no registration matches.
-	ErrNotFound = errors.New("registration: not found")
+	ErrNotFound = lti.NewSentinel(lti.CodeUnknownRegistration, "registration: not found")
 	// ErrAmbiguous means several registrations match an issuer and no
 	// client_id was given to choose between them.
-	ErrAmbiguous = errors.New("registration: ambiguous, several registrations match the issuer")
+	ErrAmbiguous = lti.NewSentinel(lti.CodeUnknownRegistration, "registration: ambiguous, several registrations match the issuer")
 )

@@ -49,10 +49,10 @@
 //
 // Refusals reach the error handler ([WithErrorHandler], default
 // launch.WriteError) as *lti.Error values; package lti derives the status
-// from the code and has no session code of its own, so:
+// from the code (docs/errors.md lists them all):
 //
 //   - no token, a malformed token, an unknown, expired or ended session:
-//     [ErrNoSession], code invalid_state, 401;
+//     [ErrNoSession], code no_session, 401;
 //   - a missing or wrong CSRF token, a token in the query of a method other
 //     than GET or HEAD, an unreadable or oversized form body:
 //     invalid_request, 400, each with its own description;
@@ -63,8 +63,9 @@
 //     context (a wiring fault of the host): storage_unavailable, 503, and
 //     the next handler is not called.
 //
-// A [Store] reports a refused id with [ErrNotFound] or [ErrExpired]; any
-// other error, a cancelled context included, is a store failure.
+// A [Store] reports a refused id with [ErrNotFound] or [ErrExpired] (both
+// of code no_session, matched by identity with errors.Is); any other
+// error, a cancelled context included, is a store failure.
 // [Manager.Revoke] and [Manager.End] return store failures as errors
 // matching lti.ErrStorageUnavailable.
 package session

@@ -9,12 +9,9 @@ import (
 
 // ErrNoSession is the refusal of a request that presents no usable launch
 // session: no token at all, a token that is not well formed, or one whose
-// session is unknown, expired or ended. Package lti derives an error's HTTP
-// status from its code and has no code of its own for sessions, so this is
-// an invalid_state error (401, "not bound to this browser") with a
-// description of its own: errors.Is(err, ErrNoSession) therefore matches
-// every invalid_state error; compare the Description to tell them apart.
-var ErrNoSession = lti.ErrInvalidState.WithDescription(
+// session is unknown, expired or ended. Its code is no_session (401,
+// security); errors.Is(err, ErrNoSession) matches every no_session error.
+var ErrNoSession = lti.NewError(lti.CodeNoSession,
 	"no launch session: it is missing, expired or was ended; open the tool again from the platform")
 
 // errNoLaunch is the cause of Start's refusal when it runs without a

@@ -529,9 +529,9 @@ func setHeaders(w http.ResponseWriter) {
 // refuse logs a refusal and renders it. Only store failures carry their
 // cause into the log: other causes may quote request input or claims.
 func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, stage string, e *lti.Error, reason string) {
-	attrs := []slog.Attr{slog.String("code", string(e.Code)), slog.String("reason", reason)}
+	attrs := []slog.Attr{slog.String("code", string(e.Code())), slog.String("reason", reason)}
 	level := slog.LevelInfo
-	if e.Code == lti.CodeStorageUnavailable {
+	if e.Code() == lti.CodeStorageUnavailable {
 		level = slog.LevelError
 		attrs = append(attrs, slog.String("error", e.Error()))
 	}

@@ -247,12 +247,12 @@ func TestTokenSources(t *testing.T) {
 			body: func() (io.Reader, string) {
 				return form(url.Values{"lti_session": {v.Token}}), "application/x-www-form-urlencoded"
 			},
-			wantStatus: 401, wantCode: lti.CodeInvalidState},
-		{name: "NoToken", method: "GET", wantStatus: 401, wantCode: lti.CodeInvalidState},
+			wantStatus: 401, wantCode: lti.CodeNoSession},
+		{name: "NoToken", method: "GET", wantStatus: 401, wantCode: lti.CodeNoSession},
 		{name: "BadBearerNoFallbackToCookie", method: "GET", cookie: true, header: map[string]string{"Authorization": "Bearer nope"},
-			wantStatus: 401, wantCode: lti.CodeInvalidState},
+			wantStatus: 401, wantCode: lti.CodeNoSession},
 		{name: "UnknownQueryTokenNoFallbackToCookie", method: "GET", cookie: true, query: "lti_session=" + session.IDOf("x"),
-			wantStatus: 401, wantCode: lti.CodeInvalidState},
+			wantStatus: 401, wantCode: lti.CodeNoSession},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -347,8 +347,8 @@ func TestGarbageTokens(t *testing.T) {
 			r.Header["Cookie"] = []string{e.mgr.CookieName() + "=" + g}
 			reqs["Cookie"] = r
 			for where, req := range reqs {
-				if code, ecode := serve(req); code != http.StatusUnauthorized || ecode != string(lti.CodeInvalidState) {
-					t.Errorf("%s: status %d, code %q; want 401 invalid_state", where, code, ecode)
+				if code, ecode := serve(req); code != http.StatusUnauthorized || ecode != string(lti.CodeNoSession) {
+					t.Errorf("%s: status %d, code %q; want 401 no_session", where, code, ecode)
 				}
 			}
 			if got := e.store.gets.Load() - gets; got != 0 {
@@ -363,7 +363,7 @@ func TestGarbageTokens(t *testing.T) {
 		t.Errorf("two Authorization headers: %d", code)
 	}
 	// A well-formed token that names no session.
-	if res := e.withBearer(session.IDOf("nothing")); res.status != http.StatusUnauthorized || res.desc != session.ErrNoSession.Description {
+	if res := e.withBearer(session.IDOf("nothing")); res.status != http.StatusUnauthorized || res.desc != session.ErrNoSession.Description() {
 		t.Errorf("unknown token: %d %q", res.status, res.desc)
 	}
 }
@@ -480,7 +480,7 @@ func TestRevokeAndEnd(t *testing.T) {
 		if err := e.mgr.Revoke(t.Context(), v.Token); err != nil {
 			t.Fatal(err)
 		}
-		if res := e.withBearer(v.Token); res.status != 401 || res.code != string(lti.CodeInvalidState) {
+		if res := e.withBearer(v.Token); res.status != 401 || res.code != string(lti.CodeNoSession) {
 			t.Errorf("after Revoke: %d %s", res.status, res.code)
 		}
 		for _, tok := range []string{v.Token, "garbage", ""} {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // Record is one stored launch session: what the pages after a launch need
@@ -63,15 +65,17 @@ func (r Record) Expired(now time.Time) bool {
 	return !now.Before(r.IdleExpiresAt) || !now.Before(r.ExpiresAt)
 }
 
-// Errors a Store returns for a refused id. Any other error means the store
-// failed; the Manager then answers storage_unavailable.
+// Errors a Store returns for a refused id, matched by identity with
+// errors.Is; their code is no_session, and the Manager answers
+// [ErrNoSession]. Any other error means the store failed; the Manager then
+// answers storage_unavailable.
 var (
 	// ErrNotFound: no session has this id (never stored, deleted, or
 	// purged after it expired).
-	ErrNotFound = errors.New("session: not found")
+	ErrNotFound = lti.NewSentinel(lti.CodeNoSession, "session: not found")
 	// ErrExpired: the session is past its IdleExpiresAt or ExpiresAt and
 	// has not been purged yet.
-	ErrExpired = errors.New("session: expired")
+	ErrExpired = lti.NewSentinel(lti.CodeNoSession, "session: expired")
 )
 
 // Store keeps launch sessions. Implementations must be safe for concurrent

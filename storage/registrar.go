@@ -2,8 +2,8 @@ package storage
 
 import (
 	"context"
-	"errors"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 )
 
@@ -67,5 +67,5 @@ type Entry struct {
 
 // ErrExists is returned (wrapped) by a [Registrar] asked to create a
 // registration or deployment that is already stored. Nothing is changed
-// then.
-var ErrExists = errors.New("storage: already exists")
+// then. Its code is already_exists (409, see lti.Classify).
+var ErrExists = lti.NewSentinel(lti.CodeAlreadyExists, "storage: already exists")

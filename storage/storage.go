@@ -2,9 +2,9 @@ package storage
 
 import (
 	"context"
-	"errors"
 
 	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
 )
@@ -79,8 +79,9 @@ type carrying struct{ *combined }
 
 func (carrying) CarriesNonce() bool { return true }
 
-// ErrNoStore is returned by the calls of a store that Combine was given nil for.
-var ErrNoStore = errors.New("storage: no store configured")
+// ErrNoStore is returned by the calls of a store that Combine was given nil
+// for. Its code is storage_unavailable.
+var ErrNoStore = lti.NewSentinel(lti.CodeStorageUnavailable, "storage: no store configured")
 
 type missing struct{}
 

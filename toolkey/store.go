@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // DefaultGrace is how long a retired key stays published by default.
@@ -50,8 +52,9 @@ type Store interface {
 	Rotate(ctx context.Context, delay time.Duration) error
 }
 
-// ErrNegativeDelay is returned by [Store.Rotate] for a negative delay.
-var ErrNegativeDelay = errors.New("toolkey: negative rotation delay")
+// ErrNegativeDelay is returned by [Store.Rotate] for a negative delay. Its
+// code is invalid_request.
+var ErrNegativeDelay = lti.NewSentinel(lti.CodeInvalidRequest, "toolkey: negative rotation delay")
 
 // StoreOptions tunes a Store: the memory store here and the database
 // stores of the adapters. The zero value means the defaults.

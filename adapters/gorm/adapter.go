@@ -21,19 +21,22 @@ import (
 	"github.com/ltikit/ltikit/storage"
 )
 
-// Errors of the constructor and of the Put methods. Put errors and database
+// Errors of the constructor and of the Put methods, matched by identity
+// with errors.Is. ErrNotMigrated and ErrUnsupportedDialect have the code
+// storage_unavailable, ErrDuplicate already_exists. Put errors and database
 // failures reach callers wrapped in an lti storage_unavailable error, so
-// errors.Is(err, lti.ErrStorageUnavailable) holds for them as well.
+// errors.Is(err, lti.ErrStorageUnavailable) holds for them as well, and
+// lti.Classify says storage_unavailable.
 var (
 	// ErrNotMigrated means a table or column the adapter needs is missing:
 	// run [Migrate] (or the SQL in the package documentation) first.
-	ErrNotMigrated = errors.New("gormadapter: schema is not migrated")
+	ErrNotMigrated = lti.NewSentinel(lti.CodeStorageUnavailable, "gormadapter: schema is not migrated")
 	// ErrUnsupportedDialect means the *gorm.DB is neither PostgreSQL nor
 	// SQLite (the adapter relies on UPDATE … RETURNING and ON CONFLICT).
-	ErrUnsupportedDialect = errors.New("gormadapter: unsupported database dialect")
+	ErrUnsupportedDialect = lti.NewSentinel(lti.CodeStorageUnavailable, "gormadapter: unsupported database dialect")
 	// ErrDuplicate means PutState or PutNonce was given a value that is
 	// already stored; stored values are never overwritten.
-	ErrDuplicate = errors.New("gormadapter: value already stored")
+	ErrDuplicate = lti.NewSentinel(lti.CodeAlreadyExists, "gormadapter: value already stored")
 )
 
 // Adapter is a [storage.Adapter] on a GORM database, PostgreSQL or SQLite.

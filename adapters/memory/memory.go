@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
@@ -26,8 +27,8 @@ var (
 // or nonce is added under a key that is already stored. Stored values are
 // never overwritten. The duplicate of a registration or deployment (through
 // AddRegistration, AddDeployment or the [storage.Registrar] methods)
-// matches [storage.ErrExists] too.
-var ErrDuplicate = errors.New("memory: already stored")
+// matches [storage.ErrExists] too. Its code is already_exists.
+var ErrDuplicate = lti.NewSentinel(lti.CodeAlreadyExists, "memory: already stored")
 
 // DefaultSweepInterval is the interval [Store.StartSweeper] uses when it is
 // given a non-positive one.

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
 )
@@ -22,6 +23,9 @@ type errExists struct{}
 func (errExists) Error() string { return ErrDuplicate.Error() }
 
 func (errExists) Is(target error) bool { return target == ErrDuplicate || target == storage.ErrExists }
+
+// Code is already_exists, the code of both sentinels it matches.
+func (errExists) Code() lti.Code { return lti.CodeAlreadyExists }
 
 // checkDeploymentID reports whether id is a deployment_id the Store keeps:
 // non-empty and at most [deployment.MaxIDLength] bytes (LTI 1.3 Core

@@ -3,11 +3,11 @@ package memory
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/session"
 )
 
@@ -18,8 +18,10 @@ var _ session.Store = (*Store)(nil)
 const DefaultMaxSessions = 100_000
 
 // ErrFull is returned (wrapped) by [Store.PutSession] when the Store holds
-// its maximum of live sessions ([WithMaxSessions]).
-var ErrFull = errors.New("memory: session limit reached")
+// its maximum of live sessions ([WithMaxSessions]). Its code is
+// storage_unavailable: the session.Manager refuses with it, and retrying
+// later may succeed.
+var ErrFull = lti.NewSentinel(lti.CodeStorageUnavailable, "memory: session limit reached")
 
 // WithMaxSessions bounds the launch sessions the Store keeps (default
 // [DefaultMaxSessions]); a non-positive n is ignored. When the bound is

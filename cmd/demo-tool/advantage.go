@@ -119,10 +119,12 @@ func platformWords(code, description, excerpt string) string {
 	return excerpt
 }
 
-// describeServiceError logs err and says what failed, for the page.
+// describeServiceError logs err and says what failed, for the page. The
+// status and code are lti.Classify's (docs/errors.md); the description
+// says what the tool knows, with the platform's words when it said why.
 func (a *app) describeServiceError(ctx context.Context, what string, err error) serviceFailure {
 	var (
-		te *token.TokenError
+		te *token.RetrieveError
 		he *ags.HTTPError
 		le *lti.Error
 	)
@@ -134,46 +136,47 @@ func (a *app) describeServiceError(ctx context.Context, what string, err error) 
 		attrs = append(attrs, he.LogAttrs()...)
 	}
 	a.log.LogAttrs(ctx, slog.LevelWarn, what+" failed", attrs...)
+	class := lti.Classify(err)
+	fail := func(desc string) serviceFailure { return serviceFailure{class.Status, string(class.Code), desc} }
 	switch {
 	case errors.Is(err, registration.ErrNotFound):
-		return serviceFailure{http.StatusForbidden, "unknown_registration",
-			"the platform of this launch is no longer registered with the tool"}
-	case te != nil:
+		return fail("the platform of this launch is no longer registered with the tool")
+	case te != nil && class.Code == lti.CodeTokenRefused:
 		desc := fmt.Sprintf("the platform's token endpoint refused the tool's request (HTTP %d)", te.Status)
-		if slices.Contains(oauthCodes, te.Code) {
-			desc = fmt.Sprintf("the platform's token endpoint refused the tool's request: %s (HTTP %d)", te.Code, te.Status)
+		if slices.Contains(oauthCodes, te.ErrorCode) {
+			desc = fmt.Sprintf("the platform's token endpoint refused the tool's request: %s (HTTP %d)", te.ErrorCode, te.Status)
 		}
-		if words := platformWords("", te.Description, te.Excerpt); words != "" {
+		if words := platformWords("", te.ErrorDescription, te.Excerpt); words != "" {
 			desc += "; the platform said: " + words
 		}
 		// The tool signs its token requests with its own key (te.KeyID):
 		// a platform that does not know the key, or the tool, says so in
 		// one of these ways (Moodle: "kid" invalid, unable to lookup
 		// correct key).
-		if te.Code == "invalid_client" || strings.Contains(strings.ToLower(te.Description+te.Excerpt), "kid") {
+		if te.ErrorCode == "invalid_client" || strings.Contains(strings.ToLower(te.ErrorDescription+te.Excerpt), "kid") {
 			desc += fmt.Sprintf(". Check that the platform has the tool's JWKS URL (%s) and can reach it; the request was signed with key %q", a.toolURL(pathJWKS), te.KeyID)
 		}
-		return serviceFailure{http.StatusBadGateway, "token_refused", desc}
+		return fail(desc)
+	case te != nil:
+		return fail(fmt.Sprintf("the platform's token endpoint answered something the tool cannot use (HTTP %d)", te.Status))
 	case errors.Is(err, token.ErrNoTokenEndpoint):
-		return serviceFailure{http.StatusBadGateway, "no_token_endpoint",
-			"the platform's registration has no token endpoint: add one with 'demo-tool platform add --token-url'"}
+		return fail("the platform's registration has no token endpoint: add one with 'demo-tool platform add --token-url'")
 	case he != nil:
 		desc := fmt.Sprintf("the platform answered HTTP %d", he.StatusCode)
 		if words := platformWords(he.ErrorCode, he.ErrorDescription, he.Body); words != "" {
 			desc += "; it said: " + words
 		}
-		return serviceFailure{http.StatusBadGateway, "service_error", desc}
-	case errors.Is(err, token.ErrForeignHost):
-		return serviceFailure{http.StatusBadGateway, "foreign_host",
-			"a service URL the platform sent is not on the platform's host; no token was sent there"}
-	case errors.Is(err, ags.ErrMalformedResponse), errors.Is(err, ags.ErrResponseTooLarge), errors.Is(err, ags.ErrPagingLoop):
-		return serviceFailure{http.StatusBadGateway, "service_error", "the platform's answer could not be read"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return serviceFailure{http.StatusGatewayTimeout, "service_timeout", "the platform did not answer in time"}
+		return fail(desc)
+	case class.Code == lti.CodeForeignHost:
+		return fail("a service URL the platform sent is not on the platform's host; no token was sent there")
+	case class.Code == lti.CodeMalformedResponse, class.Code == lti.CodeResponseTooLarge:
+		return fail("the platform's answer could not be read")
+	case class.Code == lti.CodeServiceUnavailable:
+		return fail("the platform could not be reached, or did not answer in time")
 	case errors.As(err, &le):
-		return serviceFailure{le.Status(), string(le.Code), le.Description}
+		return fail(le.Description())
 	}
-	return serviceFailure{http.StatusBadGateway, "service_error", "the call to the platform failed"}
+	return fail("the call to the platform failed")
 }
 
 // writeServiceError answers a failed service call with the error page.

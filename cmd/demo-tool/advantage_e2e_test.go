@@ -217,7 +217,7 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		}
 		// A forged session field is not the session, whatever the cookie.
 		resp, err := browser.PostForm(n.url+pathGrade, withFields(url.Values{session.ParamName: {forged(fields.Get(session.ParamName))}}, form))
-		if r := readResponse(t, resp, err); r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "invalid_state") {
+		if r := readResponse(t, resp, err); r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "no_session") {
 			t.Fatalf("post with a forged session field: %d\n%s", r.status, r.body)
 		}
 		if got := sandboxScores(t, n.url); len(got) != 0 {
@@ -404,7 +404,7 @@ func TestAdvantageEndToEnd(t *testing.T) {
 	t.Run("no session", func(t *testing.T) {
 		for _, path := range []string{pathGrade, pathRoster, pathGrade + "?lti_session=" + strings.Repeat("A", 43)} {
 			r := get(t, jsonBrowser(), n.url+path)
-			wantError(t, path+" without a launch", r, http.StatusUnauthorized, "invalid_state")
+			wantError(t, path+" without a launch", r, http.StatusUnauthorized, "no_session")
 			if !strings.Contains(r.json(t)["error_description"].(string), "no launch session") {
 				t.Errorf("%s without a launch: %s", path, r.body)
 			}

@@ -284,7 +284,7 @@ func TestAdvantageUnavailable(t *testing.T) {
 		wantPage(t, browser, pathRoster, http.StatusConflict, "roster_unavailable")
 		// The first launch's token names no session any more.
 		r := get(t, &http.Client{}, roster)
-		if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "invalid_state") ||
+		if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), "no_session") ||
 			!strings.Contains(string(r.body), "No launch session") {
 			t.Errorf("the first launch's roster link: %d\n%s", r.status, r.body)
 		}

@@ -243,7 +243,7 @@ func TestBrowserFramedAdvantage(t *testing.T) {
 			}
 			if !c.cookie {
 				code, _ := chromedp.Run(fctx, chromedp.Text(chromedp.CSS("#error-code")))
-				if text := pageText(fctx); code != "invalid_state" || !strings.Contains(text, "No launch session") {
+				if text := pageText(fctx); code != "no_session" || !strings.Contains(text, "No launch session") {
 					t.Errorf("the roster without the token, and no cookie: %q\n%s", code, text)
 				}
 			}

@@ -126,7 +126,7 @@ func (a *app) newDeepLinking(lc *launch.Context, s *session.Session) (*picker, s
 	req, err := deeplink.ParseRequest(lc)
 	if err != nil {
 		a.log.Warn("deep linking request unusable", slog.String("error", err.Error()))
-		return nil, "This deep linking request cannot be answered: " + lti.AsError(err).Description + "."
+		return nil, "This deep linking request cannot be answered: " + lti.AsError(err).Description() + "."
 	}
 	return a.newPicker(req, s), ""
 }
@@ -147,8 +147,8 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 	req, err := deeplink.ParseRequest(lc)
 	if err != nil {
 		e := lti.AsError(err)
-		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, string(e.Code),
-			"this deep linking request cannot be answered: "+e.Description, "")
+		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, string(e.Code()),
+			"this deep linking request cannot be answered: "+e.Description(), "")
 		return nil
 	}
 	form, _ := c.FormParams()

@@ -249,7 +249,7 @@
 // frame where the browser keeps no cookie of the tool at all. A form that
 // only the cookie authenticates must carry the session's CSRF token. A
 // page without a usable session (none, expired, ended) answers 401
-// invalid_state; a database failure 503 storage_unavailable. Responses of
+// no_session; a database failure 503 storage_unavailable. Responses of
 // these pages are never cached and send no Referer to other sites.
 //
 // A deep linking request is answered once: the answer marks its session

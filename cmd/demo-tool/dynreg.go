@@ -164,7 +164,7 @@ func loopbackBaseURL(base, addr string) bool {
 // notAllowed is a refusal of the registration with words for the
 // administrator (dynreg renders it as a 403 page).
 func notAllowed(reason string) error {
-	return &dynreg.Error{Code: dynreg.CodeNotAllowed, Description: reason}
+	return dynreg.NotAllowed(reason)
 }
 
 // newDeployment approves recording a new deployment of a registered

@@ -254,7 +254,7 @@ grade, roster and deep linking pages after it find the launch there, through the
 or the lti_session token the launch page's links and forms carry, so they also work in a
 platform's iframe whose browser keeps no cookie of the tool.
 A session lasts 30 minutes unused, 2 hours at most; a page without one answers 401
-invalid_state: launch again from the platform.
+no_session: launch again from the platform.
 Platforms: a URL must be absolute http:// or https://; plain http is accepted (local LMSes and
 sandboxes use it) with a warning unless the host is loopback. Every missing or invalid flag is
 reported at once. A removal, or a platform replaced by import, reaches running servers when their

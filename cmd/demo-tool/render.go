@@ -391,7 +391,7 @@ func (a *app) renderLTIError(w http.ResponseWriter, r *http.Request, e *lti.Erro
 		launch.WriteError(w, r, e)
 		return
 	}
-	writeErrorPageHint(w, r, e.Status(), string(e.Code), e.Description, errorHints[e.Code])
+	writeErrorPageHint(w, r, e.Status(), string(e.Code()), e.Description(), errorHints[e.Code()])
 }
 
 // writeErrorPageHint answers a refused launch in the launch errors' shape:

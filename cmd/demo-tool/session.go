@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -111,7 +112,7 @@ const formHint = "The form did not carry this launch session's tokens: open the 
 
 // renderSessionError renders a refusal of the session manager: JSON for
 // JSON clients, otherwise the tool's error page with a hint. A request
-// without a usable session is 401 invalid_state (session.ErrNoSession), a
+// without a usable session is 401 no_session (session.ErrNoSession), a
 // form without the session's tokens 400 invalid_request, a store failure
 // 503 storage_unavailable.
 func (a *app) renderSessionError(w http.ResponseWriter, r *http.Request, e *lti.Error) {
@@ -119,14 +120,14 @@ func (a *app) renderSessionError(w http.ResponseWriter, r *http.Request, e *lti.
 		launch.WriteError(w, r, e)
 		return
 	}
-	heading, hint := "Request refused", errorHints[e.Code]
+	heading, hint := "Request refused", errorHints[e.Code()]
 	switch {
-	case e.Code == session.ErrNoSession.Code && e.Description == session.ErrNoSession.Description:
+	case errors.Is(e, session.ErrNoSession):
 		heading, hint = "No launch session", noSessionHint
-	case e.Code == lti.CodeInvalidRequest:
+	case e.Code() == lti.CodeInvalidRequest:
 		hint = formHint
 	}
-	writeErrorPageFull(w, r, heading, e.Status(), string(e.Code), e.Description, hint)
+	writeErrorPageFull(w, r, heading, e.Status(), string(e.Code()), e.Description(), hint)
 }
 
 // writeStorageError answers a request whose deep linking record could not

@@ -44,6 +44,8 @@ func TestRenderSessionError(t *testing.T) {
 	}{
 		{name: "no session", err: session.ErrNoSession, status: http.StatusUnauthorized, heading: "No launch session",
 			hint: "30 minutes unused and 2 hours at most"},
+		{name: "no session, another description", err: session.ErrNoSession.WithDescription("the session was ended"),
+			status: http.StatusUnauthorized, heading: "No launch session", hint: "30 minutes unused and 2 hours at most"},
 		{name: "CSRF", err: lti.ErrInvalidRequest.WithDescription("the request's CSRF token is missing"), status: http.StatusBadRequest,
 			heading: "Request refused", hint: "open the page again from the tool's launch page"},
 		{name: "another invalid_state", err: lti.ErrInvalidState, status: http.StatusUnauthorized, heading: "Request refused",
@@ -58,7 +60,7 @@ func TestRenderSessionError(t *testing.T) {
 			a.renderSessionError(rec, httptest.NewRequest(http.MethodGet, "/roster", nil), tc.err)
 			page := rec.Body.String()
 			if rec.Code != tc.status || !strings.Contains(page, tc.heading) || !strings.Contains(page, html.EscapeString(tc.hint)) ||
-				!strings.Contains(page, string(tc.err.Code)) {
+				!strings.Contains(page, string(tc.err.Code())) {
 				t.Errorf("%d, want %d with %q and %q:\n%s", rec.Code, tc.status, tc.heading, tc.hint, page)
 			}
 
@@ -67,7 +69,7 @@ func TestRenderSessionError(t *testing.T) {
 			rec = httptest.NewRecorder()
 			a.renderSessionError(rec, req, tc.err)
 			var body map[string]string
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tc.status || body["error"] != string(tc.err.Code) {
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tc.status || body["error"] != string(tc.err.Code()) {
 				t.Errorf("JSON: %d %s (%v)", rec.Code, rec.Body, err)
 			}
 		})

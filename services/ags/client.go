@@ -63,24 +63,29 @@ const (
 
 // Errors of the AGS client. Compare with errors.Is; they come wrapped with
 // details.
+// Each carries a stable code, which lti.Classify gives with its kind and
+// HTTP status (docs/errors.md): service_not_offered for a launch that does
+// not offer the service, scope_not_granted, invalid_request for a score
+// or line item that breaks a rule, foreign_host, malformed_response,
+// response_too_large and service_unavailable for the platform's side.
 var (
 	// ErrNoAGS: the launch carries no AGS endpoint claim (the platform did
 	// not enable the service for this link).
-	ErrNoAGS = errors.New("ags: the launch has no Assignment and Grade Services endpoint claim (" + lti.ClaimAGSEndpoint + ")")
+	ErrNoAGS = lti.NewSentinel(lti.CodeServiceNotOffered, "ags: the launch has no Assignment and Grade Services endpoint claim ("+lti.ClaimAGSEndpoint+")")
 	// ErrScopeNotGranted: the AGS claim does not grant the scope the call
 	// needs. It is returned before any HTTP request.
-	ErrScopeNotGranted = errors.New("ags: the platform did not grant the scope this call needs")
+	ErrScopeNotGranted = lti.NewSentinel(lti.CodeScopeNotGranted, "ags: the platform did not grant the scope this call needs")
 	// ErrNoLineItemsURL: the call needs the claim's lineitems URL and there
 	// is none.
-	ErrNoLineItemsURL = errors.New("ags: the AGS claim has no lineitems URL")
+	ErrNoLineItemsURL = lti.NewSentinel(lti.CodeServiceNotOffered, "ags: the AGS claim has no lineitems URL")
 	// ErrNoLineItem: no line item URL was given and the claim has none.
-	ErrNoLineItem = errors.New("ags: no line item URL was given and the AGS claim has none")
+	ErrNoLineItem = lti.NewSentinel(lti.CodeServiceNotOffered, "ags: no line item URL was given and the AGS claim has none")
 	// ErrInvalidScore: the score breaks a rule of AGS 2.0 §3.4; nothing
 	// was sent.
-	ErrInvalidScore = errors.New("ags: invalid score")
+	ErrInvalidScore = lti.NewSentinel(lti.CodeInvalidRequest, "ags: invalid score")
 	// ErrInvalidLineItem: the line item breaks a rule of AGS 2.0 §3.2;
 	// nothing was sent.
-	ErrInvalidLineItem = errors.New("ags: invalid line item")
+	ErrInvalidLineItem = lti.NewSentinel(lti.CodeInvalidRequest, "ags: invalid line item")
 	// ErrForeignHost is token.ErrForeignHost: a service URL, redirect or
 	// Link rel="next" is not on the registration's platform, so no bearer
 	// token (and no request) is sent there (docs/security.md, case 47).
@@ -100,8 +105,11 @@ var (
 	// ErrTooManyItems: a list has more items than [WithMaxItems] allows.
 	ErrTooManyItems = svchttp.ErrTooManyItems
 	// ErrTimeout is token.ErrTimeout: the platform did not answer within
-	// [WithTimeout]. It wraps context.DeadlineExceeded.
+	// [WithTimeout]. It matches context.DeadlineExceeded.
 	ErrTimeout = svchttp.ErrTimeout
+	// ErrUnreachable is token.ErrUnreachable: the platform could not be
+	// reached (a network failure, wrapped).
+	ErrUnreachable = svchttp.ErrUnreachable
 	// ErrRedirect is token.ErrRedirect: a redirect to another origin, from
 	// https to http, or past [WithMaxRedirects] was not followed, and the
 	// bearer token was not sent on.
@@ -116,7 +124,7 @@ var (
 // masked; for logs, not for end users); WWWAuthenticate, the header of a
 // 401 or 403; ErrorCode, ErrorDescription and ErrorURI, the RFC 6749 §5.2
 // members when the body is such JSON. The NRPS client returns the same
-// type (nrps.HTTPError).
+// type (nrps.HTTPError). Its code is service_error.
 type HTTPError = svchttp.HTTPError
 
 // Config holds what a Client needs.

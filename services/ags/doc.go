@@ -71,23 +71,29 @@
 //
 // # Errors
 //
-// Errors wrap sentinels to compare with errors.Is:
-//   - [ErrNoAGS]: FromLaunch on a launch without the AGS claim.
-//   - [ErrScopeNotGranted]: the claim does not grant the call's scope (no request made).
-//   - [ErrNoLineItemsURL], [ErrNoLineItem]: the claim lacks the URL the call needs.
-//   - [ErrInvalidScore], [ErrInvalidLineItem]: refused before sending (AGS 2.0 §3.4, §3.2).
+// Every error carries a stable code: lti.Classify(err) gives it with its
+// kind and HTTP status (docs/errors.md lists them). Errors wrap sentinels to
+// compare with errors.Is:
+//   - [ErrNoAGS]: FromLaunch on a launch without the AGS claim (service_not_offered).
+//   - [ErrScopeNotGranted]: the claim does not grant the call's scope; no request made (scope_not_granted).
+//   - [ErrNoLineItemsURL], [ErrNoLineItem]: the claim lacks the URL the call needs (service_not_offered).
+//   - [ErrInvalidScore], [ErrInvalidLineItem]: refused before sending, AGS 2.0 §3.4, §3.2 (invalid_request).
 //   - [ErrForeignHost]: a URL off the platform; no token sent. [ErrBadURL]: not an absolute URL.
-//   - [ErrResponseTooLarge], [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer.
-//   - [ErrTooManyPages], [ErrTooManyItems]: a list past its caps.
-//   - [ErrTimeout]: the platform did not answer in time. [ErrRedirect]: a redirect not followed.
-//   - the Source's errors (e.g. a *token.TokenError) and the context's errors, wrapped.
+//     [ErrRedirect]: a redirect not followed (all foreign_host).
+//   - [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer (malformed_response).
+//   - [ErrResponseTooLarge], [ErrTooManyPages], [ErrTooManyItems]: an answer or a list past its
+//     caps (response_too_large).
+//   - [ErrTimeout]: the platform did not answer in time; [ErrUnreachable]: it could not be
+//     reached (service_unavailable).
+//   - the Source's errors (e.g. a *token.RetrieveError) and the context's errors, wrapped.
 //
 // A platform answer with an unexpected status is an *[HTTPError] (get it
-// with errors.As) carrying the request's method and URL, the status, the
-// Content-Type, the WWW-Authenticate header of a 401 or 403, the RFC 6749
-// §5.2 members when the body is such JSON, and a one-line excerpt of the
-// body (at most 512 bytes, secrets masked), for logs; its LogAttrs method
-// gives them as slog attributes. The NRPS client returns the same type.
+// with errors.As; code service_error) carrying the request's method and
+// URL, the status, the Content-Type, the WWW-Authenticate header of a 401
+// or 403, the RFC 6749 §5.2 members when the body is such JSON, and a
+// one-line excerpt of the body (at most 512 bytes, secrets masked), for
+// logs; its LogAttrs method gives them as slog attributes. The NRPS client
+// returns the same type.
 //
 // # URLs
 //

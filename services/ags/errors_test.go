@@ -43,6 +43,9 @@ func TestHTTPErrorKeepsPlatformWords(t *testing.T) {
 				if !errors.As(err, &he) {
 					t.Fatalf("%T %v; want an *HTTPError", err, err)
 				}
+				if c := lti.Classify(err); c.Code != lti.CodeServiceError || c.Status != http.StatusBadGateway || he.Code() != lti.CodeServiceError {
+					t.Errorf("Classify = %+v, Code() = %q; want service_error, 502", c, he.Code())
+				}
 				if he.StatusCode != tc.Status || he.ContentType != tc.ContentType || he.Method != call.method || he.URL != call.url {
 					t.Errorf("%d %q %s %s", he.StatusCode, he.ContentType, he.Method, he.URL)
 				}

@@ -51,13 +51,18 @@ const (
 )
 
 // Errors of the NRPS client. Compare with errors.Is.
+// Each carries a stable code, which lti.Classify gives with its kind and
+// HTTP status (docs/errors.md): service_not_offered for a launch that does
+// not offer the service (or not version 2.0), foreign_host,
+// malformed_response, response_too_large and service_unavailable for the
+// platform's side.
 var (
 	// ErrNoNRPS: the launch carries no namesroleservice claim.
-	ErrNoNRPS = errors.New("nrps: the launch has no Names and Role Provisioning Services claim (" + lti.ClaimNRPS + ")")
+	ErrNoNRPS = lti.NewSentinel(lti.CodeServiceNotOffered, "nrps: the launch has no Names and Role Provisioning Services claim ("+lti.ClaimNRPS+")")
 	// ErrUnsupportedVersion: the claim's service_versions does not list 2.0.
-	ErrUnsupportedVersion = errors.New("nrps: the platform does not offer NRPS 2.0")
+	ErrUnsupportedVersion = lti.NewSentinel(lti.CodeServiceNotOffered, "nrps: the platform does not offer NRPS 2.0")
 	// ErrNoMembershipsURL: the claim has no context_memberships_url.
-	ErrNoMembershipsURL = errors.New("nrps: the claim has no context_memberships_url")
+	ErrNoMembershipsURL = lti.NewSentinel(lti.CodeServiceNotOffered, "nrps: the claim has no context_memberships_url")
 	// ErrForeignHost is token.ErrForeignHost: the memberships URL or a
 	// Link rel="next" is not on the registration's platform, so no bearer
 	// token (and no request) is sent there (docs/security.md, case 47).
@@ -76,8 +81,11 @@ var (
 	// ErrTooManyItems: a list has more items than [WithMaxItems] allows.
 	ErrTooManyItems = svchttp.ErrTooManyItems
 	// ErrTimeout is token.ErrTimeout: the platform did not answer within
-	// [WithTimeout]. It wraps context.DeadlineExceeded.
+	// [WithTimeout]. It matches context.DeadlineExceeded.
 	ErrTimeout = svchttp.ErrTimeout
+	// ErrUnreachable is token.ErrUnreachable: the platform could not be
+	// reached (a network failure, wrapped).
+	ErrUnreachable = svchttp.ErrUnreachable
 	// ErrRedirect is token.ErrRedirect: a redirect to another origin, from
 	// https to http, or past [WithMaxRedirects] was not followed, and the
 	// bearer token was not sent on.
@@ -91,7 +99,7 @@ var (
 // 512 bytes, one line, secrets masked; for logs); WWWAuthenticate, the
 // header of a 401 or 403; ErrorCode, ErrorDescription and ErrorURI, the RFC
 // 6749 §5.2 members when the body is such JSON. It is the same type as
-// ags.HTTPError.
+// ags.HTTPError. Its code is service_error.
 type HTTPError = svchttp.HTTPError
 
 // Config holds what a Client needs.

@@ -65,19 +65,25 @@
 //
 // # Errors
 //
-// Errors wrap sentinels to compare with errors.Is:
-//   - [ErrNoNRPS]: FromLaunch on a launch without the NRPS claim.
-//   - [ErrNoMembershipsURL], [ErrUnsupportedVersion], [ErrBadURL]: an unusable claim.
-//   - [ErrForeignHost]: a URL off the platform; no token sent.
-//   - [ErrResponseTooLarge], [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer.
-//   - [ErrTooManyPages], [ErrTooManyItems]: a list past its caps.
-//   - [ErrTimeout]: the platform did not answer in time. [ErrRedirect]: a redirect not followed.
-//   - the Source's errors and the context's errors, wrapped.
+// Every error carries a stable code: lti.Classify(err) gives it with its
+// kind and HTTP status (docs/errors.md lists them). Errors wrap sentinels to
+// compare with errors.Is:
+//   - [ErrNoNRPS]: FromLaunch on a launch without the NRPS claim (service_not_offered).
+//   - [ErrNoMembershipsURL], [ErrUnsupportedVersion]: an unusable claim (service_not_offered).
+//   - [ErrForeignHost]: a URL off the platform; no token sent. [ErrBadURL]: not an absolute URL.
+//     [ErrRedirect]: a redirect not followed (all foreign_host).
+//   - [ErrMalformedResponse], [ErrPagingLoop]: the platform's answer (malformed_response).
+//   - [ErrResponseTooLarge], [ErrTooManyPages], [ErrTooManyItems]: an answer or a list past its
+//     caps (response_too_large).
+//   - [ErrTimeout]: the platform did not answer in time; [ErrUnreachable]: it could not be
+//     reached (service_unavailable).
+//   - the Source's errors (e.g. a *token.RetrieveError) and the context's errors, wrapped.
 //
 // A platform answer other than 200 is an *[HTTPError] (the same type as
-// ags.HTTPError) with the request, the status, the Content-Type, the RFC
-// 6749 §5.2 members when the body is such JSON, and a one-line excerpt of
-// the body (at most 512 bytes, secrets masked), for logs.
+// ags.HTTPError; code service_error) with the request, the status, the
+// Content-Type, the RFC 6749 §5.2 members when the body is such JSON, and a
+// one-line excerpt of the body (at most 512 bytes, secrets masked), for
+// logs.
 //
 // The claim's context_memberships_url is used as given, its query byte for
 // byte; the filters (role, limit, rlid) are appended to it, and Link

@@ -37,6 +37,9 @@ func TestHTTPErrorKeepsPlatformWords(t *testing.T) {
 			if !errors.As(got, &he) {
 				t.Fatalf("%T %v; want an *HTTPError", got, got)
 			}
+			if c := lti.Classify(got); c.Code != lti.CodeServiceError || c.Status != http.StatusBadGateway || he.Code() != lti.CodeServiceError {
+				t.Errorf("Classify = %+v, Code() = %q; want service_error, 502", c, he.Code())
+			}
 			if he.StatusCode != tc.Status || he.ContentType != tc.ContentType || he.Method != http.MethodGet ||
 				he.URL != ep.ContextMembershipsURL+"&limit=10" {
 				t.Errorf("%d %q %s %s", he.StatusCode, he.ContentType, he.Method, he.URL)

@@ -255,9 +255,10 @@ func keyOf(reg registration.Registration, scopes []string) cacheKey {
 // (bounded by [WithFetchTimeout]) so the others still get the token.
 //
 // Errors: [ErrNoTokenEndpoint] for a registration without a usable token
-// endpoint or client_id; a *[TokenError] for an unusable answer of the
+// endpoint or client_id; a *[RetrieveError] for an unusable answer of the
 // token endpoint; the signer's error when the assertion cannot be signed;
-// transport errors as they come from the HTTP client.
+// [ErrUnreachable] wrapping the transport's error when the token endpoint
+// cannot be reached; ctx's error when the caller's ctx ends first.
 func (c *Client) Token(ctx context.Context, reg registration.Registration, scopes []string) (string, error) {
 	k := keyOf(reg, scopes)
 	if tok, ok := c.cached(k); ok {
@@ -360,7 +361,7 @@ func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cac
 		// with it the assertion) is never part of it.
 		c.warn("token request failed", reg, k, slog.String("method", http.MethodPost),
 			slog.String("url", errbody.RawURL(endpoint)), slog.String("error", err.Error()))
-		return "", fmt.Errorf("token: requesting a token: %w", err)
+		return "", fmt.Errorf("%w: requesting a token: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	var tr *Response
@@ -368,10 +369,10 @@ func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cac
 		var body []byte
 		body, err = io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
 		if err != nil {
-			return "", fmt.Errorf("token: reading the token response: %w", err)
+			return "", fmt.Errorf("%w: reading the token response: %w", ErrUnreachable, err)
 		}
 		if int64(len(body)) > c.maxBytes {
-			err = &TokenError{Status: resp.StatusCode, Excerpt: excerpt(resp.StatusCode, body), cause: ErrResponseTooLarge}
+			err = &RetrieveError{Status: resp.StatusCode, Excerpt: excerpt(resp.StatusCode, body), cause: ErrResponseTooLarge}
 		} else {
 			tr, err = ParseResponse(resp.StatusCode, body)
 		}
@@ -381,7 +382,7 @@ func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cac
 		_, err = ParseResponse(resp.StatusCode, errbody.Read(resp.Body, min(c.maxBytes, errbody.ReadLimit)))
 	}
 	if err != nil {
-		var te *TokenError
+		var te *RetrieveError
 		if errors.As(err, &te) {
 			te.Method, te.URL = http.MethodPost, errbody.RawURL(endpoint)
 			te.ContentType = errbody.Clean(resp.Header.Get("Content-Type"), errbody.FieldBytes)

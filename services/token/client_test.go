@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/token"
@@ -669,12 +670,15 @@ func TestTokenErrors(t *testing.T) {
 			if err == nil || tok != "" {
 				t.Fatalf("got %q, %v; want an error", tok, err)
 			}
-			var te *token.TokenError
+			var te *token.RetrieveError
 			if !errors.As(err, &te) {
-				t.Fatalf("%T %v; want a *TokenError", err, err)
+				t.Fatalf("%T %v; want a *RetrieveError", err, err)
 			}
-			if !errors.Is(err, tc.wantKind) || te.Code != tc.wantCode || te.Status != tc.wantStatus {
-				t.Fatalf("%v (code %q, status %d); want %v, %q, %d", err, te.Code, te.Status, tc.wantKind, tc.wantCode, tc.wantStatus)
+			if !errors.Is(err, tc.wantKind) || te.ErrorCode != tc.wantCode || te.Status != tc.wantStatus {
+				t.Fatalf("%v (code %q, status %d); want %v, %q, %d", err, te.ErrorCode, te.Status, tc.wantKind, tc.wantCode, tc.wantStatus)
+			}
+			if want := tc.wantKind.(lti.Coded).Code(); te.Code() != want || lti.Classify(err).Code != want {
+				t.Fatalf("code %q, Classify %+v; want %q, the code of %v", te.Code(), lti.Classify(err), want, tc.wantKind)
 			}
 			if strings.Contains(err.Error(), secret) || strings.Contains(logs.String(), secret) {
 				t.Fatal("the error or the log shows the token")
@@ -731,7 +735,7 @@ func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
 	reg := e.reg
 	reg.TokenEndpoint = redirector.URL + "/token"
 	_, err := e.client.Token(context.Background(), reg, nil)
-	var te *token.TokenError
+	var te *token.RetrieveError
 	if !errors.As(err, &te) || te.Status != http.StatusTemporaryRedirect || !errors.Is(err, token.ErrRejected) {
 		t.Fatalf("%v", err)
 	}
@@ -745,8 +749,8 @@ func TestPlatformRefusal(t *testing.T) {
 	e := newEnv(t)
 	e.p.SetToolJWKSURL(e.srv.URL + "/nowhere")
 	_, err := e.client.Token(context.Background(), e.reg, nil)
-	var te *token.TokenError
-	if !errors.As(err, &te) || te.Code != "invalid_client" || te.Status != http.StatusBadRequest || !errors.Is(err, token.ErrRejected) {
+	var te *token.RetrieveError
+	if !errors.As(err, &te) || te.ErrorCode != "invalid_client" || te.Status != http.StatusBadRequest || !errors.Is(err, token.ErrRejected) {
 		t.Fatalf("%v", err)
 	}
 }

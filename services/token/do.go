@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/internal/redirect"
 	"github.com/ltikit/ltikit/services/internal/waitlimit"
@@ -17,18 +18,51 @@ import (
 
 // ErrForeignHost means a service URL (or a redirect, or a Link: next page)
 // is not on the registration's platform, so the bearer token was not sent
-// (1EdTech Security Framework §4.1; docs/security.md, case 47).
-var ErrForeignHost = errors.New("token: URL is not on the registration's platform; bearer token not sent")
+// (1EdTech Security Framework §4.1; docs/security.md, case 47). Its code is
+// foreign_host.
+var ErrForeignHost = lti.NewSentinel(lti.CodeForeignHost, "token: URL is not on the registration's platform; bearer token not sent")
 
 // ErrRedirect means [Client.Do] refused to follow a redirect: one to
 // another origin than the request's (see [WithCrossOriginRedirects]), from
 // https to http, or one more than [WithMaxRedirects] allows. The bearer
-// token was not sent to the redirect's target.
+// token was not sent to the redirect's target. Its code is foreign_host.
 var ErrRedirect = redirect.ErrRedirect
 
 // ErrTimeout means a [Client.Do] call waited on the service longer than
-// [WithRequestTimeout] allows. It wraps context.DeadlineExceeded.
-var ErrTimeout = fmt.Errorf("token: the service did not answer in time: %w", context.DeadlineExceeded)
+// [WithRequestTimeout] allows. It matches context.DeadlineExceeded with
+// errors.Is; its code is service_unavailable.
+var ErrTimeout error = timeoutError{}
+
+// ErrUnreachable means the token endpoint or the service could not be
+// reached, or the connection failed before an answer was read (a network
+// failure; the transport's error is wrapped with it). Retrying later may
+// succeed. Its code is service_unavailable.
+var ErrUnreachable = lti.NewSentinel(lti.CodeServiceUnavailable, "token: the platform could not be reached")
+
+// timeoutError is the type of [ErrTimeout]: a comparable value without
+// fields, so the sentinel cannot be changed.
+type timeoutError struct{}
+
+// Error returns the sentinel's message.
+func (timeoutError) Error() string { return "token: the service did not answer in time" }
+
+// Code returns service_unavailable.
+func (timeoutError) Code() lti.Code { return lti.CodeServiceUnavailable }
+
+// Unwrap returns context.DeadlineExceeded.
+func (timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// unreachable wraps a transport failure err with [ErrUnreachable], unless
+// it already carries a code (a refused redirect) or is a context's error
+// (the call's time-out becomes [ErrTimeout]; the caller's own cancellation
+// or deadline stays what it is).
+func unreachable(err error) error {
+	var c lti.Coded
+	if err == nil || errors.As(err, &c) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
+}
 
 // Do sends req to an LTI Advantage service of reg with a bearer token for
 // scopes in its Authorization header, and returns the response.
@@ -61,7 +95,7 @@ var ErrTimeout = fmt.Errorf("token: the service did not answer in time: %w", con
 // Do sends clones of req carrying ctx, so req's headers are left as they
 // are; its Body is consumed as by http.Client.Do. The caller closes the
 // response body. Token errors are returned as they
-// come from [Client.Token] (a *[TokenError] for an unusable token answer).
+// come from [Client.Token] (a *[RetrieveError] for an unusable token answer).
 func (c *Client) Do(ctx context.Context, reg registration.Registration, scopes []string, req *http.Request) (*http.Response, error) {
 	return c.do(ctx, reg, scopes, req)
 }
@@ -214,5 +248,6 @@ func send(ctx context.Context, hc *http.Client, req *http.Request, tok string, b
 	r := req.Clone(ctx)
 	r.Body = body
 	r.Header.Set("Authorization", "Bearer "+tok)
-	return hc.Do(r)
+	resp, err := hc.Do(r)
+	return resp, unreachable(err)
 }

@@ -50,24 +50,33 @@
 //
 // # Errors
 //
-// Every unusable answer of the token endpoint is a *[TokenError] carrying
-// the request (POST and the token endpoint), the HTTP status and
+// Every error of this package carries a stable code, found with
+// lti.Classify or errors.As(err, &coded) (docs/errors.md lists them all);
+// match the sentinels with errors.Is.
+//
+// Every unusable answer of the token endpoint is a *[RetrieveError]
+// carrying the request (POST and the token endpoint), the HTTP status and
 // Content-Type, and the platform's words: its error, error_description and
-// error_uri (RFC 6749 §5.2) when the body is such a JSON object, whatever
-// its Content-Type, else a one-line excerpt of the body (at most 512 bytes,
-// control characters replaced, JWTs and tokens masked; Moodle answers an
-// unknown kid with malformed JSON as text/html, and the excerpt shows it).
-// Of an error answer at most 16 KiB is read. With [WithLogger], a refusal
-// is logged at warn level with the same fields ([TokenError.LogAttrs]). It
-// wraps the kind of failure, for
-// errors.Is: [ErrRejected] (an error status, or an error member without a
-// token), [ErrMalformedResponse] (not a JSON object, or a member of the
-// wrong type), [ErrResponseTooLarge] (over [WithMaxBytes], 1 MiB by
-// default; not parsed), [ErrNoAccessToken] and [ErrUnsupportedTokenType]
-// (token_type other than Bearer, compared case-insensitively). Nothing is
-// cached after an error. A registration without a usable token endpoint or
-// client_id is [ErrNoTokenEndpoint]; a URL off the platform is
-// [ErrForeignHost]; a refused redirect of Do is [ErrRedirect], and Do past
-// its timeout is [ErrTimeout]. Failures of the signer and of the network are returned
-// wrapped as they come.
+// error_uri (RFC 6749 §5.2; the ErrorCode, ErrorDescription and ErrorURI
+// fields) when the body is such a JSON object, whatever its Content-Type,
+// else a one-line excerpt of the body (at most 512 bytes, control
+// characters replaced, JWTs and tokens masked; Moodle answers an unknown
+// kid with malformed JSON as text/html, and the excerpt shows it). Of an
+// error answer at most 16 KiB is read. With [WithLogger], a refusal is
+// logged at warn level with the same fields ([RetrieveError.LogAttrs]). It
+// wraps the kind of failure, for errors.Is, and takes its code from it:
+// [ErrRejected] (token_refused: an error status, or an error member
+// without a token), [ErrMalformedResponse] (malformed_response: not a JSON
+// object, or a member of the wrong type), [ErrResponseTooLarge]
+// (response_too_large: over [WithMaxBytes], 1 MiB by default; not parsed),
+// [ErrNoAccessToken] and [ErrUnsupportedTokenType] (malformed_response;
+// token_type other than Bearer, compared case-insensitively). Nothing is
+// cached after an error.
+//
+// A registration without a usable token endpoint or client_id is
+// [ErrNoTokenEndpoint] (no_token_endpoint); a URL off the platform is
+// [ErrForeignHost] and a refused redirect of Do is [ErrRedirect] (both
+// foreign_host); Do past its timeout is [ErrTimeout] and a network failure
+// wraps [ErrUnreachable] (both service_unavailable). Failures of the
+// signer are returned wrapped as they come (internal_error).
 package token

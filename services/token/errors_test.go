@@ -18,11 +18,11 @@ import (
 	"github.com/ltikit/ltikit/services/token"
 )
 
-// TestTokenErrorKeepsPlatformWords: whatever a token endpoint answers, the
-// *TokenError and the log keep the status, Content-Type, request and the
+// TestRetrieveErrorKeepsPlatformWords: whatever a token endpoint answers, the
+// *RetrieveError and the log keep the status, Content-Type, request and the
 // platform's words (its §5.2 members, or a bounded one-line excerpt), and
 // never the client assertion; an error body is read only as far as needed.
-func TestTokenErrorKeepsPlatformWords(t *testing.T) {
+func TestRetrieveErrorKeepsPlatformWords(t *testing.T) {
 	reg := registration.Registration{Issuer: "https://lms.example", ClientID: "tool",
 		TokenEndpoint: "https://lms.example/?lti-platform&token"} // user info is refused before any request
 	for _, tc := range errbodytest.Cases() {
@@ -36,9 +36,9 @@ func TestTokenErrorKeepsPlatformWords(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = c.Token(context.Background(), reg, []string{scopeLineItem})
-			var te *token.TokenError
+			var te *token.RetrieveError
 			if !errors.As(err, &te) || !errors.Is(err, token.ErrRejected) {
-				t.Fatalf("%T %v; want a *TokenError wrapping ErrRejected", err, err)
+				t.Fatalf("%T %v; want a *RetrieveError wrapping ErrRejected", err, err)
 			}
 			if te.Status != tc.Status || te.ContentType != tc.ContentType || te.Method != http.MethodPost ||
 				te.URL != "https://lms.example/?lti-platform&token" {
@@ -47,8 +47,8 @@ func TestTokenErrorKeepsPlatformWords(t *testing.T) {
 			if kr, _ := sharedKeyring().KeySet(context.Background()); te.KeyID == "" || !strings.Contains(string(mustJSON(t, kr)), `"kid":"`+te.KeyID+`"`) {
 				t.Errorf("kid %q is not the tool's", te.KeyID)
 			}
-			if te.Code != tc.Code || te.Description != tc.Description {
-				t.Errorf("error=%q error_description=%q; want %q, %q", te.Code, te.Description, tc.Code, tc.Description)
+			if te.ErrorCode != tc.Code || te.ErrorDescription != tc.Description {
+				t.Errorf("error=%q error_description=%q; want %q, %q", te.ErrorCode, te.ErrorDescription, tc.Code, tc.Description)
 			}
 			if tc.Code == "" {
 				errbodytest.CheckExcerpt(t, tc, te.Excerpt)
@@ -98,9 +98,9 @@ func TestTokenErrorKeepsPlatformWords(t *testing.T) {
 	}
 }
 
-// TestTokenErrorMoodleKid: Moodle's answer to an unknown kid, malformed
+// TestRetrieveErrorMoodleKid: Moodle's answer to an unknown kid, malformed
 // JSON sent as text/html, shows in the error as Moodle wrote it.
-func TestTokenErrorMoodleKid(t *testing.T) {
+func TestRetrieveErrorMoodleKid(t *testing.T) {
 	tr := &errbodytest.Transport{Case: errbodytest.Case{Status: 400, ContentType: "text/html", Body: []byte(errbodytest.MoodleKidBody)}}
 	c, err := token.NewClient(token.Config{Signer: sharedKeyring()}, token.WithHTTPClient(&http.Client{Transport: tr}))
 	if err != nil {
@@ -108,7 +108,7 @@ func TestTokenErrorMoodleKid(t *testing.T) {
 	}
 	reg := registration.Registration{Issuer: "https://moodle.example", ClientID: "tool", TokenEndpoint: "https://moodle.example/mod/lti/token.php"}
 	_, err = c.Token(context.Background(), reg, nil)
-	var te *token.TokenError
+	var te *token.RetrieveError
 	if !errors.As(err, &te) || te.Excerpt != errbodytest.MoodleKidBody || te.ContentType != "text/html" || te.Status != 400 {
 		t.Fatalf("%#v", te)
 	}
@@ -138,7 +138,7 @@ func TestTokenSuccessBodyNotKept(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = c.Token(context.Background(), reg, nil)
-		var te *token.TokenError
+		var te *token.RetrieveError
 		if !errors.As(err, &te) || !errors.Is(err, tc.kind) || te.Excerpt != tc.excerpt || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: %v (excerpt %q)", tc.body, err, te.Excerpt)
 		}

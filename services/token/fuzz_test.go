@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzParseResponse: the token response parser never panics; it either
-// returns a usable bearer token or a *TokenError of one known kind whose
+// returns a usable bearer token or a *RetrieveError of one known kind whose
 // platform-supplied fields are bounded and printable.
 func FuzzParseResponse(f *testing.F) {
 	seeds := []struct {
@@ -49,7 +49,7 @@ func FuzzParseResponse(f *testing.F) {
 		if r != nil {
 			t.Fatal("a response with an error")
 		}
-		var te *token.TokenError
+		var te *token.RetrieveError
 		if !errors.As(err, &te) || te.Status != status {
 			t.Fatalf("%T %v", err, err)
 		}
@@ -60,7 +60,7 @@ func FuzzParseResponse(f *testing.F) {
 		if !known {
 			t.Fatalf("unknown kind: %v", err)
 		}
-		for _, s := range []string{te.Code, te.Description, te.URI} {
+		for _, s := range []string{te.ErrorCode, te.ErrorDescription, te.ErrorURI} {
 			if len([]rune(s)) > 257 {
 				t.Fatalf("field of %d runes", len([]rune(s)))
 			}

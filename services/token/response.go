@@ -11,55 +11,60 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/services/internal/errbody"
 )
 
 // Errors of a Client. Those about the token endpoint's answer come wrapped
-// in a *[TokenError]; match them with errors.Is.
+// in a *[RetrieveError]; match them with errors.Is. Each carries a stable
+// code (lti.Classify; docs/errors.md).
 var (
 	// ErrNoTokenEndpoint means the registration has no usable token
-	// endpoint or client_id, so no token can be requested.
-	ErrNoTokenEndpoint = errors.New("token: the registration has no token endpoint")
+	// endpoint or client_id, so no token can be requested
+	// (no_token_endpoint).
+	ErrNoTokenEndpoint = lti.NewSentinel(lti.CodeNoTokenEndpoint, "token: the registration has no token endpoint")
 	// ErrRejected means the token endpoint answered with an error status
-	// (RFC 6749 §5.2); TokenError.Code says which error when the answer
-	// said.
-	ErrRejected = errors.New("token: the token endpoint refused the request")
+	// (RFC 6749 §5.2); RetrieveError.ErrorCode says which error when the
+	// answer said (token_refused).
+	ErrRejected = lti.NewSentinel(lti.CodeTokenRefused, "token: the token endpoint refused the request")
 	// ErrMalformedResponse means the answer is not a JSON object, or a
-	// member has the wrong type.
-	ErrMalformedResponse = errors.New("token: the token response is not a valid JSON object")
+	// member has the wrong type (malformed_response).
+	ErrMalformedResponse = lti.NewSentinel(lti.CodeMalformedResponse, "token: the token response is not a valid JSON object")
 	// ErrResponseTooLarge means the answer is larger than the limit
-	// ([WithMaxBytes]); it was not parsed.
-	ErrResponseTooLarge = errors.New("token: the token response is too large")
-	// ErrNoAccessToken means a success answer has no access_token.
-	ErrNoAccessToken = errors.New("token: the token response has no access_token")
+	// ([WithMaxBytes]); it was not parsed (response_too_large).
+	ErrResponseTooLarge = lti.NewSentinel(lti.CodeResponseTooLarge, "token: the token response is too large")
+	// ErrNoAccessToken means a success answer has no access_token
+	// (malformed_response).
+	ErrNoAccessToken = lti.NewSentinel(lti.CodeMalformedResponse, "token: the token response has no access_token")
 	// ErrUnsupportedTokenType means token_type is not "Bearer"
-	// (compared case-insensitively, RFC 6749 §7.1).
-	ErrUnsupportedTokenType = errors.New("token: the token type is not Bearer")
+	// (compared case-insensitively, RFC 6749 §7.1; malformed_response).
+	ErrUnsupportedTokenType = lti.NewSentinel(lti.CodeMalformedResponse, "token: the token type is not Bearer")
 )
 
-// TokenError is the error for an unusable answer of a token endpoint. It
-// carries what the platform said and wraps one of [ErrRejected],
-// [ErrMalformedResponse], [ErrResponseTooLarge], [ErrNoAccessToken] or
-// [ErrUnsupportedTokenType]. Get it with errors.As.
+// RetrieveError is the error for an unusable answer of a token endpoint
+// (the name x/oauth2 gives its equivalent). It carries what the platform
+// said and wraps one of [ErrRejected], [ErrMalformedResponse],
+// [ErrResponseTooLarge], [ErrNoAccessToken] or [ErrUnsupportedTokenType];
+// its [RetrieveError.Code] is that sentinel's code. Get it with errors.As.
 //
-// Code, Description and URI are the RFC 6749 §5.2 members, when the body
+// ErrorCode, ErrorDescription and ErrorURI are the RFC 6749 §5.2 members, when the body
 // is such a JSON object (whatever its Content-Type); Excerpt is the start
 // of the body otherwise. They come from the platform, unverified: they are
 // cut short, stripped of line breaks, control and format characters, and
 // what looks like a token or JWT in them is masked, so they are safe for
 // logs, but they should not be shown to end users as they are. A
-// TokenError never contains the access token, the client assertion or an
-// Authorization header.
-type TokenError struct {
+// RetrieveError never contains the access token, the client assertion or
+// an Authorization header. Values are made per call, never shared.
+type RetrieveError struct {
 	// Status is the HTTP status of the answer.
 	Status int
-	// Code is the answer's "error" member, e.g. "invalid_client"; empty
-	// when there was none.
-	Code string
-	// Description is the answer's "error_description" member.
-	Description string
-	// URI is the answer's "error_uri" member.
-	URI string
+	// ErrorCode is the answer's "error" member, e.g. "invalid_client";
+	// empty when there was none.
+	ErrorCode string
+	// ErrorDescription is the answer's "error_description" member.
+	ErrorDescription string
+	// ErrorURI is the answer's "error_uri" member.
+	ErrorURI string
 
 	// Method and URL are the token request's ("POST" and the registered
 	// token endpoint, without user info); empty when the error comes from
@@ -88,7 +93,7 @@ type TokenError struct {
 // status and Content-Type, the client assertion's kid, then the platform's
 // words: the §5.2 members
 // when there are some, else the body excerpt.
-func (e *TokenError) Error() string {
+func (e *RetrieveError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.cause.Error())
 	b.WriteString(" (")
@@ -105,20 +110,20 @@ func (e *TokenError) Error() string {
 		b.WriteString(", assertion kid ")
 		b.WriteString(strconv.Quote(e.KeyID))
 	}
-	if e.Code != "" {
+	if e.ErrorCode != "" {
 		b.WriteString(", error=")
-		b.WriteString(strconv.Quote(e.Code))
+		b.WriteString(strconv.Quote(e.ErrorCode))
 	}
-	if e.Description != "" {
+	if e.ErrorDescription != "" {
 		b.WriteString(", error_description=")
-		b.WriteString(strconv.Quote(e.Description))
+		b.WriteString(strconv.Quote(e.ErrorDescription))
 	}
-	if e.URI != "" {
+	if e.ErrorURI != "" {
 		b.WriteString(", error_uri=")
-		b.WriteString(strconv.Quote(e.URI))
+		b.WriteString(strconv.Quote(e.ErrorURI))
 	}
 	b.WriteString(")")
-	if e.Code == "" && e.Description == "" && e.Excerpt != "" {
+	if e.ErrorCode == "" && e.ErrorDescription == "" && e.Excerpt != "" {
 		b.WriteString(": the platform said: ")
 		b.WriteString(e.Excerpt)
 	}
@@ -128,7 +133,7 @@ func (e *TokenError) Error() string {
 // LogAttrs returns the error's fields as slog attributes, the ones a
 // token refusal is logged with: http_status, content_type, method, url,
 // kid (of the client assertion), and error_code, error_description and error_uri, or body_excerpt.
-func (e *TokenError) LogAttrs() []slog.Attr {
+func (e *RetrieveError) LogAttrs() []slog.Attr {
 	attrs := []slog.Attr{slog.Int("http_status", e.Status)}
 	add := func(k, v string) {
 		if v != "" {
@@ -139,10 +144,10 @@ func (e *TokenError) LogAttrs() []slog.Attr {
 	add("method", e.Method)
 	add("url", e.URL)
 	add("kid", e.KeyID)
-	add("error_code", e.Code)
-	add("error_description", e.Description)
-	add("error_uri", e.URI)
-	if e.Code == "" && e.Description == "" {
+	add("error_code", e.ErrorCode)
+	add("error_description", e.ErrorDescription)
+	add("error_uri", e.ErrorURI)
+	if e.ErrorCode == "" && e.ErrorDescription == "" {
 		add("body_excerpt", e.Excerpt)
 	}
 	return attrs
@@ -150,7 +155,18 @@ func (e *TokenError) LogAttrs() []slog.Attr {
 
 // Unwrap returns the kind of failure: ErrRejected, ErrMalformedResponse,
 // ErrResponseTooLarge, ErrNoAccessToken or ErrUnsupportedTokenType.
-func (e *TokenError) Unwrap() error { return e.cause }
+func (e *RetrieveError) Unwrap() error { return e.cause }
+
+// Code returns the stable code of the failure, the code of the sentinel it
+// wraps: token_refused for [ErrRejected], response_too_large for
+// [ErrResponseTooLarge], malformed_response for the others.
+func (e *RetrieveError) Code() lti.Code {
+	var c lti.Coded
+	if errors.As(e.cause, &c) {
+		return c.Code()
+	}
+	return lti.CodeTokenRefused
+}
 
 // Response is a successful token answer (RFC 6749 §5.1).
 type Response struct {
@@ -175,7 +191,7 @@ func (r Response) String() string {
 func (r Response) GoString() string { return r.String() }
 
 // ParseResponse interprets a token endpoint answer with HTTP status and
-// body (RFC 6749 §5.1, §5.2). Any error is a *[TokenError]. It is exported
+// body (RFC 6749 §5.1, §5.2). Any error is a *[RetrieveError]. It is exported
 // for hosts that send the token request themselves; the body's size must
 // already be bounded.
 func ParseResponse(status int, body []byte) (*Response, error) {
@@ -193,34 +209,34 @@ func ParseResponse(status int, body []byte) (*Response, error) {
 	ok := status >= 200 && status < 300
 
 	if !ok || (isObject && len(raw.Error) > 0 && len(raw.AccessToken) == 0) {
-		e := &TokenError{Status: status, cause: ErrRejected}
+		e := &RetrieveError{Status: status, cause: ErrRejected}
 		if isObject {
-			e.Code = errbody.Field(raw.Error)
-			e.Description = errbody.Field(raw.Description)
-			e.URI = errbody.Field(raw.URI)
+			e.ErrorCode = errbody.Field(raw.Error)
+			e.ErrorDescription = errbody.Field(raw.Description)
+			e.ErrorURI = errbody.Field(raw.URI)
 		}
-		if e.Code == "" && e.Description == "" {
+		if e.ErrorCode == "" && e.ErrorDescription == "" {
 			e.Excerpt = excerpt(status, body)
 		}
 		return nil, e
 	}
 	if !isObject {
-		return nil, &TokenError{Status: status, Excerpt: excerpt(status, body), cause: ErrMalformedResponse}
+		return nil, &RetrieveError{Status: status, Excerpt: excerpt(status, body), cause: ErrMalformedResponse}
 	}
 	var r Response
 	if !stringField(raw.AccessToken, &r.AccessToken) || !stringField(raw.TokenType, &r.TokenType) || !stringField(raw.Scope, &r.Scope) {
-		return nil, &TokenError{Status: status, cause: ErrMalformedResponse}
+		return nil, &RetrieveError{Status: status, cause: ErrMalformedResponse}
 	}
 	if r.AccessToken == "" {
-		return nil, &TokenError{Status: status, cause: ErrNoAccessToken}
+		return nil, &RetrieveError{Status: status, cause: ErrNoAccessToken}
 	}
 	if !strings.EqualFold(r.TokenType, "bearer") {
-		return nil, &TokenError{Status: status, cause: ErrUnsupportedTokenType}
+		return nil, &RetrieveError{Status: status, cause: ErrUnsupportedTokenType}
 	}
 	if len(raw.ExpiresIn) > 0 && string(raw.ExpiresIn) != "null" {
 		d, ok := seconds(raw.ExpiresIn)
 		if !ok {
-			return nil, &TokenError{Status: status, cause: ErrMalformedResponse}
+			return nil, &RetrieveError{Status: status, cause: ErrMalformedResponse}
 		}
 		r.ExpiresIn, r.HasExpiresIn = d, true
 	}
@@ -259,7 +275,7 @@ func seconds(m json.RawMessage) (time.Duration, bool) {
 	return time.Duration(int64(f)) * time.Second, true
 }
 
-// excerpt is what a TokenError keeps of a body that is not an RFC 6749
+// excerpt is what a RetrieveError keeps of a body that is not an RFC 6749
 // §5.2 answer. A success answer that looks like JSON may hold the access
 // token under a name the masking does not know: nothing is kept of it.
 func excerpt(status int, body []byte) string {

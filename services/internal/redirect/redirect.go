@@ -1,15 +1,17 @@
 package redirect
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
-// ErrRedirect is a redirect the policy refuses to follow.
-var ErrRedirect = errors.New("token: redirect refused")
+// ErrRedirect is a redirect the policy refuses to follow. Its code is
+// foreign_host: the bearer token is not sent to the redirect's target.
+var ErrRedirect = lti.NewSentinel(lti.CodeForeignHost, "token: redirect refused")
 
 // Check is the policy as an http.Client.CheckRedirect step for r, the
 // redirected request, after via: http.ErrUseLastResponse when max is 0

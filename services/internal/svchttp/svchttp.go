@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/internal/errbody"
 	"github.com/ltikit/ltikit/services/internal/redirect"
@@ -40,29 +41,38 @@ const (
 )
 
 // Errors shared by the service clients. The service packages re-export them.
+// Each carries a stable code (lti.Classify; docs/errors.md).
 var (
 	// ErrForeignHost is token.ErrForeignHost: a service URL, a redirect or
 	// a Link rel="next" URL is not on the registration's platform, so no
-	// bearer token is sent there (and no request is made).
+	// bearer token is sent there (and no request is made). foreign_host.
 	ErrForeignHost = token.ErrForeignHost
 	// ErrResponseTooLarge: a response body exceeds the configured bound.
-	ErrResponseTooLarge = errors.New("lti service: the response body exceeds the size limit")
+	// response_too_large.
+	ErrResponseTooLarge = lti.NewSentinel(lti.CodeResponseTooLarge, "lti service: the response body exceeds the size limit")
 	// ErrPagingLoop: a Link rel="next" points at a page already read.
-	ErrPagingLoop = errors.New("lti service: the platform's next link points at a page already read")
+	// malformed_response.
+	ErrPagingLoop = lti.NewSentinel(lti.CodeMalformedResponse, "lti service: the platform's next link points at a page already read")
 	// ErrTooManyPages: a list has more pages than the page cap; the next
-	// page was not requested.
-	ErrTooManyPages = errors.New("lti service: the list has more pages than the page limit")
+	// page was not requested. response_too_large.
+	ErrTooManyPages = lti.NewSentinel(lti.CodeResponseTooLarge, "lti service: the list has more pages than the page limit")
 	// ErrTooManyItems: a list has more items than the item cap.
-	ErrTooManyItems = errors.New("lti service: the list has more items than the item limit")
+	// response_too_large.
+	ErrTooManyItems = lti.NewSentinel(lti.CodeResponseTooLarge, "lti service: the list has more items than the item limit")
 	// ErrTimeout is token.ErrTimeout: the platform did not answer within
-	// the call's timeout. It wraps context.DeadlineExceeded.
+	// the call's timeout. It matches context.DeadlineExceeded.
+	// service_unavailable.
 	ErrTimeout = token.ErrTimeout
+	// ErrUnreachable is token.ErrUnreachable: the platform could not be
+	// reached (a network failure). service_unavailable.
+	ErrUnreachable = token.ErrUnreachable
 	// ErrRedirect is token.ErrRedirect: a redirect to another origin, from
 	// https to http, or past the redirect limit was not followed.
+	// foreign_host.
 	ErrRedirect = token.ErrRedirect
 	// ErrMalformedResponse: the platform's answer is not the JSON the
-	// specification describes.
-	ErrMalformedResponse = errors.New("lti service: the platform's response is malformed")
+	// specification describes. malformed_response.
+	ErrMalformedResponse = lti.NewSentinel(lti.CodeMalformedResponse, "lti service: the platform's response is malformed")
 )
 
 // HTTPError is a service call the platform answered with a status other
@@ -73,7 +83,8 @@ var (
 // is the platform's unverified text, cleaned so that it is safe in a log
 // line (one line, valid UTF-8, no control characters, what looks like a
 // token masked), never shown to end users by the library. It never holds
-// the access token or the Authorization header.
+// the access token or the Authorization header. Its code is service_error.
+// Values are made per call, never shared.
 type HTTPError struct {
 	// Method and URL are the request's; the URL without user info.
 	Method, URL string
@@ -130,6 +141,10 @@ func (e *HTTPError) Error() string {
 	}
 	return b.String()
 }
+
+// Code returns lti.CodeServiceError: the platform's service answered with
+// an error status.
+func (e *HTTPError) Code() lti.Code { return lti.CodeServiceError }
 
 // LogAttrs returns the error's fields as slog attributes: http_status,
 // content_type, method, url, www_authenticate, and error_code,
@@ -339,8 +354,9 @@ func (c *Caller) CheckURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// ErrBadURL: a service URL is not an absolute URL.
-var ErrBadURL = errors.New("lti service: bad service URL")
+// ErrBadURL: a service URL is not an absolute URL. foreign_host: no
+// token is sent to it.
+var ErrBadURL = lti.NewSentinel(lti.CodeForeignHost, "lti service: bad service URL")
 
 // Do sends req with a bearer token and returns the response when its status
 // is one of ok (any 2xx when ok is empty). A 401 invalidates the token and
@@ -441,7 +457,19 @@ func wrapTransport(ctx context.Context, method string, u *url.URL, err error) er
 	if errors.Is(err, ErrForeignHost) {
 		return err
 	}
-	return fmt.Errorf("lti service: %s %s://%s%s: %w", method, u.Scheme, u.Host, u.EscapedPath(), err)
+	return fmt.Errorf("lti service: %s %s://%s%s: %w", method, u.Scheme, u.Host, u.EscapedPath(), unreachable(err))
+}
+
+// unreachable wraps a transport failure with ErrUnreachable, unless it
+// carries a code already (token.Client.Do wraps its own, a refused
+// redirect is foreign_host) or is a context's error (a time-out of the
+// call becomes ErrTimeout; the caller's own cancellation stays what it is).
+func unreachable(err error) error {
+	var c lti.Coded
+	if errors.As(err, &c) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
 }
 
 func success(status int, ok []int) bool {
@@ -694,12 +722,14 @@ func end(dec *json.Decoder) error {
 // End checks that nothing follows the last value read from dec.
 func End(dec *json.Decoder) error { return end(dec) }
 
-// Malformed wraps a decoding error as ErrMalformedResponse, keeping
-// ErrResponseTooLarge and context errors recognisable.
+// Malformed wraps a decoding error as ErrMalformedResponse, keeping errors
+// that carry a code already (ErrResponseTooLarge, ErrTimeout) and context
+// errors recognisable.
 func Malformed(err error) error { return malformed(err) }
 
 func malformed(err error) error {
-	if errors.Is(err, ErrResponseTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var c lti.Coded
+	if errors.As(err, &c) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	if err == io.EOF {
