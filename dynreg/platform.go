@@ -229,7 +229,10 @@ func (o *options) parseConfiguration(data []byte, configURL string) (*PlatformCo
 		e.cause = err
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			e.field = te.Field
+			// Go 1.27's encoding/json (on JSON v2) escapes "/" and "~"
+			// in member names as in a JSON Pointer (RFC 6901 §3); Go 1.26
+			// gives them as they are. Name the member the same way on both.
+			e.field = strings.NewReplacer("~1", "/", "~0", "~").Replace(te.Field)
 		}
 		return nil, e
 	}

@@ -2,7 +2,10 @@
 // library's encoding/json/v2 and encoding/json/jsontext, which Go 1.26
 // still ships only under GOEXPERIMENT=jsonv2. Until that experiment ends,
 // the same implementation is imported from github.com/go-json-experiment/json
-// (the module the standard library's copy is made from).
+// (the module the standard library's copy is made from; its v1.27 releases
+// match Go 1.27's encoding/json/v2, and where that toolchain has the package
+// the module is an alias of it, so both toolchains ltikit supports run the
+// same code).
 //
 // Every other package uses JSON v2 through this one, so moving to the
 // standard library when encoding/json/v2 leaves the experiment is a change
