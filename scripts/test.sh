@@ -86,7 +86,21 @@ fi
 # (GOTOOLCHAIN). LTIKIT_TEST_TOOLCHAINS replaces the list, e.g. "local" for
 # the machine's own Go only.
 toolchains="${LTIKIT_TEST_TOOLCHAINS:-go1.26.8 go1.27.3}"
+# gotestsum (from the Go module proxy) prints each package and each failing
+# test as it finishes, and a summary line per run; the slowest tests are
+# listed at the end of each run.
+gotestsum_version=v1.13.0
+gotestsum="$(go env GOPATH)/bin/gotestsum"
+if ! "$gotestsum" --version 2>/dev/null | grep -q "${gotestsum_version#v}"; then
+  log "installing gotestsum $gotestsum_version from the Go module proxy"
+  go install "gotest.tools/gotestsum@$gotestsum_version"
+fi
+results="$(mktemp -d)"
+trap 'cleanup; rm -rf "$results"' EXIT
 for tc in $toolchains; do
   log "go test -race ($tc: $(GOTOOLCHAIN=$tc go version))"
-  GOTOOLCHAIN=$tc go test -race -count=1 -timeout 20m "$@" ./...
+  GOTOOLCHAIN=$tc "$gotestsum" --format pkgname-and-test-fails --format-hide-empty-pkg \
+    --jsonfile "$results/$tc.json" -- -race -count=1 -timeout 20m "$@" ./...
+  log "slowest tests ($tc, over 3s)"
+  "$gotestsum" tool slowest --jsonfile "$results/$tc.json" --threshold 3s | head -15 || true
 done
