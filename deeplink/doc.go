@@ -5,7 +5,7 @@
 //
 // The flow, after a deep linking launch validated by package launch:
 //
-//	req, err := deeplink.ParseRequest(lc)   // keep req while the user picks
+//	req, err := deeplink.ParseRequest(l)   // keep req while the user picks
 //	…
 //	resp := &deeplink.Response{Request: req, Items: []deeplink.Item{
 //		deeplink.LTIResourceLink{URL: "https://tool.example/quiz/7", Title: "Quiz 7"},

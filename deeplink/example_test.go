@@ -51,8 +51,8 @@ func Example() {
 	}
 	mux.Handle("/lti/login", tool.LoginHandler())
 	mux.Handle("/lti/launch", tool.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, _ := launch.FromContext(r.Context())
-		req, err := deeplink.ParseRequest(lc)
+		l, _ := launch.FromContext(r.Context())
+		req, err := deeplink.ParseRequest(l)
 		if err != nil {
 			http.Error(w, err.Error(), lti.Classify(err).Status)
 			return

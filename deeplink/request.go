@@ -87,28 +87,28 @@ type Request struct {
 // deep_link_return_url that is not an absolute http(s) URL is
 // [ErrInvalidReturnURL]; a context without issuer, client_id or
 // deployment_id is [ErrInvalidRequest]. All wrap lti.ErrInvalidClaims.
-func ParseRequest(lc *launch.Context) (*Request, error) {
-	if lc == nil || lc.Claims == nil {
+func ParseRequest(l *launch.Launch) (*Request, error) {
+	if l == nil || l.Claims == nil {
 		return nil, requestErr(ReasonNotDeepLinking, "", "no launch")
 	}
-	if lc.Claims.MessageType != lti.MessageDeepLinking {
+	if l.Claims.MessageType != lti.MessageDeepLinking {
 		return nil, requestErr(ReasonNotDeepLinking, "", "the launch is not an LtiDeepLinkingRequest")
 	}
 	var (
 		req *Request
 		err error
 	)
-	if raw := lc.RawClaims(); len(raw) > 0 {
+	if raw := l.RawClaims(); len(raw) > 0 {
 		req, err = parseClaims(raw)
 	} else {
-		req, err = fromTyped(lc.Claims.DeepLinking)
+		req, err = fromTyped(l.Claims.DeepLinking)
 	}
 	if err != nil {
 		return nil, err
 	}
-	req.Issuer = lc.Registration.Issuer
-	req.ClientID = lc.Registration.ClientID
-	req.DeploymentID = lc.Claims.DeploymentID
+	req.Issuer = l.Registration.Issuer
+	req.ClientID = l.Registration.ClientID
+	req.DeploymentID = l.Claims.DeploymentID
 	if req.Issuer == "" || req.ClientID == "" || req.DeploymentID == "" {
 		return nil, requestErr(ReasonInvalidRequest, "", "the launch has no issuer, client_id or deployment_id")
 	}

@@ -146,12 +146,12 @@ func TestParseRequest(t *testing.T) {
 		AcceptPresentationDocumentTargets: []string{"iframe"}, AcceptMultiple: boolp(true), AcceptLineItem: boolp(false),
 		Data: "d",
 	}
-	dl := func(mut func(c *lti.Claims)) *launch.Context {
+	dl := func(mut func(c *lti.Claims)) *launch.Launch {
 		c := &lti.Claims{MessageType: lti.MessageDeepLinking, DeploymentID: "dep", DeepLinking: settings}
 		if mut != nil {
 			mut(c)
 		}
-		return &launch.Context{Claims: c, Registration: reg, Deployment: deployment.Deployment{DeploymentID: "dep"}}
+		return &launch.Launch{Claims: c, Registration: reg, Deployment: deployment.Deployment{DeploymentID: "dep"}}
 	}
 
 	// A Context without raw claims falls back to the typed settings.
@@ -173,11 +173,11 @@ func TestParseRequest(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		lc     *launch.Context
+		l      *launch.Launch
 		reason Reason
 	}{
 		{"nil launch", nil, ReasonNotDeepLinking},
-		{"no claims", &launch.Context{}, ReasonNotDeepLinking},
+		{"no claims", &launch.Launch{}, ReasonNotDeepLinking},
 		{"resource link launch", dl(func(c *lti.Claims) { c.MessageType = lti.MessageResourceLink }), ReasonNotDeepLinking},
 		{"no settings", dl(func(c *lti.Claims) { c.DeepLinking = nil }), ReasonInvalidSettings},
 		{"javascript: return URL", dl(func(c *lti.Claims) {
@@ -188,7 +188,7 @@ func TestParseRequest(t *testing.T) {
 		{"no deployment_id", dl(func(c *lti.Claims) { c.DeploymentID = "" }), ReasonInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseRequest(tc.lc)
+			_, err := ParseRequest(tc.l)
 			if !errors.Is(err, &Error{reason: tc.reason}) || !errors.Is(err, lti.NewError(lti.CodeInvalidDeepLinking, "")) {
 				t.Fatalf("err = %v; want %s wrapping invalid_deep_linking", err, tc.reason)
 			}

@@ -90,8 +90,8 @@ func newDLEnv(t *testing.T) *dlEnv {
 // app is the tool's deep linking handler: parse the request, answer with
 // the items, auto-post the signed response.
 func (e *dlEnv) app(w http.ResponseWriter, r *http.Request) {
-	lc, _ := launch.FromContext(r.Context())
-	req, err := deeplink.ParseRequest(lc)
+	l, _ := launch.FromContext(r.Context())
+	req, err := deeplink.ParseRequest(l)
 	if err != nil {
 		http.Error(w, err.Error(), lti.Classify(err).Status)
 		return

@@ -4,7 +4,7 @@
 //
 // Like registrations, deployments can be the host's own structs: any type
 // implementing [Deployable] can be returned by a Store and comes back to the
-// host in the launch context.
+// host in the validated launch (launch.Launch).
 //
 // # Errors
 //

@@ -5,7 +5,7 @@
 // [LaunchMiddleware] wrap the net/http handlers of a [launch.Tool], so the
 // login initiation, the id_token validation, the state cookie and the error
 // rendering are exactly the library's. After a successful launch the
-// validated [launch.Context] travels in the request's context.Context, where
+// validated [launch.Launch] travels in the request's context.Context, where
 // [Launch] reads it with [launch.FromContext]; nothing is stored under an
 // echo.Context key, so there is no c.Get("…").(T) cast to get wrong.
 //
@@ -13,8 +13,8 @@
 //	e := echo.New()
 //	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(tool))
 //	e.POST("/lti/launch", func(c echo.Context) error {
-//		lc, _ := echolti.Launch(c)
-//		return c.String(http.StatusOK, "hello "+lc.Subject())
+//		l, _ := echolti.Launch(c)
+//		return c.String(http.StatusOK, "hello "+l.Subject())
 //	}, echolti.LaunchMiddleware(tool))
 //
 // # Errors

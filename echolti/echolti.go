@@ -17,7 +17,7 @@ func LoginHandler(t *launch.Tool) echo.HandlerFunc {
 
 // LaunchMiddleware returns middleware for the tool's redirect (launch) URI.
 // It runs [launch.Tool.LaunchHandler]: a valid launch reaches next with the
-// [launch.Context] in the request context (read it with [Launch]); a
+// [launch.Launch] in the request context (read it with [Launch]); a
 // refused one is answered by the tool's error handler and next is not
 // called. next's error, if any, is returned to Echo.
 func LaunchMiddleware(t *launch.Tool) echo.MiddlewareFunc {
@@ -59,6 +59,6 @@ func LaunchHandler(t *launch.Tool, next echo.HandlerFunc) echo.HandlerFunc {
 // Launch returns the validated launch of the request, stored by
 // [LaunchMiddleware]. ok is false when the request did not pass through it
 // (or it refused the launch).
-func Launch(c echo.Context) (lc *launch.Context, ok bool) {
+func Launch(c echo.Context) (l *launch.Launch, ok bool) {
 	return launch.FromContext(c.Request().Context())
 }

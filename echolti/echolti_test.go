@@ -54,7 +54,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(tool))
 	e.POST("/lti/launch", echolti.LaunchHandler(tool, func(c echo.Context) error {
-		lc, ok := echolti.Launch(c)
+		l, ok := echolti.Launch(c)
 		if !ok {
 			return errors.New("no launch in the context")
 		}
@@ -63,9 +63,9 @@ func newEnv(t *testing.T) *env {
 			return env.appErr
 		}
 		return c.JSON(http.StatusOK, map[string]any{
-			"sub":           lc.Subject(),
-			"deployment_id": lc.DeploymentID(),
-			"roles":         lc.Roles(),
+			"sub":           l.Subject(),
+			"deployment_id": l.DeploymentID(),
+			"roles":         l.Roles(),
 		})
 	}))
 	return env
@@ -180,8 +180,8 @@ func TestApplicationErrorReachesEcho(t *testing.T) {
 func TestLaunchWithoutMiddleware(t *testing.T) {
 	e := echo.New()
 	c := e.NewContext(httptest.NewRequest(http.MethodPost, "/lti/launch", nil), httptest.NewRecorder())
-	if lc, ok := echolti.Launch(c); ok || lc != nil {
-		t.Fatalf("Launch = %v, %v; want nil, false", lc, ok)
+	if l, ok := echolti.Launch(c); ok || l != nil {
+		t.Fatalf("Launch = %v, %v; want nil, false", l, ok)
 	}
 }
 

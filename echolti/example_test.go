@@ -46,12 +46,12 @@ func Example() {
 
 	e.Match([]string{http.MethodGet, http.MethodPost}, "/lti/login", echolti.LoginHandler(tool))
 	e.POST("/lti/launch", func(c echo.Context) error {
-		lc, ok := echolti.Launch(c)
+		l, ok := echolti.Launch(c)
 		if !ok {
 			return echo.ErrUnauthorized
 		}
 		return c.String(http.StatusOK, fmt.Sprintf("%s for %s (%s), instructor: %v",
-			lc.MessageType(), lc.Subject(), lc.Claims.Name, lc.Roles().IsInstructor()))
+			l.MessageType(), l.Subject(), l.Claims.Name, l.Roles().IsInstructor()))
 	}, echolti.LaunchMiddleware(tool))
 
 	// A browser: the platform drives login, auth and the form post.
@@ -70,11 +70,11 @@ func Example() {
 func ExampleLaunch() {
 	e := echo.New()
 	e.GET("/app", func(c echo.Context) error {
-		lc, ok := echolti.Launch(c)
+		l, ok := echolti.Launch(c)
 		if !ok {
 			return c.String(http.StatusUnauthorized, "not launched")
 		}
-		return c.String(http.StatusOK, "hello "+lc.Subject())
+		return c.String(http.StatusOK, "hello "+l.Subject())
 	})
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/app", nil))

@@ -58,7 +58,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.nonce, _ = nonce.NewValue()
+	s.nonce = nonce.NewValue()
 	claims := s.platform.DefaultClaims(s.nonce)
 	claims["exp"] = time.Now().Add(time.Hour).Unix()
 	claims[lti.ClaimTargetLinkURI] = s.target

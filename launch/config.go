@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,16 +10,39 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
+	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
 )
 
 // Config holds the required dependencies of a Tool.
+//
+// The Tool uses four stores; each may live in its own backend (platform
+// registrations in the host's SQL database, login states in Redis, ...).
+// Set each store field, or set Storage to one adapter that holds them all:
+// it fills every store field left nil, so Storage plus an explicit store
+// uses the explicit one. [New] names every store still missing.
 type Config struct {
-	// Storage finds registrations and deployments and keeps states and
-	// nonces. Required.
+	// Registrations finds platform registrations, at login and at launch.
+	// Required (or Storage).
+	Registrations registration.Store
+	// Deployments finds deployments, at launch and in [Tool.Resume], and is
+	// where a [DeploymentPolicy] such as [RecordDeployments] finds the
+	// deployment it recorded. Required (or Storage).
+	Deployments deployment.Store
+	// States keeps the login records: one PutState at login, one TakeState
+	// at launch. Required (or Storage).
+	States nonce.StateStore
+	// Nonces keeps the nonces the state store does not carry. Not used,
+	// and not needed, when States implements nonce.Carrier with
+	// CarriesNonce() true; otherwise required (or Storage).
+	Nonces nonce.Store
+	// Storage is a convenience: one adapter holding all four stores (such
+	// as adapters/memory or adapters/gorm). It fills every store field left
+	// nil. When it fills States, the carrier test above is made on it.
 	Storage storage.Adapter
 	// BaseURL is the tool's absolute base URL, e.g. https://tool.example.com.
 	// Required. The redirect URI and the allowed target_link_uri host are
@@ -201,8 +223,8 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err *lti.Er
 }
 
 func (c *Config) validate() (*url.URL, error) {
-	if c.Storage == nil {
-		return nil, errors.New("launch: Config.Storage is nil")
+	if err := c.fillStores(); err != nil {
+		return nil, err
 	}
 	base, err := url.Parse(c.BaseURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
@@ -221,7 +243,48 @@ func (c *Config) validate() (*url.URL, error) {
 	return base, nil
 }
 
-func carries(s storage.Adapter) bool {
+// fillStores fills the store fields left nil from Storage and reports
+// every store the Tool needs that is still missing, by field name.
+func (c *Config) fillStores() error {
+	if c.Storage != nil {
+		if c.Registrations == nil {
+			c.Registrations = c.Storage
+		}
+		if c.Deployments == nil {
+			c.Deployments = c.Storage
+		}
+		if c.States == nil {
+			c.States = c.Storage
+		}
+		if c.Nonces == nil {
+			c.Nonces = c.Storage
+		}
+	}
+	var missing []string
+	if c.Registrations == nil {
+		missing = append(missing, "Registrations")
+	}
+	if c.Deployments == nil {
+		missing = append(missing, "Deployments")
+	}
+	switch {
+	case c.States == nil && c.Nonces == nil:
+		missing = append(missing, "States", "Nonces (not needed with a States that carries the nonce)")
+	case c.States == nil:
+		missing = append(missing, "States")
+	case c.Nonces == nil && !carries(c.States):
+		missing = append(missing, "Nonces (the state store does not carry the nonce)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("launch: Config has no store for %s; set them, or Config.Storage for all",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// carries reports whether the state store consumes the nonce with the
+// state (nonce.Carrier), so no separate nonce store is used.
+func carries(s nonce.StateStore) bool {
 	c, ok := s.(nonce.Carrier)
 	return ok && c.CarriesNonce()
 }

@@ -2,7 +2,7 @@
 // (1EdTech Security Framework §5.1.1, LTI 1.3 Core §4.1), state and nonce
 // minting, id_token verification and validation (Security Framework §5.1.3,
 // OpenID Connect Core §3.1.3.7, LTI 1.3 Core §5.3–5.4), deployment lookup,
-// and the typed launch [Context] handed to the host.
+// and the validated [Launch] handed to the host.
 //
 // It is plain net/http in two layers. [Tool.InitiateLogin] and
 // [Tool.ValidateLaunch] do the work and return errors; [Tool.LoginHandler]
@@ -23,7 +23,7 @@
 // [Tool.LaunchHandler] serves them. See docs/iframes-and-cookies.md.
 //
 // A launch costs at most two storage writes: one PutState at login, one
-// TakeState at launch (when the storage adapter carries the nonce in the
+// TakeState at launch (when the state store carries the nonce in the
 // state record, see nonce.Carrier), plus one registration and one
 // deployment read. Once the platform key set is cached, a launch makes no
 // HTTP request.

@@ -41,6 +41,9 @@ type envOpts struct {
 	toolOpts []launch.Option
 	wrap     func(storage.Adapter) storage.Adapter
 	keyOpts  []keys.Option
+	// config, when set, edits the tool's Config before New (after Storage
+	// is set to the adapter).
+	config func(*launch.Config)
 }
 
 // launchResult is what the test app answers for a launch.
@@ -85,7 +88,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	e.keys = keys.NewCache(append([]keys.Option{keys.WithMinRefreshInterval(time.Hour)}, o.keyOpts...)...)
 	opts := append([]launch.Option{launch.WithClock(e.clock.now)}, o.toolOpts...)
-	e.tool, err = launch.New(launch.Config{Storage: e.adapter, BaseURL: e.srv.URL, Keys: e.keys}, opts...)
+	cfg := launch.Config{Storage: e.adapter, BaseURL: e.srv.URL, Keys: e.keys}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	e.tool, err = launch.New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,22 +103,22 @@ func newEnv(t testing.TB, o envOpts) *env {
 
 // app is the host's launch handler: it reports what it received.
 func (e *env) app(w http.ResponseWriter, r *http.Request) {
-	lc, ok := launch.FromContext(r.Context())
+	l, ok := launch.FromContext(r.Context())
 	if !ok {
 		http.Error(w, "no launch", http.StatusInternalServerError)
 		return
 	}
 	e.launched.Add(1)
-	_, hostReg := launch.RegistrationAs[interface{ Validate() error }](lc)
+	_, hostReg := launch.RegistrationAs[interface{ Validate() error }](l)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(launchResult{
-		MessageType:  lc.MessageType(),
-		Sub:          lc.Subject(),
-		Anonymous:    lc.Anonymous(),
-		DeploymentID: lc.DeploymentID(),
-		Roles:        lc.Roles(),
+		MessageType:  l.MessageType(),
+		Sub:          l.Subject(),
+		Anonymous:    l.Anonymous(),
+		DeploymentID: l.DeploymentID(),
+		Roles:        l.Roles(),
 		HostReg:      hostReg,
-		Binding:      string(lc.StateBinding()),
+		Binding:      string(l.StateBinding()),
 	})
 }
 

@@ -46,8 +46,8 @@ func Example() {
 	}
 	mux.Handle("/lti/login", tool.LoginHandler())
 	mux.Handle("/lti/launch", tool.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, _ := launch.FromContext(r.Context())
-		fmt.Fprintf(w, "%s for %s, instructor: %v", lc.MessageType(), lc.Subject(), lc.Roles().IsInstructor())
+		l, _ := launch.FromContext(r.Context())
+		fmt.Fprintf(w, "%s for %s, instructor: %v", l.MessageType(), l.Subject(), l.Roles().IsInstructor())
 	})))
 
 	// A browser: the platform drives login, auth and the form post.
@@ -64,16 +64,39 @@ func Example() {
 	// Output: 200 LtiResourceLinkRequest for user-42, instructor: true
 }
 
+// Each store in its own place: registrations and deployments in the host's
+// database, login states in a cache the tool's nodes share. New names every
+// store a Config lacks.
+func ExampleConfig() {
+	db := memory.New()    // stands for the host's SQL database
+	cache := memory.New() // stands for a shared cache
+	_, err := launch.New(launch.Config{
+		Registrations: db,
+		Deployments:   db,
+		// memory.Store carries the nonce in its state records
+		// (nonce.Carrier), so no Nonces store is needed.
+		States:  cache,
+		BaseURL: "https://tool.example.com",
+	})
+	fmt.Println(err)
+
+	_, err = launch.New(launch.Config{Registrations: db, BaseURL: "https://tool.example.com"})
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// launch: Config has no store for Deployments, States, Nonces (not needed with a States that carries the nonce); set them, or Config.Storage for all
+}
+
 // Reading the launch from a handler further down the chain.
 func ExampleFromContext() {
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, ok := launch.FromContext(r.Context())
+		l, ok := launch.FromContext(r.Context())
 		if !ok {
 			http.Error(w, "not launched", http.StatusUnauthorized)
 			return
 		}
-		if lc.Roles().IsInstructor() {
-			fmt.Fprintln(w, "teacher view for", lc.Subject())
+		if l.Roles().IsInstructor() {
+			fmt.Fprintln(w, "teacher view for", l.Subject())
 			return
 		}
 		fmt.Fprintln(w, "student view")
@@ -121,8 +144,8 @@ func ExampleRecordDeployments() {
 	}
 	mux.Handle("/lti/login", tool.LoginHandler())
 	mux.Handle("/lti/launch", tool.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, _ := launch.FromContext(r.Context())
-		fmt.Fprintf(w, "launched in deployment %s", lc.DeploymentID())
+		l, _ := launch.FromContext(r.Context())
+		fmt.Fprintf(w, "launched in deployment %s", l.DeploymentID())
 	})))
 
 	jar, _ := cookiejar.New(nil)

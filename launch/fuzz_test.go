@@ -99,10 +99,10 @@ func FuzzLaunchForm(f *testing.F) {
 		if origin != "" {
 			req.Header.Set("Origin", origin)
 		}
-		lc, err := e.tool.ValidateLaunch(context.Background(), req)
+		l, err := e.tool.ValidateLaunch(context.Background(), req)
 		if err == nil {
 			// Only the one genuine form, once, may succeed.
-			if lc == nil || body != ar.Form.Encode() {
+			if l == nil || body != ar.Form.Encode() {
 				t.Fatalf("accepted a forged launch: %q", body)
 			}
 			return

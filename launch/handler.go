@@ -18,7 +18,7 @@ import (
 func (t *Tool) LaunchHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var f facts
-		lc, err := t.validateLaunch(r.Context(), r, &f)
+		l, err := t.validateLaunch(r.Context(), r, &f)
 		var sl *StorageLaunch
 		if errors.As(err, &sl) {
 			// No cookie came, and the login stored its secret in the
@@ -46,7 +46,7 @@ func (t *Tool) LaunchHandler(next http.Handler) http.Handler {
 			t.opt.errorHandler(w, r, e)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), lc)))
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), l)))
 	})
 }
 

@@ -11,10 +11,10 @@ import (
 	"github.com/ltikit/ltikit/registration"
 )
 
-// Context is a validated launch: the typed claims, the registration and
+// Launch is a validated launch: the typed claims, the registration and
 // deployment it came through (the library's view and the host's own
 // values), and the raw claims for anything vendor-specific.
-type Context struct {
+type Launch struct {
 	// Claims are the id_token's claims, decoded into typed fields.
 	Claims *lti.Claims
 	// Registration is the library's view of the platform registration.
@@ -30,68 +30,68 @@ type Context struct {
 
 // StateBinding says how the launch's state was bound to the browser: the
 // state cookie, or platform storage when the browser sent no cookie. It is
-// empty for a Context from [Tool.Resume].
-func (c *Context) StateBinding() Binding { return c.binding }
+// empty for a Launch from [Tool.Resume].
+func (l *Launch) StateBinding() Binding { return l.binding }
 
 // HostRegistration returns the value the registration store returned: the
 // host's own struct when the host stores its own type.
-func (c *Context) HostRegistration() registration.Registerable { return c.hostReg }
+func (l *Launch) HostRegistration() registration.Registerable { return l.hostReg }
 
 // HostDeployment returns the value the deployment store returned.
-func (c *Context) HostDeployment() deployment.Deployable { return c.hostDep }
+func (l *Launch) HostDeployment() deployment.Deployable { return l.hostDep }
 
 // RegistrationAs returns the host's registration value as T, without
-// another query: launch.RegistrationAs[*MyPlatform](lc).
-func RegistrationAs[T any](c *Context) (T, bool) {
-	v, ok := c.hostReg.(T)
+// another query: launch.RegistrationAs[*MyPlatform](l).
+func RegistrationAs[T any](l *Launch) (T, bool) {
+	v, ok := l.hostReg.(T)
 	return v, ok
 }
 
 // DeploymentAs returns the host's deployment value as T.
-func DeploymentAs[T any](c *Context) (T, bool) {
-	v, ok := c.hostDep.(T)
+func DeploymentAs[T any](l *Launch) (T, bool) {
+	v, ok := l.hostDep.(T)
 	return v, ok
 }
 
 // MessageType is the LTI message type.
-func (c *Context) MessageType() string { return c.Claims.MessageType }
+func (l *Launch) MessageType() string { return l.Claims.MessageType }
 
 // DeploymentID is the platform's deployment_id.
-func (c *Context) DeploymentID() string { return c.Claims.DeploymentID }
+func (l *Launch) DeploymentID() string { return l.Claims.DeploymentID }
 
 // Subject is the user's sub, empty for an anonymous launch.
-func (c *Context) Subject() string {
-	if c.Claims.Subject == nil {
+func (l *Launch) Subject() string {
+	if l.Claims.Subject == nil {
 		return ""
 	}
-	return *c.Claims.Subject
+	return *l.Claims.Subject
 }
 
 // Anonymous reports whether the launch carries no user (no sub claim; LTI
 // 1.3 Core §5.3.6).
-func (c *Context) Anonymous() bool { return c.Claims.Subject == nil }
+func (l *Launch) Anonymous() bool { return l.Claims.Subject == nil }
 
 // Roles returns the roles claim with the role helpers.
-func (c *Context) Roles() lti.Roles {
-	if c.Claims.Roles == nil {
+func (l *Launch) Roles() lti.Roles {
+	if l.Claims.Roles == nil {
 		return nil
 	}
-	return lti.Roles(*c.Claims.Roles)
+	return lti.Roles(*l.Claims.Roles)
 }
 
 // IsDeepLinking reports whether this is an LtiDeepLinkingRequest.
-func (c *Context) IsDeepLinking() bool { return c.Claims.MessageType == lti.MessageDeepLinking }
+func (l *Launch) IsDeepLinking() bool { return l.Claims.MessageType == lti.MessageDeepLinking }
 
 // RawClaims returns the id_token payload exactly as the platform signed it:
 // every claim, vendor extensions included, with its JSON types. The slice
 // is a copy.
-func (c *Context) RawClaims() json.RawMessage { return bytes.Clone(c.payload) }
+func (l *Launch) RawClaims() json.RawMessage { return bytes.Clone(l.payload) }
 
 // Claim decodes the claim named name into v and reports whether it was
 // present, for vendor claims the typed Claims do not cover (Canvas, D2L,
 // Moodle "ext" claims). Only that claim's value is decoded.
-func (c *Context) Claim(name string, v any) (bool, error) {
-	raw, ok, err := c.RawClaim(name)
+func (l *Launch) Claim(name string, v any) (bool, error) {
+	raw, ok, err := l.RawClaim(name)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -102,15 +102,15 @@ func (c *Context) Claim(name string, v any) (bool, error) {
 // and whether it was present. Names match exactly; a payload with a name
 // sent twice never gets here ([lti.DecodeClaims] refuses it). The slice is
 // the caller's.
-func (c *Context) RawClaim(name string) (json.RawMessage, bool, error) {
-	return lti.ClaimValue(c.payload, name)
+func (l *Launch) RawClaim(name string) (json.RawMessage, bool, error) {
+	return lti.ClaimValue(l.payload, name)
 }
 
 // ClaimsMap decodes every claim into a map; numbers are json.Number, so
 // their text is kept exactly.
-func (c *Context) ClaimsMap() (map[string]any, error) {
+func (l *Launch) ClaimsMap() (map[string]any, error) {
 	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(c.payload))
+	dec := json.NewDecoder(bytes.NewReader(l.payload))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
@@ -121,18 +121,18 @@ func (c *Context) ClaimsMap() (map[string]any, error) {
 type ctxKey struct{}
 
 // NewContext returns ctx carrying the launch.
-func NewContext(ctx context.Context, lc *Context) context.Context {
-	return context.WithValue(ctx, ctxKey{}, lc)
+func NewContext(ctx context.Context, l *Launch) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
 }
 
 // FromContext returns the launch stored by LaunchHandler.
-func FromContext(ctx context.Context) (*Context, bool) {
-	lc, ok := ctx.Value(ctxKey{}).(*Context)
-	return lc, ok && lc != nil
+func FromContext(ctx context.Context) (*Launch, bool) {
+	l, ok := ctx.Value(ctxKey{}).(*Launch)
+	return l, ok && l != nil
 }
 
-// Resume rebuilds the Context of a launch this tool validated earlier, from
-// the payload that launch verified ([Context.RawClaims]) and the key of the
+// Resume rebuilds the [Launch] this tool validated earlier, from
+// the payload that launch verified ([Launch.RawClaims]) and the key of the
 // registration it came through. It is what a launch session (package
 // session) uses on the pages after the launch: the claims are decoded
 // again, and the registration and deployment are looked up through the
@@ -145,7 +145,7 @@ func FromContext(ctx context.Context) (*Context, bool) {
 // that does not decode, is invalid_claims; a registration or deployment
 // removed since the launch is unknown_registration or unknown_deployment;
 // a storage failure is storage_unavailable.
-func (t *Tool) Resume(ctx context.Context, reg registration.Key, payload []byte) (*Context, error) {
+func (t *Tool) Resume(ctx context.Context, reg registration.Key, payload []byte) (*Launch, error) {
 	claims, err := decodePayload(payload)
 	if err != nil {
 		return nil, err
@@ -157,7 +157,7 @@ func (t *Tool) Resume(ctx context.Context, reg registration.Key, payload []byte)
 	if lerr != nil {
 		return nil, lerr
 	}
-	dep, err := t.store.FindDeployment(ctx, host, claims.DeploymentID)
+	dep, err := t.deployments.FindDeployment(ctx, host, claims.DeploymentID)
 	if err != nil {
 		if errors.Is(err, deployment.ErrNotFound) {
 			return nil, lti.ErrUnknownDeployment.WithCause(err).WithSpec("LTI 1.3 Core §5.3.3")
@@ -167,7 +167,7 @@ func (t *Tool) Resume(ctx context.Context, reg registration.Key, payload []byte)
 	if dep == nil || dep.LTIDeployment().DeploymentID != claims.DeploymentID {
 		return nil, storageErr(errors.New("deployment store returned a deployment that does not match the lookup"))
 	}
-	return &Context{
+	return &Launch{
 		Claims:       claims,
 		Registration: r,
 		Deployment:   dep.LTIDeployment(),

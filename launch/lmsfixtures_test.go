@@ -36,7 +36,7 @@ type lmsFixture struct {
 	vendor     string
 	vendorWant map[string]any
 	// check asserts anything else.
-	check func(t *testing.T, lc *launch.Context)
+	check func(t *testing.T, l *launch.Launch)
 }
 
 var lmsFixtures = []lmsFixture{
@@ -53,12 +53,12 @@ var lmsFixtures = []lmsFixture{
 		resourceLink: &lti.ResourceLink{ID: "4dde05e8ca1973bcca9bffc13e1548820eee93a3", Title: "Biology 101"},
 		custom:       map[string]any{"canvas_course_id": "1234", "canvas_user_id": "5678"},
 		vendor:       "https://www.instructure.com/placement",
-		check: func(t *testing.T, lc *launch.Context) {
+		check: func(t *testing.T, l *launch.Launch) {
 			var placement string
-			if ok, err := lc.Claim("https://www.instructure.com/placement", &placement); !ok || err != nil || placement != "course_navigation" {
+			if ok, err := l.Claim("https://www.instructure.com/placement", &placement); !ok || err != nil || placement != "course_navigation" {
 				t.Errorf("placement %q (%v, %v)", placement, ok, err)
 			}
-			c := lc.Claims
+			c := l.Claims
 			if c.AuthorizedParty == "" || c.Picture == "" || c.Locale != "en" || c.LaunchPresentation == nil ||
 				c.LaunchPresentation.Height != "400" || c.LaunchPresentation.Width != "800" {
 				t.Errorf("azp %q, picture %q, locale %q, launch_presentation %+v", c.AuthorizedParty, c.Picture, c.Locale, c.LaunchPresentation)
@@ -71,7 +71,7 @@ var lmsFixtures = []lmsFixture{
 				t.Errorf("lis %+v, lti1p1 %+v", c.LIS, c.LTI11)
 			}
 			var legacy string
-			if ok, _ := lc.Claim("https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id", &legacy); !ok || legacy == "" {
+			if ok, _ := l.Claim("https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id", &legacy); !ok || legacy == "" {
 				t.Errorf("lti11_legacy_user_id %q", legacy)
 			}
 		},
@@ -88,11 +88,11 @@ var lmsFixtures = []lmsFixture{
 			Type: []string{"http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"}},
 		custom: map[string]any{"canvas_course_id": "1234", "canvas_user_id": "5678"},
 		vendor: "https://www.instructure.com/placement",
-		check: func(t *testing.T, lc *launch.Context) {
-			if !lc.IsDeepLinking() {
+		check: func(t *testing.T, l *launch.Launch) {
+			if !l.IsDeepLinking() {
 				t.Error("not a deep linking launch")
 			}
-			dl := lc.Claims.DeepLinking
+			dl := l.Claims.DeepLinking
 			if dl == nil || dl.DeepLinkReturnURL != "https://example.instructure.com/courses/1234/deep_linking_response?modal=true" ||
 				!cmp.Equal(dl.AcceptTypes, []string{"link", "file", "html", "ltiResourceLink", "image"}) ||
 				!cmp.Equal(dl.AcceptPresentationDocumentTargets, []string{"embed", "iframe", "window"}) ||
@@ -100,7 +100,7 @@ var lmsFixtures = []lmsFixture{
 				t.Errorf("deep_linking_settings %+v", dl)
 			}
 			var placement string
-			if ok, _ := lc.Claim("https://www.instructure.com/placement", &placement); !ok || placement != "link_selection" {
+			if ok, _ := l.Claim("https://www.instructure.com/placement", &placement); !ok || placement != "link_selection" {
 				t.Errorf("placement %q", placement)
 			}
 		},
@@ -118,12 +118,12 @@ var lmsFixtures = []lmsFixture{
 		resourceLink: &lti.ResourceLink{ID: "_123_1", Title: "Week 1 reading", Description: "The tool's first activity"},
 		custom:       map[string]any{},
 		vendor:       "https://blackboard.com/lti/claim/one_time_session_token",
-		check: func(t *testing.T, lc *launch.Context) {
-			tp := lc.Claims.ToolPlatform
+		check: func(t *testing.T, l *launch.Launch) {
+			tp := l.Claims.ToolPlatform
 			if tp == nil || tp.ProductFamilyCode != "BlackboardLearn" || tp.Name != "Blackboard, Inc." {
 				t.Errorf("tool_platform %+v", tp)
 			}
-			if ags := lc.Claims.AGS; ags == nil || ags.LineItem != "https://learn.example.edu/learn/api/v1/lti/courses/_4_1/lineItems/_40_1" {
+			if ags := l.Claims.AGS; ags == nil || ags.LineItem != "https://learn.example.edu/learn/api/v1/lti/courses/_4_1/lineItems/_40_1" {
 				t.Errorf("AGS %+v", ags)
 			}
 		},
@@ -142,9 +142,9 @@ var lmsFixtures = []lmsFixture{
 		vendor:       "http://www.brightspace.com",
 		vendorWant: map[string]any{"tenant_id": "bc0b6db9-4a8e-4a0e-8f1e-2d3c4b5a6978", "org_defined_id": "S1234567",
 			"user_id": json.Number("169"), "username": "stu.dent", "Context.id.history": "", "ResourceLink.id.history": ""},
-		check: func(t *testing.T, lc *launch.Context) {
-			if lc.Claims.Locale != "" || lc.Claims.LaunchPresentation == nil || lc.Claims.LaunchPresentation.Locale != "en-US" {
-				t.Errorf("locale %q, launch_presentation %+v", lc.Claims.Locale, lc.Claims.LaunchPresentation)
+		check: func(t *testing.T, l *launch.Launch) {
+			if l.Claims.Locale != "" || l.Claims.LaunchPresentation == nil || l.Claims.LaunchPresentation.Locale != "en-US" {
+				t.Errorf("locale %q, launch_presentation %+v", l.Claims.Locale, l.Claims.LaunchPresentation)
 			}
 		},
 	},
@@ -173,7 +173,7 @@ type fixtureTool struct {
 	tool  *launch.Tool
 
 	mu   sync.Mutex
-	last *launch.Context
+	last *launch.Launch
 }
 
 func newFixtureTool(t *testing.T) *fixtureTool {
@@ -191,13 +191,13 @@ func newFixtureTool(t *testing.T) *fixtureTool {
 	}
 	mux.Handle("/lti/login", ft.tool.LoginHandler())
 	mux.Handle("/lti/launch", ft.tool.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, ok := launch.FromContext(r.Context())
+		l, ok := launch.FromContext(r.Context())
 		if !ok {
 			http.Error(w, "no launch", http.StatusInternalServerError)
 			return
 		}
 		ft.mu.Lock()
-		ft.last = lc
+		ft.last = l
 		ft.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 	})))
@@ -277,41 +277,41 @@ func TestLMSFixtures(t *testing.T) {
 				t.Fatalf("launch: %s", resp.Status)
 			}
 			ft.mu.Lock()
-			lc := ft.last
+			l := ft.last
 			ft.mu.Unlock()
-			if lc == nil {
+			if l == nil {
 				t.Fatal("the launch did not reach the tool's handler")
 			}
 
-			if lc.MessageType() != fx.messageType || lc.DeploymentID() != deploymentID || lc.Subject() != fx.sub ||
-				lc.Registration.ClientID != clientID || lc.Claims.Issuer != platform.Issuer() {
+			if l.MessageType() != fx.messageType || l.DeploymentID() != deploymentID || l.Subject() != fx.sub ||
+				l.Registration.ClientID != clientID || l.Claims.Issuer != platform.Issuer() {
 				t.Errorf("message_type %q, deployment %q, sub %q, client_id %q, iss %q",
-					lc.MessageType(), lc.DeploymentID(), lc.Subject(), lc.Registration.ClientID, lc.Claims.Issuer)
+					l.MessageType(), l.DeploymentID(), l.Subject(), l.Registration.ClientID, l.Claims.Issuer)
 			}
-			if diff := cmp.Diff(fx.roles, []string(lc.Roles())); diff != "" {
+			if diff := cmp.Diff(fx.roles, []string(l.Roles())); diff != "" {
 				t.Errorf("roles (-want +got):\n%s", diff)
 			}
-			roles := lc.Roles()
+			roles := l.Roles()
 			for kind, is := range map[string]func() bool{"instructor": roles.IsInstructor, "learner": roles.IsLearner,
 				"admin": roles.IsAdmin, "mentor": roles.IsMentor} {
 				if is() != fx.kinds[kind] {
 					t.Errorf("roles %s: %v, want %v", kind, is(), fx.kinds[kind])
 				}
 			}
-			if lc.Claims.Context == nil {
+			if l.Claims.Context == nil {
 				t.Fatal("no context")
 			}
-			if diff := cmp.Diff(fx.context, *lc.Claims.Context); diff != "" {
+			if diff := cmp.Diff(fx.context, *l.Claims.Context); diff != "" {
 				t.Errorf("context (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(fx.resourceLink, lc.Claims.ResourceLink); diff != "" {
+			if diff := cmp.Diff(fx.resourceLink, l.Claims.ResourceLink); diff != "" {
 				t.Errorf("resource_link (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(fx.custom, lc.Claims.Custom); diff != "" {
+			if diff := cmp.Diff(fx.custom, l.Claims.Custom); diff != "" {
 				t.Errorf("custom (-want +got):\n%s", diff)
 			}
 			// The vendor claim is reachable as it was sent.
-			raw, ok, err := lc.RawClaim(fx.vendor)
+			raw, ok, err := l.RawClaim(fx.vendor)
 			if !ok || err != nil {
 				t.Fatalf("vendor claim %s: present %v, %v", fx.vendor, ok, err)
 			}
@@ -320,7 +320,7 @@ func TestLMSFixtures(t *testing.T) {
 				t.Errorf("vendor claim %s is %s, sent %v", fx.vendor, raw, claims[fx.vendor])
 			}
 			if fx.vendorWant != nil {
-				all, err := lc.ClaimsMap()
+				all, err := l.ClaimsMap()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -329,7 +329,7 @@ func TestLMSFixtures(t *testing.T) {
 				}
 			}
 			if fx.check != nil {
-				fx.check(t, lc)
+				fx.check(t, l)
 			}
 		})
 	}

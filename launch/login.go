@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -110,16 +111,16 @@ func (t *Tool) checkTarget(raw string) error {
 // The auth endpoint is used as registered: its query is kept byte for byte
 // and the auth request parameters are appended (see the package
 // documentation, "Registered URLs"). InitiateLogin does not log;
-// LoginHandler logs each refusal.
-func (t *Tool) InitiateLogin(w http.ResponseWriter, r *http.Request) error {
+// LoginHandler logs each refusal. The storage calls run under ctx; a
+// handler passes r.Context().
+func (t *Tool) InitiateLogin(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	var f facts
-	return t.initiateLogin(w, r, &f)
+	return t.initiateLogin(ctx, w, r, &f)
 }
 
 // initiateLogin is InitiateLogin, recording in f how far it got and the
 // values that locate a refusal.
-func (t *Tool) initiateLogin(w http.ResponseWriter, r *http.Request, f *facts) error {
-	ctx := r.Context()
+func (t *Tool) initiateLogin(ctx context.Context, w http.ResponseWriter, r *http.Request, f *facts) error {
 	f.stage = stageRequest
 	lr, err := ParseLoginRequest(r, t.opt.maxBody)
 	if err != nil {
@@ -150,14 +151,7 @@ func (t *Tool) initiateLogin(w http.ResponseWriter, r *http.Request, f *facts) e
 	}
 	f.stage = stageLoginStore
 	state := newState(target)
-	secret, err := nonce.NewValue()
-	if err != nil {
-		return lti.ErrStorageUnavailable.WithCause(err)
-	}
-	nv, err := nonce.NewValue()
-	if err != nil {
-		return lti.ErrStorageUnavailable.WithCause(err)
-	}
+	secret, nv := nonce.NewValue(), nonce.NewValue()
 	now := t.opt.now()
 	login := nonce.Login{
 		// The record is found only with the state and the browser secret
@@ -171,7 +165,7 @@ func (t *Tool) initiateLogin(w http.ResponseWriter, r *http.Request, f *facts) e
 		ExpiresAt:     now.Add(t.opt.stateTTL),
 	}
 	login.Binding = login.Bind()
-	if err := t.store.PutState(ctx, login); err != nil {
+	if err := t.states.PutState(ctx, login); err != nil {
 		return storageErr(err)
 	}
 	if !t.carrier {
@@ -179,7 +173,7 @@ func (t *Tool) initiateLogin(w http.ResponseWriter, r *http.Request, f *facts) e
 		// until the state expires plus the longest accepted token life.
 		n := nonce.Nonce{Value: nv, Issuer: reg.Issuer, ClientID: reg.ClientID,
 			ExpiresAt: login.ExpiresAt.Add(t.opt.maxAge + t.opt.skew)}
-		if err := t.store.PutNonce(ctx, n); err != nil {
+		if err := t.nonces.PutNonce(ctx, n); err != nil {
 			return storageErr(err)
 		}
 	}
@@ -220,7 +214,7 @@ func capTimeout(d time.Duration) time.Duration {
 func (t *Tool) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var f facts
-		if err := t.initiateLogin(w, r, &f); err != nil {
+		if err := t.initiateLogin(r.Context(), w, r, &f); err != nil {
 			e := errAs(err)
 			t.logRefusal(r.Context(), false, e, &f, r)
 			if e == errMethod {

@@ -401,7 +401,7 @@ func (h hostDeployment) LTIDeployment() deployment.Deployment {
 func TestHostStructsComeBack(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	// A second platform registered with host structs.
-	var got *launch.Context
+	var got *launch.Launch
 	p2, err := ltitest.NewPlatform(ltitest.Config{ClientID: "host-client",
 		ToolLoginURL: e.srv.URL + "/lti/login", ToolRedirectURIs: []string{e.srv.URL + "/lti/launch"}, TargetLinkURI: e.srv.URL + "/app"})
 	if err != nil {

@@ -115,7 +115,7 @@ func RecordDeployments(w storage.Registrar, approve func(ctx context.Context, nd
 // deployment the store does not hold. It returns a deployment with the
 // launch's id or an *lti.Error.
 func (t *Tool) applyPolicy(ctx context.Context, host registration.Registerable, claims *lti.Claims) (deployment.Deployable, error) {
-	nd := NewDeployment{Registration: host, DeploymentID: claims.DeploymentID, Claims: claims, store: t.store}
+	nd := NewDeployment{Registration: host, DeploymentID: claims.DeploymentID, Claims: claims, store: t.deployments}
 	dep, err := t.opt.deploymentPolicy(ctx, nd)
 	if err != nil {
 		return nil, policyErr(err)

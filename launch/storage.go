@@ -85,7 +85,7 @@ func stateKey(state, secret string) string {
 // newState mints a state; a login that uses platform storage carries its
 // target in it.
 func newState(target string) string {
-	s, _ := nonce.NewValue()
+	s := nonce.NewValue()
 	if target == "" {
 		return s
 	}

@@ -10,15 +10,21 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/lti"
+	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
-	"github.com/ltikit/ltikit/storage"
 )
 
 // Tool runs the launch pipeline for one tool. It is safe for concurrent use.
 type Tool struct {
-	store       storage.Adapter
+	registrations registration.Store
+	deployments   deployment.Store
+	states        nonce.StateStore
+	// nonces is nil when carrier: the state store consumes the nonce with
+	// the state (nonce.Carrier).
+	nonces      nonce.Store
 	carrier     bool
 	keys        keys.Provider
 	base        *url.URL
@@ -29,7 +35,9 @@ type Tool struct {
 	opt            options
 }
 
-// New returns a Tool. cfg.Storage and cfg.BaseURL are required.
+// New returns a Tool. cfg.BaseURL and the stores are required: each store
+// field of [Config], or cfg.Storage for those left nil. An error names
+// every missing store.
 func New(cfg Config, opts ...Option) (*Tool, error) {
 	base, err := cfg.validate()
 	if err != nil {
@@ -69,9 +77,17 @@ func New(cfg Config, opts ...Option) (*Tool, error) {
 		o.cookiePrefix = hostCookiePrefix + o.cookiePrefix
 	}
 	redirect, _ := url.Parse(cfg.RedirectURI) // validated above
+	carrier := carries(cfg.States)
+	var nonces nonce.Store
+	if !carrier {
+		nonces = cfg.Nonces
+	}
 	return &Tool{
-		store:          cfg.Storage,
-		carrier:        carries(cfg.Storage),
+		registrations:  cfg.Registrations,
+		deployments:    cfg.Deployments,
+		states:         cfg.States,
+		nonces:         nonces,
+		carrier:        carrier,
 		keys:           cfg.Keys,
 		base:           base,
 		redirectURI:    cfg.RedirectURI,
@@ -116,7 +132,7 @@ func registrationErr(err error) *lti.Error {
 }
 
 func (t *Tool) findRegistration(ctx context.Context, issuer, clientID string) (registration.Registerable, registration.Registration, *lti.Error) {
-	host, err := t.store.FindRegistration(ctx, issuer, clientID)
+	host, err := t.registrations.FindRegistration(ctx, issuer, clientID)
 	if err != nil {
 		return nil, registration.Registration{}, registrationErr(err)
 	}

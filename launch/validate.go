@@ -25,7 +25,7 @@ import (
 const maxSubjectLen = 255
 
 // ValidateLaunch validates the launch request r (the platform's form post
-// to the redirect URI) and returns the launch context. It takes the login
+// to the redirect URI) and returns the validated [Launch]. It takes the login
 // state (single use), verifies the id_token's signature, validates every
 // claim, consumes the nonce and finds the deployment. It does not write a
 // response; LaunchHandler does, and also clears the state cookie.
@@ -36,14 +36,14 @@ const maxSubjectLen = 255
 //
 // ValidateLaunch does not log; LaunchHandler logs each refusal with what
 // locates it (see the package documentation).
-func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Context, error) {
+func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Launch, error) {
 	var f facts
 	return t.validateLaunch(ctx, r, &f)
 }
 
 // validateLaunch is ValidateLaunch, recording in f how far it got and the
 // values that locate a refusal.
-func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*Context, error) {
+func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*Launch, error) {
 	f.stage = stageRequest
 	if r.Method != http.MethodPost {
 		return nil, errMethod
@@ -94,7 +94,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	}
 	key := stateKey(state, secret)
 
-	login, err := t.store.TakeState(ctx, key)
+	login, err := t.states.TakeState(ctx, key)
 	if err != nil {
 		if errors.Is(err, nonce.ErrNotFound) || errors.Is(err, nonce.ErrExpired) || errors.Is(err, nonce.ErrConsumed) {
 			return nil, lti.ErrInvalidState.WithCause(err)
@@ -143,7 +143,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	if !t.carrier {
 		// The state store does not consume the nonce with the state: consume
 		// it on its own, exactly once.
-		if err := t.store.ConsumeNonce(ctx, claims.Nonce, reg.Issuer, reg.ClientID); err != nil {
+		if err := t.nonces.ConsumeNonce(ctx, claims.Nonce, reg.Issuer, reg.ClientID); err != nil {
 			if errors.Is(err, nonce.ErrNotFound) || errors.Is(err, nonce.ErrExpired) || errors.Is(err, nonce.ErrConsumed) {
 				return nil, lti.ErrInvalidNonce.WithCause(err)
 			}
@@ -152,7 +152,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	}
 
 	f.stage = stageDeployment
-	dep, err := t.store.FindDeployment(ctx, host, claims.DeploymentID)
+	dep, err := t.deployments.FindDeployment(ctx, host, claims.DeploymentID)
 	if errors.Is(err, deployment.ErrNotFound) && t.opt.deploymentPolicy != nil {
 		// A deployment of a known platform the tool has not seen: the
 		// host's policy decides (LTI 1.3 Core §5.3.3). Everything about the
@@ -175,7 +175,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	if d.DeploymentID != claims.DeploymentID {
 		return nil, storageErr(errors.New("deployment store returned a deployment that does not match the lookup"))
 	}
-	return &Context{
+	return &Launch{
 		Claims:       claims,
 		Registration: reg,
 		Deployment:   d,

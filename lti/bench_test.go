@@ -31,7 +31,7 @@ func moodlePayload(b *testing.B) []byte {
 
 // BenchmarkClaimValue reads Moodle's "ext" vendor claim from a real
 // payload, against encoding/json reading the payload into a map of raw
-// values and picking the claim (what launch.Context.Claim did before).
+// values and picking the claim (what launch.Launch.Claim did before).
 func BenchmarkClaimValue(b *testing.B) {
 	payload := moodlePayload(b)
 	const name = "https://purl.imsglobal.org/spec/lti/claim/ext"

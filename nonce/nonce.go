@@ -128,12 +128,13 @@ var (
 // 128 bits 1EdTech Security Framework §5.1.1.2 and OIDC Core §15.5.2 ask for.
 const ValueBytes = 32
 
-// NewValue returns a fresh random value from crypto/rand, base64url encoded
-// without padding (43 characters).
-func NewValue() (string, error) {
+// NewValue returns a fresh random value: [ValueBytes] bytes from
+// crypto/rand, base64url encoded without padding (43 characters of
+// A-Z a-z 0-9 - _). crypto/rand.Read never fails (since Go 1.24 it crashes
+// the program rather than return short or weak randomness), so neither does
+// NewValue.
+func NewValue() string {
 	var b [ValueBytes]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

@@ -10,13 +10,15 @@ import (
 func TestNewValue(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
-		v, err := nonce.NewValue()
-		if err != nil {
-			t.Fatal(err)
+		v := nonce.NewValue()
+		// 43 base64url characters: stored states and nonces must keep
+		// fitting the columns sized for them.
+		if len(v) != 43 {
+			t.Fatalf("%q: %d characters, want 43", v, len(v))
 		}
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) < 16 {
-			t.Fatalf("%q: %d bytes, want ≥16 (128 bits)", v, len(b))
+		if err != nil || len(b) != nonce.ValueBytes {
+			t.Fatalf("%q: %d bytes (%v), want %d (256 bits)", v, len(b), err, nonce.ValueBytes)
 		}
 		if seen[v] {
 			t.Fatalf("value %q repeated", v)

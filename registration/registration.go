@@ -97,9 +97,9 @@ type Key struct {
 func (k Key) String() string { return k.Issuer + "|" + k.ClientID }
 
 // Registerable is implemented by any host type that describes a platform
-// registration. The launch context keeps the host's value and returns it
-// to the host after the launch, so hosts get their own struct (database id,
-// tenant, settings) back without a second query.
+// registration. The validated launch (launch.Launch) keeps the host's value
+// and returns it to the host after the launch, so hosts get their own struct
+// (database id, tenant, settings) back without a second query.
 type Registerable interface {
 	// LTIRegistration extracts what the library needs. It must be cheap
 	// and must not do I/O: it is called on every launch.

@@ -71,7 +71,7 @@ func (l *frameLog) first(entry string) bool {
 // registration's issuer and auth endpoint, of the launch's
 // launch_presentation return_url and deep_link_return_url, and the hook's
 // valid entries, de-duplicated and sorted.
-func (m *Manager) frameAncestors(w http.ResponseWriter, r *http.Request, lc *launch.Context) string {
+func (m *Manager) frameAncestors(w http.ResponseWriter, r *http.Request, lc *launch.Launch) string {
 	var origins []string
 	add := func(raw string) {
 		if o, ok := urlOrigin(raw); ok {
@@ -111,7 +111,7 @@ func (m *Manager) frameAncestors(w http.ResponseWriter, r *http.Request, lc *lau
 }
 
 // setFrameAncestors sets the policy of lc's pages on w and returns it.
-func (m *Manager) setFrameAncestors(w http.ResponseWriter, r *http.Request, lc *launch.Context) string {
+func (m *Manager) setFrameAncestors(w http.ResponseWriter, r *http.Request, lc *launch.Launch) string {
 	p := m.frameAncestors(w, r, lc)
 	if p != "" {
 		w.Header().Set(cspHeader, p)

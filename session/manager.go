@@ -243,7 +243,7 @@ func (m *Manager) Start(next http.Handler) http.Handler {
 }
 
 // create stores a new session for lc.
-func (m *Manager) create(ctx context.Context, lc *launch.Context) (*Session, *lti.Error) {
+func (m *Manager) create(ctx context.Context, lc *launch.Launch) (*Session, *lti.Error) {
 	token, err := newToken()
 	if err != nil {
 		return nil, storageErr("start", err)
@@ -393,7 +393,7 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 // On refusal it returns the error and a short reason for the log, and the
 // rebuilt launch when the refusal comes after it (a missing or wrong CSRF
 // token, a store failure while touching the session).
-func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *launch.Context, *lti.Error, string) {
+func (m *Manager) resume(w http.ResponseWriter, r *http.Request) (*Session, *launch.Launch, *lti.Error, string) {
 	toks, src, e := tokensFrom(w, r, m.cookieName, m.maxForm)
 	if e != nil {
 		return nil, nil, e, "token in " + src.String()

@@ -36,7 +36,7 @@ type Session struct {
 	token     string
 	csrf      string
 	expiresAt time.Time
-	lc        *launch.Context
+	lc        *launch.Launch
 	origin    *url.URL // scheme and host of the Manager's BaseURL
 }
 
@@ -55,7 +55,7 @@ func (s *Session) ExpiresAt() time.Time { return s.expiresAt }
 
 // Launch is the launch the session belongs to, as launch.FromContext also
 // returns it.
-func (s *Session) Launch() *launch.Context { return s.lc }
+func (s *Session) Launch() *launch.Launch { return s.lc }
 
 // URL returns rawURL with lti_session=<token> in its query (replacing any
 // lti_session already there; the rest of the URL is kept as written), for

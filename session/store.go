@@ -25,7 +25,7 @@ type Record struct {
 	// Subject is the launch's sub, empty for an anonymous launch.
 	Subject string
 	// Claims is the id_token payload the launch verified
-	// (launch.Context.RawClaims), kept byte for byte. Stores treat it as
+	// (launch.Launch.RawClaims), kept byte for byte. Stores treat it as
 	// opaque bytes: it need not be valid UTF-8.
 	Claims []byte
 	// CSRF is a random value of this session, which forms and scripts

@@ -71,6 +71,10 @@ type cached[T any] struct {
 // served from memory for cfg.TTL after they first succeed. A launch
 // against a warm cache then costs its adapter only the state (and nonce)
 // calls. The result implements nonce.Carrier when a does.
+//
+// A host that gives launch.Config its stores one by one caches only the
+// lookups: c := CacheLookups(Combine(db, db, nil, nil), cfg), then
+// Registrations: c and Deployments: c.
 func CacheLookups(a Adapter, cfg CacheConfig) *LookupCache {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 30 * time.Second

@@ -1,8 +1,11 @@
 // Package storage owns the [Adapter] interface: the bundle of the four narrow
 // store interfaces (registration, deployment, state and nonce) that the
 // launch pipeline needs. Adapters live under adapters/ (memory, gorm); any
-// host type that implements the four interfaces is an Adapter, and hosts may
-// mix backends with [Combine].
+// host type that implements the four interfaces is an Adapter. The bundle
+// is a convenience: launch.Config takes each store on its own too, so a
+// host whose registrations and states live in different backends passes
+// them separately. [Combine] makes one Adapter of separate stores, for code
+// that takes an Adapter ([CacheLookups], the conformance suite).
 //
 // [CacheLookups] puts a short-lived in-process cache of found registrations
 // and deployments in front of any Adapter, so that a launch costs its

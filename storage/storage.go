@@ -9,7 +9,9 @@ import (
 	"github.com/ltikit/ltikit/registration"
 )
 
-// Adapter is everything the launch pipeline persists or looks up.
+// Adapter is everything the launch pipeline persists or looks up, in one
+// value: what launch.Config.Storage takes for the stores not set one by
+// one.
 //
 // An Adapter whose state store carries the nonce (see [nonce.Carrier])
 // should implement nonce.Carrier itself, so a launch costs two writes.
@@ -21,8 +23,9 @@ type Adapter interface {
 }
 
 // Combine builds an Adapter from separate stores, e.g. registrations in the
-// host's SQL database and states in another. The result implements
-// nonce.Carrier when the state store does.
+// host's SQL database and states in another, for code that takes one
+// Adapter (launch.Config takes the stores on their own and needs no
+// Combine). The result implements nonce.Carrier when the state store does.
 //
 // A nil store fails closed: every call to it returns an error, so launches
 // that need it are refused as storage_unavailable. A nil nonce store is

@@ -73,8 +73,8 @@ func TestRecordDeploymentsTwoNodes(t *testing.T) {
 			}
 			var hostType atomic.Int64 // launches whose deployment came back as the adapter's model
 			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				lc, _ := launch.FromContext(r.Context())
-				if d, ok := launch.DeploymentAs[*gormadapter.Deployment](lc); ok && d.DeploymentID == newID {
+				l, _ := launch.FromContext(r.Context())
+				if d, ok := launch.DeploymentAs[*gormadapter.Deployment](l); ok && d.DeploymentID == newID {
 					hostType.Add(1)
 				}
 				w.WriteHeader(http.StatusOK)

@@ -18,7 +18,8 @@
 // that already has a platform table passes its own GORM model types to
 // [NewWithModels], with the columns to look up by ([Models]); the adapter
 // then returns the host's own structs, every mapped field filled, and the
-// host gets them back from the launch context without a second query.
+// host gets them back from the validated launch (launch.Launch) without a
+// second query.
 // FindDeployment is given the value FindRegistration returned and reads the
 // host's key from it ([Models.RegistrationKey]).
 //

@@ -40,9 +40,9 @@ func TestFullLaunch(t *testing.T) {
 						t.Fatal(err)
 					}
 					return mustNew(t, db), mustNew(t, openPool(t))
-				}, func(t *testing.T, lc *launch.Context) {
-					if _, ok := launch.RegistrationAs[*gormadapter.Registration](lc); !ok {
-						t.Errorf("registration is %T, want *gormadapter.Registration", lc.HostRegistration())
+				}, func(t *testing.T, l *launch.Launch) {
+					if _, ok := launch.RegistrationAs[*gormadapter.Registration](l); !ok {
+						t.Errorf("registration is %T, want *gormadapter.Registration", l.HostRegistration())
 					}
 				})
 			})
@@ -70,9 +70,9 @@ func TestFullLaunch(t *testing.T) {
 						t.Fatal(err)
 					}
 					return nodeA, nodeB
-				}, func(t *testing.T, lc *launch.Context) {
-					p, okP := launch.RegistrationAs[Platform](lc)
-					inst, okI := launch.DeploymentAs[*Install](lc)
+				}, func(t *testing.T, l *launch.Launch) {
+					p, okP := launch.RegistrationAs[Platform](l)
+					inst, okI := launch.DeploymentAs[*Install](l)
 					if !okP || p.TenantID != 1 || !okI || inst.CourseLabel != "bio-101" {
 						t.Errorf("host structs: %#v %v, %#v %v", p, okP, inst, okI)
 					}
@@ -82,10 +82,10 @@ func TestFullLaunch(t *testing.T) {
 	}
 }
 
-func runTwoNodeLaunch(t *testing.T, setup func(*ltitest.Platform) (nodeA, nodeB storage.Adapter), check func(*testing.T, *launch.Context)) {
+func runTwoNodeLaunch(t *testing.T, setup func(*ltitest.Platform) (nodeA, nodeB storage.Adapter), check func(*testing.T, *launch.Launch)) {
 	t.Helper()
 	var launchNode atomic.Pointer[launch.Tool]
-	var got atomic.Pointer[launch.Context]
+	var got atomic.Pointer[launch.Launch]
 	mux := http.NewServeMux()
 	lb := httptest.NewServer(mux) // the load balancer: one base URL for both nodes
 	defer lb.Close()
@@ -107,8 +107,8 @@ func runTwoNodeLaunch(t *testing.T, setup func(*ltitest.Platform) (nodeA, nodeB 
 		t.Fatal(err)
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, _ := launch.FromContext(r.Context())
-		got.Store(lc)
+		l, _ := launch.FromContext(r.Context())
+		got.Store(l)
 		w.WriteHeader(http.StatusOK)
 	})
 	mux.Handle("/lti/login", nodeA.LoginHandler())
@@ -133,14 +133,14 @@ func runTwoNodeLaunch(t *testing.T, setup func(*ltitest.Platform) (nodeA, nodeB 
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	lc := got.Load()
-	if resp.StatusCode != http.StatusOK || lc == nil {
+	l := got.Load()
+	if resp.StatusCode != http.StatusOK || l == nil {
 		t.Fatalf("launch on node B: status %d", resp.StatusCode)
 	}
-	if !lc.Roles().IsLearner() || lc.Subject() == "" {
-		t.Errorf("launch context: roles %v sub %q", lc.Roles(), lc.Subject())
+	if !l.Roles().IsLearner() || l.Subject() == "" {
+		t.Errorf("launch context: roles %v sub %q", l.Roles(), l.Subject())
 	}
-	check(t, lc)
+	check(t, l)
 
 	// The same post replayed to node A is refused.
 	got.Store(nil)

@@ -53,7 +53,7 @@ func (a *app) setUpAdvantage() error {
 	if err != nil {
 		return err
 	}
-	a.tokens, err = token.NewClient(token.Config{Signer: a.keys},
+	a.tokens, err = token.New(token.Config{Signer: a.keys},
 		token.WithLogger(a.log), token.WithHTTPClient(&http.Client{Timeout: serviceTimeout}))
 	if err != nil {
 		return err
@@ -84,13 +84,13 @@ func (a *app) mountAdvantage(e *echo.Echo) {
 // registration the session's launch was restored with: looked up again
 // as launches do (through --lookup-cache), so a registration changed or
 // removed since the launch is seen within the same time.
-func (a *app) agsClient(lc *launch.Context) (*ags.Client, error) {
-	return ags.New(ags.Config{Registration: lc.Registration, Endpoint: *lc.Claims.AGS, Source: a.tokens})
+func (a *app) agsClient(l *launch.Launch) (*ags.Client, error) {
+	return ags.New(ags.Config{Registration: l.Registration, Endpoint: *l.Claims.AGS, Source: a.tokens})
 }
 
 // nrpsClient is the NRPS client for the launch's claim.
-func (a *app) nrpsClient(lc *launch.Context) (*nrps.Client, error) {
-	return nrps.New(nrps.Config{Registration: lc.Registration, Endpoint: *lc.Claims.NRPS, Source: a.tokens})
+func (a *app) nrpsClient(l *launch.Launch) (*nrps.Client, error) {
+	return nrps.New(nrps.Config{Registration: l.Registration, Endpoint: *l.Claims.NRPS, Source: a.tokens})
 }
 
 // serviceFailure is a failed service call as shown to the user: a status,

@@ -122,8 +122,8 @@ func (a *app) newPicker(req *deeplink.Request, s *session.Session) *picker {
 
 // newDeepLinking returns the picker of a deep linking launch, or a message
 // saying why the request cannot be answered.
-func (a *app) newDeepLinking(lc *launch.Context, s *session.Session) (*picker, string) {
-	req, err := deeplink.ParseRequest(lc)
+func (a *app) newDeepLinking(l *launch.Launch, s *session.Session) (*picker, string) {
+	req, err := deeplink.ParseRequest(l)
 	if err != nil {
 		a.log.Warn("deep linking request unusable", slog.String("error", err.Error()))
 		return nil, "This deep linking request cannot be answered: " + lti.AsError(err).Description() + "."
@@ -135,16 +135,16 @@ func (a *app) newDeepLinking(lc *launch.Context, s *session.Session) (*picker, s
 // response with the chosen items (none when cancelled) and answers the
 // page that posts it to the platform. It runs behind sessions.Require.
 func (a *app) respondDeepLinking(c echo.Context) error {
-	lc, s, err := current(c)
+	l, s, err := current(c)
 	if err != nil {
 		return err
 	}
-	if !lc.IsDeepLinking() {
+	if !l.IsDeepLinking() {
 		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "not_deep_linking",
 			"this launch is not a deep linking request", "Start the deep linking from the platform.")
 		return nil
 	}
-	req, err := deeplink.ParseRequest(lc)
+	req, err := deeplink.ParseRequest(l)
 	if err != nil {
 		e := lti.AsError(err)
 		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, string(e.Code()),

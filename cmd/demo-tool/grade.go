@@ -42,8 +42,8 @@ var (
 )
 
 // gradeProblem says why the launch cannot send a grade, or "".
-func gradeProblem(lc *launch.Context) string {
-	claim := lc.Claims.AGS
+func gradeProblem(l *launch.Launch) string {
+	claim := l.Claims.AGS
 	switch {
 	case claim == nil:
 		return "not available: the launch has no Assignment and Grade Services claim"
@@ -51,11 +51,11 @@ func gradeProblem(lc *launch.Context) string {
 		return "not available: the platform did not grant the score scope"
 	case claim.LineItem == "":
 		return "not available: the platform sent no line item (gradebook column) for this link"
-	case staff(lc):
+	case staff(l):
 		return ""
-	case lc.Roles().IsLearner() && lc.Subject() == "":
+	case l.Roles().IsLearner() && l.Subject() == "":
 		return "not available: an anonymous launch has no user to grade"
-	case lc.Roles().IsLearner():
+	case l.Roles().IsLearner():
 		return ""
 	}
 	return "not available: only learners and instructors send grades"
@@ -100,9 +100,9 @@ type gradeView struct {
 
 // newGradeView builds the page: the line item and, for an instructor, the
 // learners to choose from, read from the platform.
-func (a *app) newGradeView(ctx context.Context, lc *launch.Context, s *session.Session, client *ags.Client) *gradeView {
-	v := &gradeView{Who: viewerOf(lc), Nav: a.launchServices(lc, s), Action: a.toolURL(pathGrade), Session: s.FormFields(),
-		Staff: staff(lc), LineItemURL: client.LineItemURL(),
+func (a *app) newGradeView(ctx context.Context, l *launch.Launch, s *session.Session, client *ags.Client) *gradeView {
+	v := &gradeView{Who: viewerOf(l), Nav: a.launchServices(l, s), Action: a.toolURL(pathGrade), Session: s.FormFields(),
+		Staff: staff(l), LineItemURL: client.LineItemURL(),
 		Activities: activityChoices, Gradings: gradingChoices,
 		Form: gradeForm{ScoreMaximum: "100", Activity: string(ags.ActivityCompleted), Grading: string(ags.GradingFullyGraded)}}
 	if client.Granted(ags.ScopeLineItem) || client.Granted(ags.ScopeLineItemReadOnly) {
@@ -117,14 +117,14 @@ func (a *app) newGradeView(ctx context.Context, lc *launch.Context, s *session.S
 		v.LineItemNote = "The platform did not grant a line item scope, so its label and maximum are unknown."
 	}
 	if !v.Staff {
-		v.Form.UserID = lc.Subject()
+		v.Form.UserID = l.Subject()
 		return v
 	}
-	if lc.Claims.NRPS == nil {
+	if l.Claims.NRPS == nil {
 		v.UsersNote = "The launch has no roster claim: type the learner's user id."
 		return v
 	}
-	roster, err := a.nrpsClient(lc)
+	roster, err := a.nrpsClient(l)
 	if err == nil {
 		for m, err2 := range roster.Members(ctx, nrps.Query{Role: lti.RoleContextLearner}).All() {
 			if err2 != nil {
@@ -149,31 +149,31 @@ func (a *app) newGradeView(ctx context.Context, lc *launch.Context, s *session.S
 
 // gradePage is the send-a-grade page. It runs behind sessions.Require.
 func (a *app) gradePage(c echo.Context) error {
-	lc, s, err := current(c)
+	l, s, err := current(c)
 	if err != nil {
 		return err
 	}
-	if p := gradeProblem(lc); p != "" {
+	if p := gradeProblem(l); p != "" {
 		writeErrorPageFull(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
 			"sending a grade is "+p, "")
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)
 	defer cancel()
-	client, err := a.agsClient(lc)
+	client, err := a.agsClient(l)
 	if err != nil {
 		return a.writeServiceError(c, "Grading", err)
 	}
-	return a.renderPageCSP(c, http.StatusOK, "grade", formCSP, a.newGradeView(ctx, lc, s, client))
+	return a.renderPageCSP(c, http.StatusOK, "grade", formCSP, a.newGradeView(ctx, l, s, client))
 }
 
 // parseScore reads the form into a score for the launch's user or, for an
 // instructor, the chosen one. msg says what is wrong with the form.
-func parseScore(lc *launch.Context, f gradeForm) (score ags.Score, msg string) {
-	score = ags.Score{UserID: lc.Subject(), Comment: f.Comment,
+func parseScore(l *launch.Launch, f gradeForm) (score ags.Score, msg string) {
+	score = ags.Score{UserID: l.Subject(), Comment: f.Comment,
 		ActivityProgress: ags.ActivityProgress(f.Activity), GradingProgress: ags.GradingProgress(f.Grading)}
-	if staff(lc) {
-		score.UserID, score.ScoringUserID = f.UserID, lc.Subject()
+	if staff(l) {
+		score.UserID, score.ScoringUserID = f.UserID, l.Subject()
 	}
 	number := func(v string) (*float64, bool) {
 		x, err := strconv.ParseFloat(v, 64)
@@ -216,11 +216,11 @@ func parseScore(lc *launch.Context, f gradeForm) (score ags.Score, msg string) {
 // It runs behind sessions.Require, which also checked the form's CSRF
 // token when only the session cookie named the session.
 func (a *app) postGrade(c echo.Context) error {
-	lc, s, err := current(c)
+	l, s, err := current(c)
 	if err != nil {
 		return err
 	}
-	if p := gradeProblem(lc); p != "" {
+	if p := gradeProblem(l); p != "" {
 		writeErrorPageFull(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
 			"sending a grade is "+p, "")
 		return nil
@@ -230,11 +230,11 @@ func (a *app) postGrade(c echo.Context) error {
 		Activity: c.FormValue("activity_progress"), Grading: c.FormValue("grading_progress")}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)
 	defer cancel()
-	client, err := a.agsClient(lc)
+	client, err := a.agsClient(l)
 	if err != nil {
 		return a.writeServiceError(c, "Grading", err)
 	}
-	score, msg := parseScore(lc, f)
+	score, msg := parseScore(l, f)
 	status := http.StatusOK
 	var result *gradeResult
 	if msg == "" {
@@ -243,7 +243,7 @@ func (a *app) postGrade(c echo.Context) error {
 			fail := a.describeServiceError(ctx, "Posting the score", err)
 			status, msg = fail.Status, "The platform did not take the score: "+fail.Description+"."
 		} else {
-			a.log.LogAttrs(ctx, slog.LevelInfo, "score posted", slog.String("iss", lc.Registration.Issuer),
+			a.log.LogAttrs(ctx, slog.LevelInfo, "score posted", slog.String("iss", l.Registration.Issuer),
 				slog.String("activity_progress", f.Activity), slog.String("grading_progress", f.Grading))
 			f.UserID = score.UserID
 			result = a.readResults(ctx, client, f)
@@ -251,11 +251,11 @@ func (a *app) postGrade(c echo.Context) error {
 	} else {
 		status = http.StatusBadRequest
 	}
-	v := a.newGradeView(ctx, lc, s, client)
+	v := a.newGradeView(ctx, l, s, client)
 	v.Error, v.Result = msg, result
 	if msg != "" {
 		if !v.Staff {
-			f.UserID = lc.Subject()
+			f.UserID = l.Subject()
 		}
 		v.Form = f
 	} else if v.Staff {

@@ -120,24 +120,24 @@ type registrationRef struct {
 }
 
 // rawClaim returns the claim name exactly as sent, or nil when absent.
-func rawClaim(lc *launch.Context, name string) (json.RawMessage, error) {
-	raw, _, err := lc.RawClaim(name)
+func rawClaim(l *launch.Launch, name string) (json.RawMessage, error) {
+	raw, _, err := l.RawClaim(name)
 	return raw, err
 }
 
-func newLaunchJSON(lc *launch.Context) (*launchJSON, error) {
-	c := lc.Claims
+func newLaunchJSON(l *launch.Launch) (*launchJSON, error) {
+	c := l.Claims
 	v := &launchJSON{
 		MessageType:   c.MessageType,
 		Version:       c.Version,
 		DeploymentID:  c.DeploymentID,
 		TargetLinkURI: c.TargetLinkURI,
-		Sub:           lc.Subject(),
-		Anonymous:     lc.Anonymous(),
+		Sub:           l.Subject(),
+		Anonymous:     l.Anonymous(),
 		Name:          c.Name,
 		Email:         c.Email,
-		Registration:  registrationRef{Issuer: lc.Registration.Issuer, ClientID: lc.Registration.ClientID},
-		Claims:        lc.RawClaims(),
+		Registration:  registrationRef{Issuer: l.Registration.Issuer, ClientID: l.Registration.ClientID},
+		Claims:        l.RawClaims(),
 	}
 	for _, f := range []struct {
 		name string
@@ -149,7 +149,7 @@ func newLaunchJSON(lc *launch.Context) (*launchJSON, error) {
 		{lti.ClaimCustom, &v.Custom},
 		{lti.ClaimDeepLinking, &v.DeepLinking},
 	} {
-		raw, err := rawClaim(lc, f.name)
+		raw, err := rawClaim(l, f.name)
 		if err != nil {
 			return nil, err
 		}
@@ -165,20 +165,20 @@ func newLaunchJSON(lc *launch.Context) (*launchJSON, error) {
 // validated launch. It runs behind sessions.Start, which stored the
 // launch's session: the page's links and forms carry it.
 func (a *app) showLaunch(c echo.Context) error {
-	lc, s, err := current(c)
+	l, s, err := current(c)
 	if err != nil {
 		// LaunchMiddleware and Start only call this after a valid launch.
 		return err
 	}
 	r := c.Request()
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "launch accepted",
-		slog.String("iss", lc.Registration.Issuer),
-		slog.String("client_id", lc.Registration.ClientID),
-		slog.String("deployment_id", lc.DeploymentID()),
-		slog.String("message_type", lc.MessageType()),
-		slog.Bool("anonymous", lc.Anonymous()),
-		slog.String("state_binding", string(lc.StateBinding())))
-	v, err := newLaunchJSON(lc)
+		slog.String("iss", l.Registration.Issuer),
+		slog.String("client_id", l.Registration.ClientID),
+		slog.String("deployment_id", l.DeploymentID()),
+		slog.String("message_type", l.MessageType()),
+		slog.Bool("anonymous", l.Anonymous()),
+		slog.String("state_binding", string(l.StateBinding())))
+	v, err := newLaunchJSON(l)
 	if err != nil {
 		return err
 	}
@@ -190,13 +190,13 @@ func (a *app) showLaunch(c echo.Context) error {
 		}
 		return c.JSONBlob(http.StatusOK, body)
 	}
-	page, err := newLaunchPage(lc, v)
+	page, err := newLaunchPage(l, v)
 	if err != nil {
 		return err
 	}
-	page.Services = a.launchServices(lc, s)
-	if lc.IsDeepLinking() {
-		page.Picker, page.PickerError = a.newDeepLinking(lc, s)
+	page.Services = a.launchServices(l, s)
+	if l.IsDeepLinking() {
+		page.Picker, page.PickerError = a.newDeepLinking(l, s)
 		return a.renderPageCSP(c, http.StatusOK, "launch", formCSP, page)
 	}
 	return a.renderPage(c, http.StatusOK, "launch", page)
@@ -212,18 +212,18 @@ type launchServices struct {
 	JWKSURL               string
 }
 
-func (a *app) launchServices(lc *launch.Context, s *session.Session) launchServices {
+func (a *app) launchServices(l *launch.Launch, s *session.Session) launchServices {
 	ls := launchServices{JWKSURL: a.toolURL(pathJWKS)}
-	if note := gradeProblem(lc); note != "" {
+	if note := gradeProblem(l); note != "" {
 		ls.GradeNote = note
 	} else {
 		ls.GradeURL = s.URL(a.toolURL(pathGrade))
 		ls.GradeNote = "post a score to this link's gradebook column (Assignment and Grade Services)"
-		if !staff(lc) {
+		if !staff(l) {
 			ls.GradeNote = "post your own score to this link's gradebook column (Assignment and Grade Services)"
 		}
 	}
-	if note := rosterProblem(lc); note != "" {
+	if note := rosterProblem(l); note != "" {
 		ls.RosterNote = note
 	} else {
 		ls.RosterURL = s.URL(a.toolURL(pathRoster))
@@ -318,8 +318,8 @@ func bindingText(b launch.Binding) string {
 	return string(b)
 }
 
-func newLaunchPage(lc *launch.Context, v *launchJSON) (*launchPage, error) {
-	c := lc.Claims
+func newLaunchPage(l *launch.Launch, v *launchJSON) (*launchPage, error) {
+	c := l.Claims
 	p := &launchPage{
 		L:            v,
 		GivenName:    c.GivenName,
@@ -329,12 +329,12 @@ func newLaunchPage(lc *launch.Context, v *launchJSON) (*launchPage, error) {
 		ResourceLink: fields(v.ResourceLink),
 		Custom:       fields(v.Custom),
 		DeepLinking:  fields(v.DeepLinking),
-		Binding:      bindingText(lc.StateBinding()),
+		Binding:      bindingText(l.StateBinding()),
 	}
 	if c.Context != nil {
 		p.ContextTitle = c.Context.Title
 	}
-	roles := lc.Roles()
+	roles := l.Roles()
 	for _, r := range roles {
 		p.Roles = append(p.Roles, role{URI: r, Name: shortRole(r)})
 	}

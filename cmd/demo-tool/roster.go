@@ -16,11 +16,11 @@ import (
 const rosterFlushEvery = 50
 
 // rosterProblem says why the launch cannot see the roster, or "".
-func rosterProblem(lc *launch.Context) string {
+func rosterProblem(l *launch.Launch) string {
 	switch {
-	case lc.Claims.NRPS == nil:
+	case l.Claims.NRPS == nil:
 		return "not available: the launch has no Names and Role Provisioning Services claim"
-	case !staff(lc):
+	case !staff(l):
 		return "not available: only instructors, teaching assistants and administrators see the roster"
 	}
 	return ""
@@ -52,13 +52,13 @@ type rosterRow struct {
 // memory, neither here nor in the NRPS client. It runs behind
 // sessions.Require.
 func (a *app) rosterPage(c echo.Context) error {
-	lc, s, err := current(c)
+	l, s, err := current(c)
 	if err != nil {
 		return err
 	}
-	if p := rosterProblem(lc); p != "" {
+	if p := rosterProblem(l); p != "" {
 		status := http.StatusConflict
-		if lc.Claims.NRPS != nil {
+		if l.Claims.NRPS != nil {
 			status = http.StatusForbidden
 		}
 		writeErrorPageFull(c.Response(), c.Request(), "No roster", status, "roster_unavailable", "the roster is "+p, "")
@@ -66,7 +66,7 @@ func (a *app) rosterPage(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)
 	defer cancel()
-	client, err := a.nrpsClient(lc)
+	client, err := a.nrpsClient(l)
 	if err != nil {
 		return a.writeServiceError(c, "Reading the roster", err)
 	}
@@ -83,9 +83,9 @@ func (a *app) rosterPage(c echo.Context) error {
 	setPageHeadersCSP(res.Header(), pageCSP)
 	res.WriteHeader(http.StatusOK)
 	tmpl := pages["roster"]
-	v := &rosterView{Nav: a.launchServices(lc, s), ContextTitle: ms.Context().Title}
+	v := &rosterView{Nav: a.launchServices(l, s), ContextTitle: ms.Context().Title}
 	if v.ContextTitle == "" {
-		v.ContextTitle = viewerOf(lc).ContextTitle
+		v.ContextTitle = viewerOf(l).ContextTitle
 	}
 	if err := tmpl.ExecuteTemplate(res, "page-head", v); err != nil {
 		return nil // the client went away; the status is sent
@@ -97,7 +97,7 @@ func (a *app) rosterPage(c echo.Context) error {
 		m := ms.Member()
 		v.Count++
 		row := rosterRow{N: v.Count, UserID: m.UserID, Name: m.Name, Email: m.Email, Status: m.Status,
-			You: lc.Subject() != "" && m.UserID == lc.Subject(), Instructor: m.Roles.IsInstructor(), Learner: m.Roles.IsLearner(),
+			You: l.Subject() != "" && m.UserID == l.Subject(), Instructor: m.Roles.IsInstructor(), Learner: m.Roles.IsLearner(),
 			NotActive: !m.Active()}
 		if row.Status == "" {
 			row.Status = nrps.StatusActive
@@ -123,7 +123,7 @@ func (a *app) rosterPage(c echo.Context) error {
 	if err := ms.Err(); err != nil {
 		v.Error = "The roster could not be read to the end: " + a.describeServiceError(ctx, "Reading the roster", err).Description + "."
 	} else {
-		a.log.LogAttrs(ctx, slog.LevelInfo, "roster read", slog.String("iss", lc.Registration.Issuer), slog.Int("members", v.Count))
+		a.log.LogAttrs(ctx, slog.LevelInfo, "roster read", slog.String("iss", l.Registration.Issuer), slog.Int("members", v.Count))
 	}
 	_ = tmpl.ExecuteTemplate(res, "roster-end", v)
 	_ = tmpl.ExecuteTemplate(res, "page-foot", v)

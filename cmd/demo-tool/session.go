@@ -54,20 +54,20 @@ func (a *app) newSessions() (*session.Manager, error) {
 // current returns the launch and the session that sessions.Require (or
 // Start) put in the request context. Routes behind them always have both;
 // without them the route is wired wrong, and the request fails with 500.
-func current(c echo.Context) (*launch.Context, *session.Session, error) {
+func current(c echo.Context) (*launch.Launch, *session.Session, error) {
 	ctx := c.Request().Context()
-	lc, ok := launch.FromContext(ctx)
+	l, ok := launch.FromContext(ctx)
 	s, ok2 := session.FromContext(ctx)
 	if !ok || !ok2 {
 		return nil, nil, fmt.Errorf("demo-tool: %s %s runs without a launch session", c.Request().Method, c.Path())
 	}
-	return lc, s, nil
+	return l, s, nil
 }
 
 // staff reports whether the launch's user teaches or administers the
 // context: who may read the roster and grade others.
-func staff(lc *launch.Context) bool {
-	r := lc.Roles()
+func staff(l *launch.Launch) bool {
+	r := l.Roles()
 	return r.IsInstructor() || r.IsTeachingAssistant() || r.IsAdmin()
 }
 
@@ -78,12 +78,12 @@ type viewer struct {
 	Staff                                      bool
 }
 
-func viewerOf(lc *launch.Context) viewer {
-	v := viewer{Name: lc.Claims.Name, Sub: lc.Subject(), Staff: staff(lc)}
-	if ctx := lc.Claims.Context; ctx != nil {
+func viewerOf(l *launch.Launch) viewer {
+	v := viewer{Name: l.Claims.Name, Sub: l.Subject(), Staff: staff(l)}
+	if ctx := l.Claims.Context; ctx != nil {
 		v.ContextTitle = ctx.Title
 	}
-	if rl := lc.Claims.ResourceLink; rl != nil {
+	if rl := l.Claims.ResourceLink; rl != nil {
 		v.ResourceLinkTitle = rl.Title
 	}
 	return v

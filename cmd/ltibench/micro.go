@@ -92,10 +92,7 @@ func micro(ctx context.Context, p *ltitest.Platform, dur time.Duration) (microRe
 	if err != nil {
 		return res, err
 	}
-	nv, err := nonce.NewValue()
-	if err != nil {
-		return res, err
-	}
+	nv := nonce.NewValue()
 	res.Target = microBase + "/lti/launch"
 	claims := p.DefaultClaims(nv)
 	claims["exp"] = time.Now().Add(time.Hour).Unix()

@@ -231,14 +231,14 @@ type Client struct {
 // its registration. It fails with [ErrNoAGS] when the launch has no AGS
 // claim, and with [ErrForeignHost] when the claim's URLs are not on the
 // registration's platform. hc may be nil (see [Config.HTTPClient]).
-func FromLaunch(lc *launch.Context, src token.Source, hc *http.Client, opts ...Option) (*Client, error) {
-	if lc == nil || lc.Claims == nil {
+func FromLaunch(l *launch.Launch, src token.Source, hc *http.Client, opts ...Option) (*Client, error) {
+	if l == nil || l.Claims == nil {
 		return nil, errors.New("ags: no launch")
 	}
-	if lc.Claims.AGS == nil {
+	if l.Claims.AGS == nil {
 		return nil, ErrNoAGS
 	}
-	return New(Config{Registration: lc.Registration, Endpoint: *lc.Claims.AGS, Source: src, HTTPClient: hc}, opts...)
+	return New(Config{Registration: l.Registration, Endpoint: *l.Claims.AGS, Source: src, HTTPClient: hc}, opts...)
 }
 
 // New returns a Client for cfg. The token it requests for every call

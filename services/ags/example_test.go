@@ -18,7 +18,7 @@ import (
 // launch with the AGS claim. In a tool, the launch comes from
 // launch.FromContext(r.Context()) and the token client lives as long as
 // the tool.
-func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Context) {
+func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Launch) {
 	platform, err := ltitest.NewPlatform(ltitest.Config{})
 	if err != nil {
 		log.Fatal(err)
@@ -27,7 +27,7 @@ func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Context) {
 	keys, _ := toolkey.NewKeyring(store)
 	set, _ := keys.KeySet(context.Background())
 	platform.SetToolKeySet(set) // the platform knows the tool's key set
-	tokens, err := token.NewClient(token.Config{Signer: keys})
+	tokens, err := token.New(token.Config{Signer: keys})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,17 +38,17 @@ func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Context) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return platform, tokens, &launch.Context{Claims: c, Registration: platform.Registration()}
+	return platform, tokens, &launch.Launch{Claims: c, Registration: platform.Registration()}
 }
 
 // A tool posts a learner's score to the line item of the launch's resource
 // link.
 func ExampleClient_PostScore() {
-	platform, tokens, lc := exampleSetup()
+	platform, tokens, l := exampleSetup()
 	defer platform.Close()
 	ctx := context.Background()
 
-	grades, err := ags.FromLaunch(lc, tokens, nil)
+	grades, err := ags.FromLaunch(l, tokens, nil)
 	if err != nil {
 		log.Fatal(err) // ags.ErrNoAGS: the platform offers no grade passback here
 	}
@@ -70,11 +70,11 @@ func ExampleClient_PostScore() {
 
 // A tool manages its own line items and reads them back page by page.
 func ExampleClient_LineItems() {
-	platform, tokens, lc := exampleSetup()
+	platform, tokens, l := exampleSetup()
 	defer platform.Close()
 	ctx := context.Background()
 
-	grades, err := ags.FromLaunch(lc, tokens, nil)
+	grades, err := ags.FromLaunch(l, tokens, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -96,11 +96,11 @@ func ExampleClient_LineItems() {
 
 // A tool reads the platform's current grades of a line item.
 func ExampleClient_Results() {
-	platform, tokens, lc := exampleSetup()
+	platform, tokens, l := exampleSetup()
 	defer platform.Close()
 	ctx := context.Background()
 
-	grades, err := ags.FromLaunch(lc, tokens, nil)
+	grades, err := ags.FromLaunch(l, tokens, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -23,16 +23,16 @@ import (
 // 200 with an empty body, Moodle's extra members.
 func TestMoodleReplay(t *testing.T) {
 	srv := moodlereplay.Start(t, filepath.Join(moodleDir, "ags_nrps_calls.json"))
-	src, err := token.NewClient(token.Config{Signer: newKeyring(t)})
+	src, err := token.New(token.Config{Signer: newKeyring(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := &launch.Context{
+	l := &launch.Launch{
 		Claims:       srv.Claims(t, filepath.Join(moodleDir, "idtoken_student_resource_link.json")),
 		Registration: srv.Registration(),
 	}
 	now := time.Date(2026, 11, 22, 5, 18, 43, 120_000_000, time.UTC)
-	c, err := ags.FromLaunch(lc, src, nil, ags.WithClock(func() time.Time { return now }))
+	c, err := ags.FromLaunch(l, src, nil, ags.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestMoodleReplay(t *testing.T) {
 
 	// The launch's line item, coupled: lineItemURL "" means the claim's.
 	score := ags.Score{
-		UserID:           *lc.Claims.Subject,
+		UserID:           *l.Claims.Subject,
 		Comment:          "from stub tool",
 		ActivityProgress: ags.ActivityCompleted,
 		GradingProgress:  ags.GradingFullyGraded,

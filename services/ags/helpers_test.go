@@ -54,7 +54,7 @@ func newEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	p.SetToolKeySet(set)
-	src, err := token.NewClient(token.Config{Signer: kr})
+	src, err := token.New(token.Config{Signer: kr})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,14 +63,14 @@ func newEnv(tb testing.TB) *env {
 
 // launch returns the launch context of the platform's default claims with
 // the AGS claim granting scopes (all four when none).
-func (e *env) launch(tb testing.TB, scopes ...string) *launch.Context {
+func (e *env) launch(tb testing.TB, scopes ...string) *launch.Launch {
 	tb.Helper()
 	c := e.p.DefaultClaims("nonce")
 	c[lti.ClaimAGSEndpoint] = e.p.AGSClaim(ltitest.DefaultResourceLinkID, scopes...)
 	return launchOf(tb, c, e.p.Registration())
 }
 
-func launchOf(tb testing.TB, claims map[string]any, reg registration.Registration) *launch.Context {
+func launchOf(tb testing.TB, claims map[string]any, reg registration.Registration) *launch.Launch {
 	tb.Helper()
 	b, err := json.Marshal(claims)
 	if err != nil {
@@ -80,7 +80,7 @@ func launchOf(tb testing.TB, claims map[string]any, reg registration.Registratio
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &launch.Context{Claims: c, Registration: reg}
+	return &launch.Launch{Claims: c, Registration: reg}
 }
 
 // fakeSource hands out "tok-1", "tok-2", … and records what it is asked.

@@ -28,7 +28,7 @@ func Example() {
 	// The tool's key (for client assertions) and its token client.
 	keyStore, _ := toolkey.NewMemoryStore(toolkey.StoreOptions{})
 	keys, _ := toolkey.NewKeyring(keyStore)
-	tokens, err := token.NewClient(token.Config{Signer: keys})
+	tokens, err := token.New(token.Config{Signer: keys})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,14 +59,14 @@ func Example() {
 
 	mux.Handle("/lti/login", tool.LoginHandler())
 	mux.Handle("/lti/launch", tool.LaunchHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lc, _ := launch.FromContext(r.Context())
-		grades, err := ags.FromLaunch(lc, tokens, nil)
+		l, _ := launch.FromContext(r.Context())
+		grades, err := ags.FromLaunch(l, tokens, nil)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		score := ags.Score{
-			UserID:           lc.Subject(),
+			UserID:           l.Subject(),
 			ActivityProgress: ags.ActivityCompleted,
 			GradingProgress:  ags.GradingFullyGraded,
 		}.WithScore(9, 10)
@@ -74,7 +74,7 @@ func Example() {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		roster, err := nrps.FromLaunch(lc, tokens, nil)
+		roster, err := nrps.FromLaunch(l, tokens, nil)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -89,7 +89,7 @@ func Example() {
 				learners++
 			}
 		}
-		fmt.Fprintf(w, "graded %s, %d learners", lc.Subject(), learners)
+		fmt.Fprintf(w, "graded %s, %d learners", l.Subject(), learners)
 	})))
 
 	resp, err := platform.Launch(context.Background(), ltitest.NewBrowser(),

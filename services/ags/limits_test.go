@@ -259,7 +259,7 @@ func TestRedirects(t *testing.T) {
 
 func newTokenClient(t *testing.T) *token.Client {
 	t.Helper()
-	c, err := token.NewClient(token.Config{Signer: newKeyring(t)})
+	c, err := token.New(token.Config{Signer: newKeyring(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ import (
 // HTTP against the ltitest platform, with tokens from its token endpoint.
 func TestAgainstPlatform(t *testing.T) {
 	e := newEnv(t)
-	lc := e.launch(t)
-	c, err := ags.FromLaunch(lc, e.src, nil)
+	l := e.launch(t)
+	c, err := ags.FromLaunch(l, e.src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestPaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.SetToolKeySet(set)
-	src, err := token.NewClient(token.Config{Signer: kr})
+	src, err := token.New(token.Config{Signer: kr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -249,19 +249,19 @@ func TestScopes(t *testing.T) {
 
 func TestFromLaunch(t *testing.T) {
 	srv := newStub(t, ok204)
-	lc := &launch.Context{Claims: &lti.Claims{}, Registration: srv.reg()}
-	if _, err := ags.FromLaunch(lc, &fakeSource{}, nil); !errors.Is(err, ags.ErrNoAGS) {
+	l := &launch.Launch{Claims: &lti.Claims{}, Registration: srv.reg()}
+	if _, err := ags.FromLaunch(l, &fakeSource{}, nil); !errors.Is(err, ags.ErrNoAGS) {
 		t.Fatalf("no AGS claim: %v", err)
 	}
 	if _, err := ags.FromLaunch(nil, &fakeSource{}, nil); err == nil {
 		t.Fatal("nil launch accepted")
 	}
 	ep := srv.endpoint()
-	lc.Claims.AGS = &ep
-	if _, err := ags.FromLaunch(lc, nil, nil); err == nil {
+	l.Claims.AGS = &ep
+	if _, err := ags.FromLaunch(l, nil, nil); err == nil {
 		t.Fatal("nil source accepted")
 	}
-	c, err := ags.FromLaunch(lc, &fakeSource{}, nil)
+	c, err := ags.FromLaunch(l, &fakeSource{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

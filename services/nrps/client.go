@@ -198,14 +198,14 @@ type Client struct {
 // FromLaunch returns a Client for the namesroleservice claim of a
 // validated launch and its registration. It fails with [ErrNoNRPS] when
 // the launch has no such claim. hc may be nil (see [Config.HTTPClient]).
-func FromLaunch(lc *launch.Context, src token.Source, hc *http.Client, opts ...Option) (*Client, error) {
-	if lc == nil || lc.Claims == nil {
+func FromLaunch(l *launch.Launch, src token.Source, hc *http.Client, opts ...Option) (*Client, error) {
+	if l == nil || l.Claims == nil {
 		return nil, errors.New("nrps: no launch")
 	}
-	if lc.Claims.NRPS == nil {
+	if l.Claims.NRPS == nil {
 		return nil, ErrNoNRPS
 	}
-	return New(Config{Registration: lc.Registration, Endpoint: *lc.Claims.NRPS, Source: src, HTTPClient: hc}, opts...)
+	return New(Config{Registration: l.Registration, Endpoint: *l.Claims.NRPS, Source: src, HTTPClient: hc}, opts...)
 }
 
 // New returns a Client for cfg. It fails when Source is nil, the claim has

@@ -17,7 +17,7 @@ import (
 // exampleSetup starts an ltitest platform with a few members, a token
 // client it trusts, and a launch with the NRPS claim. In a tool, the launch
 // comes from launch.FromContext(r.Context()).
-func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Context) {
+func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Launch) {
 	platform, err := ltitest.NewPlatform(ltitest.Config{})
 	if err != nil {
 		log.Fatal(err)
@@ -28,7 +28,7 @@ func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Context) {
 	keys, _ := toolkey.NewKeyring(store)
 	set, _ := keys.KeySet(context.Background())
 	platform.SetToolKeySet(set)
-	tokens, err := token.NewClient(token.Config{Signer: keys})
+	tokens, err := token.New(token.Config{Signer: keys})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,15 +39,15 @@ func exampleSetup() (*ltitest.Platform, *token.Client, *launch.Context) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return platform, tokens, &launch.Context{Claims: c, Registration: platform.Registration()}
+	return platform, tokens, &launch.Launch{Claims: c, Registration: platform.Registration()}
 }
 
 // A tool reads the course roster, two members per page, with range.
 func ExampleMembers_All() {
-	platform, tokens, lc := exampleSetup()
+	platform, tokens, l := exampleSetup()
 	defer platform.Close()
 
-	roster, err := nrps.FromLaunch(lc, tokens, nil)
+	roster, err := nrps.FromLaunch(l, tokens, nil)
 	if err != nil {
 		log.Fatal(err) // nrps.ErrNoNRPS: the platform offers no roster here
 	}
@@ -70,11 +70,11 @@ func ExampleMembers_All() {
 // A tool streams the learners with Next, and keeps the differences link
 // to sync changes later.
 func ExampleClient_Members() {
-	platform, tokens, lc := exampleSetup()
+	platform, tokens, l := exampleSetup()
 	defer platform.Close()
 	ctx := context.Background()
 
-	roster, err := nrps.FromLaunch(lc, tokens, nil)
+	roster, err := nrps.FromLaunch(l, tokens, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -22,15 +22,15 @@ import (
 // kept as extensions.
 func TestMoodleReplay(t *testing.T) {
 	srv := moodlereplay.Start(t, filepath.Join(moodleDir, "ags_nrps_calls.json"))
-	src, err := token.NewClient(token.Config{Signer: newKeyring(t)})
+	src, err := token.New(token.Config{Signer: newKeyring(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := &launch.Context{
+	l := &launch.Launch{
 		Claims:       srv.Claims(t, filepath.Join(moodleDir, "idtoken_teacher_resource_link.json")),
 		Registration: srv.Registration(),
 	}
-	c, err := nrps.FromLaunch(lc, src, nil)
+	c, err := nrps.FromLaunch(l, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

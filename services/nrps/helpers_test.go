@@ -43,7 +43,7 @@ func trust(tb testing.TB, p *ltitest.Platform) *token.Client {
 		tb.Fatal(err)
 	}
 	p.SetToolKeySet(set)
-	src, err := token.NewClient(token.Config{Signer: kr})
+	src, err := token.New(token.Config{Signer: kr})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -51,14 +51,14 @@ func trust(tb testing.TB, p *ltitest.Platform) *token.Client {
 }
 
 // launchWithNRPS returns a launch of p's default claims with the NRPS claim.
-func launchWithNRPS(tb testing.TB, p *ltitest.Platform) *launch.Context {
+func launchWithNRPS(tb testing.TB, p *ltitest.Platform) *launch.Launch {
 	tb.Helper()
 	c := p.DefaultClaims("nonce")
 	c[lti.ClaimNRPS] = p.NRPSClaim()
 	return launchOf(tb, c, p.Registration())
 }
 
-func launchOf(tb testing.TB, claims map[string]any, reg registration.Registration) *launch.Context {
+func launchOf(tb testing.TB, claims map[string]any, reg registration.Registration) *launch.Launch {
 	tb.Helper()
 	b, err := json.Marshal(claims)
 	if err != nil {
@@ -68,7 +68,7 @@ func launchOf(tb testing.TB, claims map[string]any, reg registration.Registratio
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &launch.Context{Claims: c, Registration: reg}
+	return &launch.Launch{Claims: c, Registration: reg}
 }
 
 // fakeSource hands out "tok-1", "tok-2", … and records what it is asked.

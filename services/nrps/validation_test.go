@@ -68,8 +68,8 @@ func member(id string) string {
 
 func TestNew(t *testing.T) {
 	srv := newStub(t, nil)
-	lc := &launch.Context{Claims: &lti.Claims{}, Registration: srv.reg()}
-	if _, err := nrps.FromLaunch(lc, &fakeSource{}, nil); !errors.Is(err, nrps.ErrNoNRPS) {
+	l := &launch.Launch{Claims: &lti.Claims{}, Registration: srv.reg()}
+	if _, err := nrps.FromLaunch(l, &fakeSource{}, nil); !errors.Is(err, nrps.ErrNoNRPS) {
 		t.Fatalf("no claim: %v", err)
 	}
 	for _, tc := range []struct {
@@ -86,8 +86,8 @@ func TestNew(t *testing.T) {
 		}
 	}
 	// No service_versions at all is accepted.
-	lc.Claims.NRPS = &lti.NRPSEndpoint{ContextMembershipsURL: srv.URL + "/m"}
-	if _, err := nrps.FromLaunch(lc, &fakeSource{}, nil); err != nil {
+	l.Claims.NRPS = &lti.NRPSEndpoint{ContextMembershipsURL: srv.URL + "/m"}
+	if _, err := nrps.FromLaunch(l, &fakeSource{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if srv.requests.Load() != 0 {

@@ -103,7 +103,7 @@ func WithRequestTimeout(d time.Duration) Option { return func(c *Client) { c.req
 // WithMaxRedirects sets how many redirects [Client.Do] follows (default
 // [DefaultMaxRedirects]; 0 follows none: the 3xx answer is returned). One
 // more fails with an error wrapping [ErrRedirect]. Negative values are
-// refused by NewClient.
+// refused by New.
 func WithMaxRedirects(n int) Option { return func(c *Client) { c.maxRedirects = n } }
 
 // WithCrossOriginRedirects lets [Client.Do] follow redirects to another
@@ -146,7 +146,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 // 1EdTech Security Framework §4.1), caches them per issuer, client_id and
 // scope set until shortly before they expire, and shares one token request
 // between concurrent callers. It also sends service requests with
-// [Client.Do]. It is safe for concurrent use; create it with [NewClient].
+// [Client.Do]. It is safe for concurrent use; create it with [New].
 type Client struct {
 	signer       toolkey.Signer
 	http         *http.Client
@@ -184,8 +184,8 @@ type entry struct {
 	refreshAt time.Time // replace from here on
 }
 
-// NewClient returns a Client signing its assertions with cfg.Signer.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
+// New returns a Client signing its assertions with cfg.Signer.
+func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.Signer == nil {
 		return nil, errors.New("token: Config.Signer is nil")
 	}

@@ -91,7 +91,7 @@ func newEnv(t testing.TB, opts ...token.Option) *env {
 	})
 	mux.HandleFunc("/svc/", e.serveService)
 	e.reg = p.Registration()
-	e.client, err = token.NewClient(token.Config{Signer: e.keyring}, opts...)
+	e.client, err = token.New(token.Config{Signer: e.keyring}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestAssertionClaims(t *testing.T) {
 		log[0].AssertionType != token.ClientAssertionType || log[0].Claims["aud"] != e.p.TokenEndpoint() {
 		t.Fatalf("token log %+v", log)
 	}
-	if _, err := token.NewClient(token.Config{Signer: e.keyring}, token.WithAssertionLifetime(10*time.Minute)); err == nil {
+	if _, err := token.New(token.Config{Signer: e.keyring}, token.WithAssertionLifetime(10*time.Minute)); err == nil {
 		t.Fatal("an assertion lifetime over 5 minutes was accepted")
 	}
 }
@@ -562,7 +562,7 @@ func TestBearerNotSentToForeignHost(t *testing.T) {
 
 	// WithHostPolicy admits an extra origin, and only that one.
 	allowed, _ := url.Parse(f.URL)
-	c, _ := token.NewClient(token.Config{Signer: e.keyring}, token.WithHostPolicy(func(_ registration.Registration, u *url.URL) bool {
+	c, _ := token.New(token.Config{Signer: e.keyring}, token.WithHostPolicy(func(_ registration.Registration, u *url.URL) bool {
 		return token.SameOrigin(u, allowed)
 	}))
 	req, _ = http.NewRequest(http.MethodGet, f.URL+"/ok", nil)

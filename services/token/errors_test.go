@@ -29,7 +29,7 @@ func TestRetrieveErrorKeepsPlatformWords(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) {
 			tr := &errbodytest.Transport{Case: tc}
 			var logs bytes.Buffer
-			c, err := token.NewClient(token.Config{Signer: sharedKeyring()},
+			c, err := token.New(token.Config{Signer: sharedKeyring()},
 				token.WithHTTPClient(&http.Client{Transport: tr}),
 				token.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			if err != nil {
@@ -102,7 +102,7 @@ func TestRetrieveErrorKeepsPlatformWords(t *testing.T) {
 // JSON sent as text/html, shows in the error as Moodle wrote it.
 func TestRetrieveErrorMoodleKid(t *testing.T) {
 	tr := &errbodytest.Transport{Case: errbodytest.Case{Status: 400, ContentType: "text/html", Body: []byte(errbodytest.MoodleKidBody)}}
-	c, err := token.NewClient(token.Config{Signer: sharedKeyring()}, token.WithHTTPClient(&http.Client{Transport: tr}))
+	c, err := token.New(token.Config{Signer: sharedKeyring()}, token.WithHTTPClient(&http.Client{Transport: tr}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestTokenSuccessBodyNotKept(t *testing.T) {
 		{"<html><title>My WordPress site</title>\n</html>", "<html><title>My WordPress site</title> </html>", token.ErrMalformedResponse},
 	} {
 		tr := &errbodytest.Transport{Case: errbodytest.Case{Status: 200, ContentType: "text/html", Body: []byte(tc.body)}}
-		c, err := token.NewClient(token.Config{Signer: sharedKeyring()}, token.WithHTTPClient(&http.Client{Transport: tr}))
+		c, err := token.New(token.Config{Signer: sharedKeyring()}, token.WithHTTPClient(&http.Client{Transport: tr}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestTokenEndpointQueryKept(t *testing.T) {
 			w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":60}`))
 		}))
 		reg := registration.Registration{Issuer: srv.URL, ClientID: "tool", TokenEndpoint: srv.URL + "/wp/" + q}
-		c, err := token.NewClient(token.Config{Signer: sharedKeyring()})
+		c, err := token.New(token.Config{Signer: sharedKeyring()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func ExampleClient_Token() {
 	}
 	defer platform.Close()
 
-	client, err := token.NewClient(token.Config{Signer: keyring})
+	client, err := token.New(token.Config{Signer: keyring})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func ExampleClient_Do() {
 		io.WriteString(w, "[]")
 	})
 
-	client, _ := token.NewClient(token.Config{Signer: keyring})
+	client, _ := token.New(token.Config{Signer: keyring})
 	reg := platform.Registration()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/lms/api/lineitems", nil)
 	resp, err := client.Do(ctx, reg, []string{scope}, req)

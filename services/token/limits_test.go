@@ -91,7 +91,7 @@ func TestDoRedirects(t *testing.T) {
 
 	// Opted in: followed, without the Authorization header (so the
 	// service answers 401, and the one retry gets the same).
-	c, err := token.NewClient(token.Config{Signer: e.keyring}, token.WithCrossOriginRedirects(true))
+	c, err := token.New(token.Config{Signer: e.keyring}, token.WithCrossOriginRedirects(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestDoRedirects(t *testing.T) {
 	tlsRedirector := httptest.NewTLSServer(redirector.Config.Handler)
 	t.Cleanup(tlsRedirector.Close)
 	reg.Issuer = tlsRedirector.URL
-	c, err = token.NewClient(token.Config{Signer: e.keyring}, token.WithCrossOriginRedirects(true), token.WithHTTPClient(tlsRedirector.Client()))
+	c, err = token.New(token.Config{Signer: e.keyring}, token.WithCrossOriginRedirects(true), token.WithHTTPClient(tlsRedirector.Client()))
 	if err != nil {
 		t.Fatal(err)
 	}
