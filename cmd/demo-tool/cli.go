@@ -22,12 +22,24 @@ import (
 // cliTimeout bounds one administrative command's database work.
 const cliTimeout = 30 * time.Second
 
+// access is what an administrative command does with the database.
+type access int
+
+const (
+	// readWrite commands create the file and the tables if needed.
+	readWrite access = iota
+	// readOnly commands only read: they open an SQLite file read-only, so
+	// they work on a file and directory the user may not write, and they
+	// create neither a file nor a table (nor a signing key).
+	readOnly
+)
+
 // openForCLI opens the database for an administrative command, whose
 // database work ctx bounds to cliTimeout: no sweeper, logs discarded
 // (errors are returned). done closes the database and ends the bound.
-func openForCLI(ctx context.Context, dsn string) (_ context.Context, _ backend, done func(), _ error) {
+func openForCLI(ctx context.Context, dsn string, mode access) (_ context.Context, _ backend, done func(), _ error) {
 	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
-	b, err := openBackend(ctx, dsn, slog.New(slog.DiscardHandler), false)
+	b, err := openStore(ctx, dsn, slog.New(slog.DiscardHandler), storeOptions{readOnly: mode == readOnly})
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err
@@ -196,18 +208,18 @@ func platformAdd(ctx context.Context, args []string, getenv env, stdout, stderr 
 	// kept working, no longer documented.
 	f.fs.Var(&deps, "deployment", "deprecated: --deployment-id")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
 	p.Deployments = deps
-	c := &checker{}
 	reg := checkPlatform(c, flagName, p)
 	if err := c.err(cmd); err != nil {
 		return err
 	}
 	c.printWarnings(stderr)
 
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}
@@ -229,7 +241,7 @@ func platformList(ctx context.Context, args []string, getenv env, stdout io.Writ
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
 	if err != nil {
 		return err
 	}
@@ -284,10 +296,10 @@ func platformShow(ctx context.Context, args []string, getenv env, stdout io.Writ
 	clientID := f.fs.String("client-id", "", "the client_id, when the issuer has several registrations")
 	asJSON := f.fs.Bool("json", false, "print JSON")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	c := &checker{}
 	c.text("--issuer", *issuer)
 	if *clientID != "" {
 		c.printable("--client-id", *clientID)
@@ -295,7 +307,7 @@ func platformShow(ctx context.Context, args []string, getenv env, stdout io.Writ
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
 	if err != nil {
 		return err
 	}
@@ -347,16 +359,16 @@ func platformRemove(ctx context.Context, args []string, getenv env, stdout io.Wr
 	issuer := f.fs.String("issuer", "", "the platform's issuer (iss)")
 	clientID := f.fs.String("client-id", "", "the client_id of the registration to remove")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	c := &checker{}
 	c.text("--issuer", *issuer)
 	c.text("--client-id", *clientID)
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}
@@ -389,10 +401,10 @@ func deploymentAdd(ctx context.Context, args []string, getenv env, stdout io.Wri
 	clientID := f.fs.String("client-id", "", "the client_id the platform issued to the tool")
 	depID := f.fs.String("deployment-id", "", "the deployment_id to add")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	c := &checker{}
 	c.text("--issuer", *issuer)
 	c.text("--client-id", *clientID)
 	if c.require("--deployment-id", *depID) {
@@ -401,7 +413,7 @@ func deploymentAdd(ctx context.Context, args []string, getenv env, stdout io.Wri
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}
@@ -435,10 +447,10 @@ func deploymentList(ctx context.Context, args []string, getenv env, stdout io.Wr
 	clientID := f.fs.String("client-id", "", "only the deployments of this client_id (with --issuer)")
 	asJSON := f.fs.Bool("json", false, "print JSON")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	c := &checker{}
 	if *issuer != "" {
 		c.printable("--issuer", *issuer)
 	}
@@ -451,7 +463,7 @@ func deploymentList(ctx context.Context, args []string, getenv env, stdout io.Wr
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
 	if err != nil {
 		return err
 	}
@@ -493,10 +505,10 @@ func deploymentRemove(ctx context.Context, args []string, getenv env, stdout io.
 	clientID := f.fs.String("client-id", "", "the client_id of the registration")
 	depID := f.fs.String("deployment-id", "", "the deployment_id to remove")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	c := &checker{}
 	c.text("--issuer", *issuer)
 	c.text("--client-id", *clientID)
 	if c.require("--deployment-id", *depID) {
@@ -505,7 +517,7 @@ func deploymentRemove(ctx context.Context, args []string, getenv env, stdout io.
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}

@@ -449,7 +449,7 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 		t.Errorf("a second import changed the database:\n%s", cmp.Diff(string(first), third))
 	}
 	// An empty database exports an empty list.
-	if got := exportOf(t, dir, filepath.Join(dir, "empty.db")); got != "{\n  \"version\": 1,\n  \"platforms\": []\n}\n" {
+	if got := exportOf(t, dir, emptyDB(t, dir, "empty.db")); got != "{\n  \"version\": 1,\n  \"platforms\": []\n}\n" {
 		t.Errorf("export of an empty database: %q", got)
 	}
 }

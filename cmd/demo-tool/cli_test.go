@@ -137,9 +137,9 @@ func TestCLI(t *testing.T) {
 }
 
 // TestCLIKeys lists and rotates the tool's signing keys in one SQLite
-// file: the first list makes the first key, an emergency rotation (--now)
-// makes a new active key at once and keeps the old one published for the
-// grace period. TestCLIKeysRotatePublishesBeforeUse covers the default,
+// file: listing makes no key, the first rotation makes the first, an
+// emergency rotation (--now) makes a new active key at once and keeps the
+// old one published for the grace period. TestCLIKeysRotatePublishesBeforeUse covers the default,
 // delayed rotation.
 func TestCLIKeys(t *testing.T) {
 	dir := t.TempDir()
@@ -161,6 +161,18 @@ func TestCLIKeys(t *testing.T) {
 		return keys
 	}
 
+	// No key until one is made: listing makes none.
+	if res := runCLI(t, dir, nil, "keys", "list", "--db", db); res.code != 1 || !strings.Contains(res.stderr, "no SQLite database") {
+		t.Fatalf("keys list of a missing file: exit %d, stderr %q", res.code, res.stderr)
+	}
+	emptyDB(t, dir, "keys.db")
+	if keys := list(); len(keys) != 0 {
+		t.Fatalf("keys list of an empty database: %+v", keys)
+	}
+	if res := mustCLI(t, dir, "keys", "list", "--db", db); !strings.Contains(res.stdout, "no signing keys yet") {
+		t.Errorf("keys list of an empty database:\n%s", res.stdout)
+	}
+	res := mustCLI(t, dir, "keys", "rotate", "--db", db)
 	first := list()
 	if len(first) != 1 || first[0].Status != "active" || first[0].KID == "" || first[0].RetiredAt != nil {
 		t.Fatalf("first list: %+v", first)
@@ -169,7 +181,11 @@ func TestCLIKeys(t *testing.T) {
 		t.Fatalf("a second list changed the keys: %+v then %+v", first, again)
 	}
 
-	res := mustCLI(t, dir, "keys", "rotate", "--now", "--db", db)
+	if !strings.Contains(res.stdout, "made the tool's first signing key: "+first[0].KID+" signs now") {
+		t.Errorf("first rotate output:\n%s", res.stdout)
+	}
+
+	res = mustCLI(t, dir, "keys", "rotate", "--now", "--db", db)
 	keys := list()
 	if len(keys) != 2 || keys[0].Status != "active" || keys[1].Status != "retired" || keys[1].KID != first[0].KID ||
 		keys[0].KID == first[0].KID {

@@ -61,13 +61,17 @@ func exportCmd(ctx context.Context, args []string, getenv env, stdout io.Writer)
 	f := newFlagSet(cmd)
 	out := f.fs.String("out", "-", "the file to write, - for standard output")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
 	if *out == "" {
-		return usagef("%s: --out is empty: give a file, or - for standard output", cmd)
+		c.fail("--out is empty: give a file, or - for standard output")
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	if err := c.err(cmd); err != nil {
+		return err
+	}
+	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
 	if err != nil {
 		return err
 	}
@@ -182,11 +186,13 @@ func importCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, 
 	in := f.fs.String("in", "", "the file to read, - for standard input")
 	replace := f.fs.Bool("replace", false, "overwrite registrations whose settings differ from the file's")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	if *in == "" {
-		return usagef("%s: missing --in (a file written by 'demo-tool export', or - for standard input)", cmd)
+	c.require("--in (a file written by 'demo-tool export', or - for standard input)", *in)
+	if err := c.err(cmd); err != nil {
+		return err
 	}
 	data, err := readImport(*in, stdin)
 	if err != nil {
@@ -200,7 +206,6 @@ func importCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, 
 
 	// Everything is checked, and every problem reported, before the
 	// database is opened.
-	c := &checker{}
 	regs := make([]registration.Registration, len(platforms))
 	seen := map[registration.Key]int{}
 	for i, p := range platforms {
@@ -217,7 +222,7 @@ func importCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, 
 	}
 	c.printWarnings(stderr)
 
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}

@@ -25,16 +25,20 @@ func configCommand(_ context.Context, args []string, getenv env, stdout io.Write
 	baseURL := f.fs.String("base-url", "http://"+defaultAddr, "the tool's public base URL, as 'serve --base-url' has it")
 	f.fromEnv("base-url", "LTIKIT_BASE_URL")
 	asJSON := f.fs.Bool("json", false, "print JSON")
-	if err := f.parse(args, getenv); err != nil {
+	problems := &checker{}
+	if err := f.parseInto(problems, args, getenv); err != nil {
 		return err
 	}
-	base, err := checkBaseURL("--base-url", *baseURL)
+	base, err := checkBaseURL(f.name("base-url"), *baseURL)
 	if err != nil {
-		return err
+		problems.fail("%s", err.Error())
 	}
 	c, ok := newLMSConfig(strings.ToLower(*lms), base)
 	if !ok {
-		return usagef("config: unknown --lms %q: want one of %s", *lms, strings.Join(lmsIDs, ", "))
+		problems.fail("unknown --lms %q: want one of %s", *lms, strings.Join(lmsIDs, ", "))
+	}
+	if err := problems.err("config"); err != nil {
+		return err
 	}
 	if *asJSON {
 		return writeConfigJSON(stdout, c)

@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ltikit/ltikit/deployment"
@@ -19,29 +21,75 @@ import (
 const defaultDB = "demo-tool.db"
 
 // flagSet is a flag.FlagSet whose flags may also come from environment
-// variables, and whose errors are one line.
+// variables, and whose errors are one line and name the flag or variable
+// a bad value came from, with the format it should have.
 type flagSet struct {
 	fs     *flag.FlagSet
 	envVar map[string]string // flag name → environment variable
+	envSet map[string]bool   // flags set from their environment variable
+	db     *string           // --db, when the command has it
+	// setting is the environment variable being read, "" while the
+	// command line is parsed; badValue is the last value refused.
+	setting  string
+	badValue string
 }
 
 func newFlagSet(name string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	return &flagSet{fs: fs, envVar: map[string]string{}}
+	return &flagSet{fs: fs, envVar: map[string]string{}, envSet: map[string]bool{}}
 }
 
 // fromEnv lets the flag name default to the variable v.
 func (f *flagSet) fromEnv(name, v string) { f.envVar[name] = v }
 
+// name is what messages call the flag: "--name", or its environment
+// variable when the value came from there.
+func (f *flagSet) name(flagName string) string {
+	if f.envSet[flagName] {
+		return f.envVar[flagName]
+	}
+	return "--" + flagName
+}
+
+// show is a value and where it came from, for messages: --flag "value"
+// for a flag, VARIABLE=value for an environment variable (as it would be
+// written in a shell).
+func show(what, v string) string {
+	if strings.HasPrefix(what, "LTIKIT_") {
+		if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r == 0x7f || r == '\'' }) {
+			return what + "=" + strconv.Quote(v)
+		}
+		return what + "=" + v
+	}
+	return fmt.Sprintf("%s %q", what, v)
+}
+
 // parse parses args, then fills each flag not given on the command line
 // from its environment variable, if set. No positional arguments are
-// accepted.
+// accepted. Every bad environment variable, and a --db (LTIKIT_DB) that is
+// no database, are reported at once.
 func (f *flagSet) parse(args []string, getenv env) error {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
+		return err
+	}
+	return c.err(f.fs.Name())
+}
+
+// parseInto is parse that notes bad values of environment variables, and
+// a --db that is no database, in c instead of returning them, so that the
+// command reports them with its own checks. The first error of the
+// command line itself is returned (the flag package stops there).
+func (f *flagSet) parseInto(c *checker, args []string, getenv env) error {
+	f.fs.VisitAll(func(fl *flag.Flag) { fl.Value = f.explaining(fl.Name, fl.Value) })
 	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
+		}
+		if f.badValue != "" {
+			return usagef("%s: %s", f.fs.Name(), f.badValue)
 		}
 		return usagef("%s: %v", f.fs.Name(), err)
 	}
@@ -50,7 +98,8 @@ func (f *flagSet) parse(args []string, getenv env) error {
 	}
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	for name, v := range f.envVar {
+	for _, name := range slices.Sorted(maps.Keys(f.envVar)) {
+		v := f.envVar[name]
 		if set[name] {
 			continue
 		}
@@ -58,17 +107,84 @@ func (f *flagSet) parse(args []string, getenv env) error {
 		if val == "" {
 			continue
 		}
-		if err := f.fs.Set(name, val); err != nil {
-			return usagef("%s: environment variable %s: %v", f.fs.Name(), v, err)
+		f.setting, f.badValue = v, ""
+		err := f.fs.Set(name, val)
+		f.setting = ""
+		if err != nil {
+			c.fail("%s", f.badValue)
+			continue
+		}
+		f.envSet[name] = true
+	}
+	if f.db != nil {
+		if _, err := dbKindOf(f.name("db"), *f.db); err != nil {
+			c.fail("%s", err.Error())
 		}
 	}
 	return nil
 }
 
-// dbFlag adds --db (LTIKIT_DB).
+// explaining wraps a flag's value so that a value it refuses is noted in
+// f.badValue with where it came from and the format it should have.
+func (f *flagSet) explaining(name string, v flag.Value) flag.Value {
+	e := explainingValue{Value: v, f: f, name: name}
+	if b, ok := v.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return explainingBool{e}
+	}
+	return e
+}
+
+// explainingValue is a flag.Value that explains the values it refuses.
+type explainingValue struct {
+	flag.Value
+	f    *flagSet
+	name string
+}
+
+func (e explainingValue) Set(s string) error {
+	err := e.Value.Set(s)
+	if err == nil {
+		return nil
+	}
+	what := "--" + e.name
+	if e.f.setting != "" {
+		what = e.f.setting
+	}
+	want := expectedFormat(e.Value)
+	e.f.badValue = fmt.Sprintf("%s: want %s", show(what, s), want)
+	return errors.New("want " + want)
+}
+
+// explainingBool is an explainingValue of a boolean flag, which the flag
+// package lets stand alone (--sandbox for --sandbox=true).
+type explainingBool struct{ explainingValue }
+
+func (explainingBool) IsBoolFlag() bool { return true }
+
+// expectedFormat says what a flag of v's kind takes.
+func expectedFormat(v flag.Value) string {
+	g, ok := v.(flag.Getter)
+	if !ok {
+		return "a valid value"
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "a duration like 30s, 5m or 1h30m (a number with a unit: ms, s, m or h)"
+	case bool:
+		return "true or false (also 1 or 0, t or f)"
+	case int, int64, uint, uint64:
+		return "a whole number"
+	case float64:
+		return "a number"
+	}
+	return "a valid value"
+}
+
+// dbFlag adds --db (LTIKIT_DB), checked by parse.
 func (f *flagSet) dbFlag() *string {
 	p := f.fs.String("db", defaultDB, "database: a postgres:// URL or an SQLite file path")
 	f.fromEnv("db", "LTIKIT_DB")
+	f.db = p
 	return p
 }
 
@@ -85,23 +201,24 @@ func checkHTTPURL(what, raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, usagef("%s is required", what)
 	}
+	v := show(what, raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, usagef("%s %q is not a URL", what, raw)
+		return nil, usagef("%s is not a URL: want an absolute http:// or https:// URL like https://lms.example.edu/path", v)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, usagef("%s %q must be an absolute http:// or https:// URL", what, raw)
+		return nil, usagef("%s must be an absolute http:// or https:// URL", v)
 	case u.Host == "" || u.Hostname() == "":
-		return nil, usagef("%s %q has no host", what, raw)
+		return nil, usagef("%s has no host", v)
 	case u.User != nil:
-		return nil, usagef("%s %q must not contain user info", what, raw)
+		return nil, usagef("%s must not contain user info", v)
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return nil, usagef("%s %q must not contain a fragment", what, raw)
+		return nil, usagef("%s must not contain a fragment", v)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, usagef("%s %q has an invalid port", what, raw)
+			return nil, usagef("%s has an invalid port: want 1 to 65535", v)
 		}
 	}
 	return u, nil

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
 	"github.com/ltikit/ltikit/toolkey"
 )
 
@@ -49,8 +50,9 @@ func keysCommand(ctx context.Context, args []string, getenv env, stdout io.Write
 	return usagef("keys: unknown subcommand %q: want list or rotate", args[0])
 }
 
-// keysList prints the published keys, the active one first. Like the JWKS
-// URL, it creates the first key when the database holds none.
+// keysList prints the published keys, the active one first. It only
+// reads: on a database that holds no key yet it says so and creates none
+// (the JWKS URL, a launch or 'keys rotate' makes the first).
 func keysList(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
 	f := newFlagSet("keys list")
 	asJSON := f.fs.Bool("json", false, "print JSON")
@@ -58,16 +60,36 @@ func keysList(ctx context.Context, args []string, getenv env, stdout io.Writer) 
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
 	if err != nil {
 		return err
 	}
 	defer done()
+	has, err := hasKeys(ctx, b)
+	if err != nil {
+		return fmt.Errorf("keys list: %w", err)
+	}
+	if !has {
+		if *asJSON {
+			return printJSON(stdout, []keyJSON{})
+		}
+		fmt.Fprintln(stdout, "no signing keys yet: the tool makes its first when it serves its key set (the JWKS URL) or a launch, or with 'demo-tool keys rotate'")
+		return nil
+	}
 	pub, err := b.ToolKeys().Published(ctx)
 	if err != nil {
 		return fmt.Errorf("keys list: %w", err)
 	}
 	return printKeys(stdout, pub, *asJSON)
+}
+
+// hasKeys reports whether the database holds a signing key. Published
+// makes the first key when there is none; counting the keys that have not
+// retired (one, once any key was made) does not.
+func hasKeys(ctx context.Context, b backend) (bool, error) {
+	var unretired int64
+	err := b.recordsDB().WithContext(ctx).Raw("SELECT count(*) FROM " + gormadapter.ToolKeysTable + " WHERE retired_at IS NULL").Row().Scan(&unretired)
+	return unretired > 0, err
 }
 
 // keysRotate makes a new key, published at once, that signs once every
@@ -80,7 +102,7 @@ func keysRotate(ctx context.Context, args []string, getenv env, stdout io.Writer
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}
@@ -91,9 +113,17 @@ func keysRotate(ctx context.Context, args []string, getenv env, stdout io.Writer
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}
-	before, err := store.Published(ctx)
+	// On a database without keys the rotation makes the first, which
+	// signs at once.
+	has, err := hasKeys(ctx, b)
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
+	}
+	var before []toolkey.PublicKey
+	if has {
+		if before, err = store.Published(ctx); err != nil {
+			return fmt.Errorf("keys rotate: %w", err)
+		}
 	}
 	var opts []toolkey.RotateOption
 	if *now {
@@ -111,11 +141,14 @@ func keysRotate(ctx context.Context, args []string, getenv env, stdout io.Writer
 		return fmt.Errorf("keys rotate: the new key is not published")
 	}
 	at := time.Now()
-	if nk.SignsAt(at) {
+	switch {
+	case len(before) == 0:
+		fmt.Fprintf(stdout, "made the tool's first signing key: %s signs now.\n", nk.KID)
+	case nk.SignsAt(at):
 		fmt.Fprintf(stdout, "rotated: %s signs now; running servers switch to it within %s. "+
 			"Platforms that cached the previous key set may refuse its tokens until they fetch it again.\n",
 			nk.KID, toolkey.DefaultCacheTTL)
-	} else {
+	default:
 		fmt.Fprintf(stdout, "rotated: %s is published now and takes over signing at %s (in %s), "+
 			"once every node and platform has fetched it; until then %s signs.\n",
 			nk.KID, nk.ActiveFrom.UTC().Format(time.RFC3339), nk.ActiveFrom.Sub(at).Round(time.Second), pub[0].KID)

@@ -32,6 +32,7 @@ func TestCLIKeysRotatePublishesBeforeUse(t *testing.T) {
 		}
 		return keys
 	}
+	mustCLI(t, dir, "keys", "rotate", "--db", db) // the first key
 	first := list()
 	if len(first) != 1 || first[0].Status != "active" {
 		t.Fatalf("first list: %+v", first)

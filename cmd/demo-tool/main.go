@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 func main() {
@@ -170,19 +171,75 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-const helpText = `demo-tool: an LTI 1.3 tool built on ltikit, with a built-in sandbox LMS.
+// helpText is 'demo-tool help': the usage, the flags table (envFlags) and
+// the endpoints. Its columns are aligned (TestHelpAligned).
+var helpText = helpUsage + flagsTable(envFlags) + helpEndpoints
+
+// helpWidth is the width the help text's flags table wraps at.
+const helpWidth = 104
+
+// envFlag is a flag that may come from an environment variable, for the
+// help's table.
+type envFlag struct {
+	flag, env, desc string
+}
+
+// envFlags are every flag read from an environment variable, with the
+// variable: the help's table. TestEnvVarsDocumented checks that every
+// LTIKIT_* variable the code reads is here and in the README.
+var envFlags = []envFlag{
+	{"--addr", "LTIKIT_ADDR", "serve: listen address (default 127.0.0.1:8080; port 0 picks a free one)"},
+	{"--base-url", "LTIKIT_BASE_URL", "serve, config, registration link: the tool's public base URL (serve's default: http://<addr>); every URL the tool sends out is built from it, never from the Host header"},
+	{"--db", "LTIKIT_DB", "every command but config: postgres://… or postgresql://… for PostgreSQL, otherwise an SQLite file path (default ./demo-tool.db). Give a DSN with a password in LTIKIT_DB, not --db: the process list shows flags to every local user (the tool warns when --db has a password). The commands that only read (platform list|show, deployment list, export, keys list, registration links) open an SQLite file read-only and create nothing"},
+	{"--sandbox", "LTIKIT_SANDBOX", "serve: serve a sandbox LMS at /sandbox/ and register it in the database (true or false; default false, except with no arguments at all)"},
+	{"--sandbox-url", "LTIKIT_SANDBOX_URL", "serve: the sandbox's public URL and issuer (default <base-url>/sandbox; its path must end in /sandbox)"},
+	{"--lookup-cache", "LTIKIT_LOOKUP_CACHE", "serve: how long a platform or deployment read from the database is reused, a duration like 30s or 5m (default 30s; 0: read it on every launch). Additions are seen at once, changes within this long"},
+	{"--partitioned-cookies", "LTIKIT_PARTITIONED_COOKIES", "serve: give the tool's cookies the Partitioned attribute (CHIPS), so a browser that blocks third-party cookies keeps them in the platform's frame (true or false; default true)"},
+	{"--platform-storage", "LTIKIT_PLATFORM_STORAGE", "serve: when the platform sends lti_storage_target, also bind the launch through the platform's storage (true or false; default true)"},
+	{"--trusted-proxies", "LTIKIT_TRUSTED_PROXIES", "serve: comma-separated IPs or CIDRs of the reverse proxies in front of the tool; the access log then takes the client address from X-Forwarded-For (its right-most address that is not a trusted proxy). Default none: the connection's address"},
+	{"--new-deployments", "LTIKIT_NEW_DEPLOYMENTS", "serve: what a verified launch with an unknown deployment_id of a registered platform does: refuse (default, 403 unknown_deployment) or record (store the deployment and accept the launch; Canvas makes a deployment per account or course)"},
+	{"--open-registration", "LTIKIT_OPEN_REGISTRATION", "serve: approve every Dynamic Registration at /lti/register without a one-time link; for sandboxes only (needs --sandbox or a loopback base URL; true or false)"},
+}
+
+// flagsTable is the help's table of flags and environment variables: three
+// aligned columns, the description wrapped at helpWidth.
+func flagsTable(flags []envFlag) string {
+	fw, ew := 0, 0
+	for _, f := range flags {
+		fw, ew = max(fw, len(f.flag)), max(ew, len(f.env))
+	}
+	indent := 2 + fw + 2 + ew + 2
+	var b strings.Builder
+	b.WriteString("Flags and their environment variables (a flag on the command line wins over its variable):\n")
+	fmt.Fprintf(&b, "  %-*s  %-*s  %s\n", fw, "FLAG", ew, "VARIABLE", "USE")
+	for _, f := range flags {
+		line := fmt.Sprintf("  %-*s  %-*s ", fw, f.flag, ew, f.env)
+		for _, word := range strings.Fields(f.desc) {
+			if len(line) > indent && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > helpWidth {
+				b.WriteString(line + "\n")
+				line = strings.Repeat(" ", indent-1)
+			}
+			line += " " + word
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+const helpUsage = `demo-tool: an LTI 1.3 tool built on ltikit, with a built-in sandbox LMS.
 
 Usage:
-  demo-tool                      same as: demo-tool serve --sandbox (no arguments at all;
-                                 flags need a subcommand)
+  demo-tool                                     same as: demo-tool serve --sandbox (no arguments at
+                                                all; flags need a subcommand)
   demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
                   [--lookup-cache 30s] [--trusted-proxies CIDR,...] [--new-deployments refuse|record]
-                  [--open-registration]
+                  [--open-registration] [--partitioned-cookies=false] [--platform-storage=false]
   demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL
                          [--token-url URL [--token-audience AUD]] [--deployment-id ID]... [--db DSN]
   demo-tool platform list [--json] [--db DSN]
   demo-tool platform show --issuer ISS [--client-id ID] [--json] [--db DSN]
-  demo-tool platform remove --issuer ISS --client-id ID [--db DSN]   and its deployments
+  demo-tool platform remove --issuer ISS --client-id ID [--db DSN]
+                                                the platform and its deployments
   demo-tool deployment add --issuer ISS --client-id ID --deployment-id ID [--db DSN]
   demo-tool deployment list [--issuer ISS [--client-id ID]] [--json] [--db DSN]
   demo-tool deployment remove --issuer ISS --client-id ID --deployment-id ID [--db DSN]
@@ -190,63 +247,37 @@ Usage:
   demo-tool import --in FILE|- [--replace] [--db DSN]
                                                 add what an export holds and the database lacks;
                                                 differing platforms fail the import unless --replace
-  demo-tool keys list [--json] [--db DSN]       the tool's published signing keys
-  demo-tool keys rotate [--now] [--db DSN]      a new signing key, published at once, signing once every
-                                                node and platform can know it (--now: at once); the old
-                                                one stays published a day
+  demo-tool keys list [--json] [--db DSN]       the tool's published signing keys (none until the
+                                                first is made: it never makes one)
+  demo-tool keys rotate [--now] [--db DSN]      a new signing key, published at once, signing once
+                                                every node and platform can know it (--now: at
+                                                once); the old one stays published a day. On a
+                                                database without keys: the first key
   demo-tool config [--lms moodle|canvas|blackboard|brightspace|sakai|generic] [--base-url URL] [--json]
-                                                what to enter in the LMS to register the tool, and the
-                                                platform add command for what the LMS gives back
+                                                what to enter in the LMS to register the tool, and
+                                                the platform add command for what the LMS gives back
   demo-tool registration link --base-url URL [--ttl 24h] [--note TEXT] [--db DSN]
                                                 a one-time LTI Dynamic Registration link for an LMS
   demo-tool registration links [--db DSN]       the links made, used and expired
   demo-tool help
 
-Flags (a flag on the command line wins over its environment variable):
-  --addr        LTIKIT_ADDR         listen address (default 127.0.0.1:8080; port 0 picks a free one)
-  --base-url    LTIKIT_BASE_URL     the tool's public base URL (default http://<addr>); every URL
-                                    the tool sends out is built from it, never from the Host header
-  --db          LTIKIT_DB           postgres://… or postgresql://… for PostgreSQL, otherwise an SQLite
-                                    file path (default ./demo-tool.db). Give a DSN with a password
-                                    in LTIKIT_DB, not --db: the process list shows flags to every
-                                    local user (the tool warns when --db has a password)
-  --sandbox     LTIKIT_SANDBOX      serve a sandbox LMS at /sandbox/ and register it in the database
-                                    (true/false; default false, except with no arguments at all)
-  --sandbox-url LTIKIT_SANDBOX_URL  the sandbox's public URL and issuer (default <base-url>/sandbox;
-                                    its path must end in /sandbox)
-  --lookup-cache LTIKIT_LOOKUP_CACHE how long a platform or deployment read from the database is
-                                    reused (default 30s; 0: read it on every launch). Additions
-                                    are seen at once, changes within this long
-  --partitioned-cookies LTIKIT_PARTITIONED_COOKIES  give the tool's cookies the Partitioned
-                                    attribute (CHIPS), so a browser that blocks third-party cookies
-                                    keeps them in the platform's frame (default true)
-  --platform-storage LTIKIT_PLATFORM_STORAGE  when the platform sends lti_storage_target, also bind
-                                    the launch through the platform's storage (default true)
-  --trusted-proxies LTIKIT_TRUSTED_PROXIES  comma-separated IPs or CIDRs of the reverse proxies in
-                                    front of the tool; the access log then takes the client address
-                                    from X-Forwarded-For (its right-most address that is not a
-                                    trusted proxy). Default none: the connection's address
-  --new-deployments LTIKIT_NEW_DEPLOYMENTS  what a verified launch with an unknown deployment_id of
-                                    a registered platform does: refuse (default, 403
-                                    unknown_deployment) or record (store the deployment and accept
-                                    the launch; Canvas makes a deployment per account or course)
-  --open-registration LTIKIT_OPEN_REGISTRATION  approve every Dynamic Registration at
-                                    /lti/register without a one-time link; for sandboxes only (needs
-                                    --sandbox or a loopback base URL)
+`
 
+const helpEndpoints = `
 Endpoints:
-  GET|POST /lti/login              login initiation URL to register with the platform
-  POST     /lti/launch             redirect URI to register with the platform
-  GET      /.well-known/jwks.json  the tool's public keys: the JWKS URL to register with the platform
-  GET|POST /grade                  send a grade (AGS), linked from the launch page
-  GET      /roster                 the course roster (NRPS), linked from the launch page
-  POST     /deep-linking           the deep linking picker's answer
-  GET      /healthz                health check (the database answers)
-  GET      /config                 what to enter in an LMS (?lms=moodle, canvas, …), as 'demo-tool config'
-  GET      /lti/register/TOKEN    LTI Dynamic Registration with a one-time link (registration link);
-                                   /lti/register without one with --open-registration
-  GET      /lti/canvas.json        Canvas's developer key configuration (method "Enter URL")
-  GET      /sandbox/               the sandbox LMS's launch links (with --sandbox)
+  GET|POST /lti/login                login initiation URL to register with the platform
+  POST     /lti/launch               redirect URI to register with the platform
+  GET      /.well-known/jwks.json    the tool's public keys: the JWKS URL to register with the platform
+  GET      /launch                   the launch page again, for the launch session
+  GET|POST /grade                    send a grade (AGS), linked from the launch page
+  GET      /roster                   the course roster (NRPS), linked from the launch page
+  POST     /deep-linking             the deep linking picker's answer
+  GET      /healthz                  health check (the database answers)
+  GET      /config                   what to enter in an LMS (?lms=moodle, canvas, …), as 'demo-tool config'
+  GET      /lti/register/TOKEN       LTI Dynamic Registration with a one-time link (registration link);
+                                     /lti/register without one with --open-registration
+  GET      /lti/canvas.json          Canvas's developer key configuration (method "Enter URL")
+  GET      /sandbox/                 the sandbox LMS's launch links (with --sandbox)
 
 A launch answers an HTML page, or JSON with "Accept: application/json".
 Each launch starts a launch session (table ltikit_launch_sessions, shared by every node): the
@@ -256,9 +287,10 @@ platform's iframe whose browser keeps no cookie of the tool.
 A session lasts 30 minutes unused, 2 hours at most; a page without one answers 401
 no_session: launch again from the platform.
 Platforms: a URL must be absolute http:// or https://; plain http is accepted (local LMSes and
-sandboxes use it) with a warning unless the host is loopback. Every missing or invalid flag is
-reported at once. A removal, or a platform replaced by import, reaches running servers when their
---lookup-cache entry expires (30s by default); additions are seen at once.
+sandboxes use it) with a warning unless the host is loopback. Every missing or invalid flag, and
+every invalid environment variable, is reported at once, naming the variable a value came from.
+A removal, or a platform replaced by import, reaches running servers when their --lookup-cache
+entry expires (30s by default); additions are seen at once.
 Exit status: 0 success, 1 failure (duplicate, unknown platform, conflict, database, port),
 2 bad usage or input.
 `

@@ -36,28 +36,28 @@ func registrationLink(ctx context.Context, args []string, getenv env, stdout io.
 	ttl := f.fs.Duration("ttl", defaultLinkTTL, "how long the link stays usable")
 	note := f.fs.String("note", "", "a label for 'registration links', e.g. the LMS it is for")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return err
 	}
-	var problems []string
 	base := ""
 	if *baseURL == "" {
-		problems = append(problems, "--base-url is required (the URL the LMS reaches the tool at)")
-	} else if u, err := checkBaseURL("--base-url", *baseURL); err != nil {
-		problems = append(problems, err.Error())
+		c.missing = append(c.missing, "--base-url (the URL the LMS reaches the tool at)")
+	} else if u, err := checkBaseURL(f.name("base-url"), *baseURL); err != nil {
+		c.fail("%s", err.Error())
 	} else {
 		base = u
 	}
 	if *ttl <= 0 || *ttl > maxLinkTTL {
-		problems = append(problems, fmt.Sprintf("--ttl must be more than 0 and at most %s", maxLinkTTL))
+		c.fail("%s must be more than 0 and at most %s", show("--ttl", ttl.String()), maxLinkTTL)
 	}
 	if len(*note) > maxLinkNote || !utf8.ValidString(*note) || strings.ContainsFunc(*note, isControl) {
-		problems = append(problems, fmt.Sprintf("--note must be at most %d printable characters", maxLinkNote))
+		c.fail("--note must be at most %d printable characters", maxLinkNote)
 	}
-	if len(problems) > 0 {
-		return usagef("registration link: %s", strings.Join(problems, "; "))
+	if err := c.err("registration link"); err != nil {
+		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
 	if err != nil {
 		return err
 	}
@@ -79,11 +79,17 @@ func registrationLinks(ctx context.Context, args []string, getenv env, stdout io
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db)
+	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
 	if err != nil {
 		return err
 	}
 	defer done()
+	// Read-only, the table is not created: a database of a demo-tool
+	// older than the links has none, and so no link.
+	if !b.recordsDB().WithContext(ctx).Migrator().HasTable(regLinksTable) {
+		fmt.Fprintln(stdout, "no registration links; make one with 'demo-tool registration link'")
+		return nil
+	}
 	rows, err := newRegLinks(b.recordsDB()).list(ctx)
 	if err != nil {
 		return fmt.Errorf("registration links: %w", err)

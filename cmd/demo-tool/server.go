@@ -110,73 +110,76 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	f.fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	f.fromEnv("trusted-proxies", "LTIKIT_TRUSTED_PROXIES")
 	db := f.dbFlag()
-	if err := f.parse(args, getenv); err != nil {
+	// Every problem is reported at once.
+	c := &checker{}
+	if err := f.parseInto(c, args, getenv); err != nil {
 		return cfg, err
 	}
 	cfg.UnpartitionedCookies, cfg.NoPlatformStorage = !partitioned, !platformStorage
+	cfg.DB = *db
 	switch newDeps {
 	case "refuse":
 	case "record":
 		cfg.RecordDeployments = true
 	default:
-		return cfg, usagef("--new-deployments %q: want refuse or record", newDeps)
+		c.fail("%s: want refuse or record", show(f.name("new-deployments"), newDeps))
 	}
 	var err error
-	if cfg.TrustedProxies, err = parseTrustedProxies(proxies); err != nil {
-		return cfg, err
+	if cfg.TrustedProxies, err = parseTrustedProxies(f.name("trusted-proxies"), proxies); err != nil {
+		c.fail("%s", err.Error())
 	}
-	cfg.DB = *db
 	if cfg.LookupCache < 0 {
-		return cfg, usagef("serve: --lookup-cache must not be negative")
+		c.fail("%s must not be negative (0: read the database on every launch)", show(f.name("lookup-cache"), cfg.LookupCache.String()))
 	}
-	if _, err := dbKind(cfg.DB); err != nil {
-		return cfg, err
-	}
+	addrOK := true
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-		return cfg, usagef("--addr %q must be host:port", cfg.Addr)
+		addrOK = false
+		c.fail("%s must be host:port, like 127.0.0.1:8080 or :8080", show(f.name("addr"), cfg.Addr))
 	}
+	baseOK := true
 	if cfg.BaseURL != "" {
-		u, err := checkBaseURL("--base-url", cfg.BaseURL)
+		u, err := checkBaseURL(f.name("base-url"), cfg.BaseURL)
 		if err != nil {
-			return cfg, err
+			baseOK = false
+			c.fail("%s", err.Error())
 		}
 		cfg.BaseURL = u
 	}
-	if cfg.OpenRegistration && !cfg.Sandbox && !loopbackBaseURL(cfg.BaseURL, cfg.Addr) {
-		return cfg, usagef("--open-registration lets anyone who reaches the tool register a platform: it is for sandboxes, so it needs --sandbox or a loopback --base-url; make one-time links with 'demo-tool registration link' instead")
+	if cfg.OpenRegistration && !cfg.Sandbox && addrOK && baseOK && !loopbackBaseURL(cfg.BaseURL, cfg.Addr) {
+		c.fail("%s lets anyone who reaches the tool register a platform: it is for sandboxes, so it needs --sandbox or a loopback --base-url; make one-time links with 'demo-tool registration link' instead", f.name("open-registration"))
 	}
 	if cfg.SandboxURL != "" {
 		if !cfg.Sandbox {
-			return cfg, usagef("--sandbox-url needs --sandbox")
+			c.fail("%s needs --sandbox", f.name("sandbox-url"))
 		}
-		u, err := checkBaseURL("--sandbox-url", cfg.SandboxURL)
-		if err != nil {
-			return cfg, err
+		if u, err := checkBaseURL(f.name("sandbox-url"), cfg.SandboxURL); err != nil {
+			c.fail("%s", err.Error())
+		} else if !strings.HasSuffix(u, "/sandbox") {
+			c.fail("%s: its path must end in /sandbox, where the sandbox is served", show(f.name("sandbox-url"), cfg.SandboxURL))
+		} else {
+			cfg.SandboxURL = u
 		}
-		if !strings.HasSuffix(u, "/sandbox") {
-			return cfg, usagef("--sandbox-url %q: its path must end in /sandbox, where the sandbox is served", cfg.SandboxURL)
-		}
-		cfg.SandboxURL = u
 	}
-	return cfg, nil
+	return cfg, c.err("serve")
 }
 
 // parseTrustedProxies parses --trusted-proxies: IPs and CIDRs separated
 // by commas (and spaces).
-func parseTrustedProxies(list string) ([]*net.IPNet, error) {
+// what names the flag or environment variable in errors.
+func parseTrustedProxies(what, list string) ([]*net.IPNet, error) {
 	var nets []*net.IPNet
 	for item := range strings.FieldsFuncSeq(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		if strings.Contains(item, "/") {
 			_, n, err := net.ParseCIDR(item)
 			if err != nil {
-				return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR", item)
+				return nil, usagef("%s: %q is not an IP address or CIDR: want a comma-separated list like 10.0.0.1,192.168.0.0/16", what, item)
 			}
 			nets = append(nets, n)
 			continue
 		}
 		ip := net.ParseIP(item)
 		if ip == nil {
-			return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR", item)
+			return nil, usagef("%s: %q is not an IP address or CIDR: want a comma-separated list like 10.0.0.1,192.168.0.0/16", what, item)
 		}
 		bits := 128
 		if ip4 := ip.To4(); ip4 != nil {
@@ -209,7 +212,7 @@ func checkBaseURL(what, raw string) (string, error) {
 		return "", err
 	}
 	if u.RawQuery != "" || u.ForceQuery {
-		return "", usagef("%s %q must not contain a query", what, raw)
+		return "", usagef("%s must not contain a query", show(what, raw))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"gorm.io/gorm"
@@ -44,17 +46,21 @@ type backend interface {
 }
 
 // dbKind tells a PostgreSQL URL from an SQLite path.
-func dbKind(dsn string) (string, error) {
+func dbKind(dsn string) (string, error) { return dbKindOf("--db", dsn) }
+
+// dbKindOf is dbKind naming the flag or environment variable the value
+// came from (what: "--db" or "LTIKIT_DB") in its errors.
+func dbKindOf(what, dsn string) (string, error) {
 	lower := strings.ToLower(dsn)
 	switch {
 	case dsn == "":
-		return "", usagef("--db is empty")
+		return "", usagef("%s is empty", what)
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return "postgres", nil
 	case strings.Contains(dsn, "://"):
-		return "", usagef("--db %q: only postgres:// URLs and SQLite file paths are supported", redactDSN(dsn))
+		return "", usagef("%s: only postgres:// URLs and SQLite file paths are supported", show(what, redactDSN(dsn)))
 	case dsn == ":memory:" || strings.HasPrefix(lower, "file:") || strings.ContainsAny(dsn, "?#"):
-		return "", usagef("--db %q: an SQLite database is given as a plain file path", dsn)
+		return "", usagef("%s: an SQLite database is given as a plain file path", show(what, dsn))
 	}
 	return "sqlite", nil
 }
@@ -99,6 +105,26 @@ var _ backend = (*gormBackend)(nil)
 // openBackend opens the database dsn names, creates the tables if needed,
 // and, with sweep, starts purging expired states in the background.
 func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) (*gormBackend, error) {
+	return openStore(ctx, dsn, log, storeOptions{sweep: sweep})
+}
+
+// storeOptions are how openStore opens the database.
+type storeOptions struct {
+	// sweep starts purging expired states in the background.
+	sweep bool
+	// readOnly opens the database for reading only: an SQLite file
+	// read-only (gormadapter.OpenSQLiteReadOnly: it must exist, and may be
+	// a file and directory the process cannot write), and no table is
+	// created on either database. The commands that only read use it.
+	readOnly bool
+}
+
+// errNoTables is the failure of a read-only command on a database without
+// the tool's tables.
+var errNoTables = errors.New("the database has no demo-tool tables (or tables of an older demo-tool): run 'demo-tool serve' or a command that writes, such as 'platform add', once to create them")
+
+// openStore opens the database dsn names, as opts say.
+func openStore(ctx context.Context, dsn string, log *slog.Logger, opts storeOptions) (*gormBackend, error) {
 	kind, err := dbKind(dsn)
 	if err != nil {
 		return nil, err
@@ -107,43 +133,100 @@ func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) 
 	// violation is gorm.ErrDuplicatedKey on both databases.
 	cfg := &gorm.Config{SkipDefaultTransaction: true, Logger: logger.Discard, TranslateError: true}
 	var db *gorm.DB
-	if kind == "postgres" {
+	switch {
+	case kind == "postgres":
 		db, err = gormadapter.OpenPostgres(dsn, cfg)
-	} else {
+	case opts.readOnly:
+		db, err = gormadapter.OpenSQLiteReadOnly(dsn, cfg, gormadapter.OpenLogger(log))
+	default:
 		db, err = gormadapter.OpenSQLite(dsn, cfg, gormadapter.OpenLogger(log))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening the database %s: %w", redactDSN(dsn), err)
+		return nil, openError(dsn, err)
 	}
 	b := &gormBackend{db: db, stopSweep: func() {}}
-	if err := gormadapter.Migrate(ctx, db); err != nil {
-		b.closeDB()
-		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
-	}
-	if err := migrateRecords(ctx, db); err != nil {
-		b.closeDB()
-		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
-	}
-	if err := migrateRegLinks(ctx, db); err != nil {
-		b.closeDB()
-		return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
+	if !opts.readOnly {
+		for _, migrate := range []func(context.Context, *gorm.DB) error{gormadapter.Migrate, migrateRecords, migrateRegLinks} {
+			if err := migrate(ctx, db); err != nil {
+				b.closeDB()
+				return nil, fmt.Errorf("creating the tables in %s: %w", redactDSN(dsn), err)
+			}
+		}
 	}
 	b.Adapter, err = gormadapter.New(ctx, db, gormadapter.WithLogger(log))
+	if err == nil {
+		// The tool's signing keys (ltikit_tool_keys, created by Migrate);
+		// the first key is made on first use, by whichever node comes
+		// first.
+		b.toolKeys, err = gormadapter.NewToolKeyStore(ctx, db, toolkey.StoreOptions{})
+	}
 	if err != nil {
 		b.closeDB()
+		if opts.readOnly && errors.Is(err, gormadapter.ErrNotMigrated) {
+			return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), errNoTables)
+		}
 		return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), err)
 	}
-	// The tool's signing keys (ltikit_tool_keys, created by Migrate); the
-	// first key is made on first use, by whichever node comes first.
-	b.toolKeys, err = gormadapter.NewToolKeyStore(ctx, db, toolkey.StoreOptions{})
-	if err != nil {
-		b.closeDB()
-		return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), err)
-	}
-	if sweep {
+	if opts.sweep && !opts.readOnly {
 		b.stopSweep = b.StartSweeper(0)
 	}
 	return b, nil
+}
+
+// openError says why the database could not be opened: for an SQLite path,
+// what is wrong with it, in words.
+func openError(dsn string, err error) error {
+	var pe *gormadapter.SQLitePathError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("opening the database %s: %w", redactDSN(dsn), err)
+	}
+	reason := ""
+	if pe.Err != nil {
+		reason = " (" + osReason(pe.Err) + ")"
+	}
+	var why string
+	switch pe.Problem {
+	case gormadapter.SQLiteDirMissing:
+		why = fmt.Sprintf("its directory %s does not exist; create it, or give another path", pe.Subject)
+	case gormadapter.SQLiteNotADirectory:
+		why = fmt.Sprintf("%s is a file, not a directory", pe.Subject)
+	case gormadapter.SQLiteIsDirectory:
+		why = "it is a directory; give the path of a database file inside it, e.g. " + filepath.Join(dsn, defaultDB)
+	case gormadapter.SQLiteNotRegular:
+		why = "it is not a regular file"
+	case gormadapter.SQLiteNotWritable:
+		if pe.Subject != pe.Path {
+			why = fmt.Sprintf("the directory %s is not writable%s: SQLite creates the database and its -wal and -shm files there", pe.Subject, reason)
+		} else {
+			why = "the file is not writable" + reason + "; the commands that only read, such as 'platform list', work on a read-only file"
+		}
+	case gormadapter.SQLiteNotReadable:
+		why = "the file is not readable" + reason
+	case gormadapter.SQLiteFileMissing:
+		return &explained{msg: fmt.Sprintf("no SQLite database %s: the file does not exist (is --db or LTIKIT_DB right?); 'demo-tool serve' or a command that writes, such as 'platform add', creates it", dsn), err: err}
+	default:
+		why = "the file cannot be created or opened there" + reason
+	}
+	return &explained{msg: fmt.Sprintf("cannot use the SQLite database %s: %s", dsn, why), err: err}
+}
+
+// explained is an error told in the CLI's own words, wrapping the error it
+// explains so errors.Is and errors.As still find it.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
+
+// osReason is the operating system's reason, without the path.
+func osReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func (b *gormBackend) closeDB() error {
