@@ -33,29 +33,59 @@ const lineItemQuery = "type_id=1"
 type LineItem struct {
 	// ID is the line item's URL, set by the platform:
 	// <base>/ags/lineitems/<n>/lineitem?type_id=1.
-	ID             string  `json:"id"`
-	ScoreMaximum   float64 `json:"scoreMaximum"`
-	Label          string  `json:"label"`
-	ResourceID     string  `json:"resourceId,omitempty"`
-	ResourceLinkID string  `json:"resourceLinkId,omitempty"`
-	Tag            string  `json:"tag,omitempty"`
-	StartDateTime  string  `json:"startDateTime,omitempty"`
-	EndDateTime    string  `json:"endDateTime,omitempty"`
-	GradesReleased *bool   `json:"gradesReleased,omitempty"`
+	ID string `json:"id"`
+	// ScoreMaximum is scoreMaximum: the maximum score of the column,
+	// greater than 0.
+	ScoreMaximum float64 `json:"scoreMaximum"`
+	// Label is label: the column's title in the gradebook.
+	Label string `json:"label"`
+	// ResourceID is resourceId: the tool's own identifier of the activity.
+	// Empty when the tool set none.
+	ResourceID string `json:"resourceId,omitempty"`
+	// ResourceLinkID is resourceLinkId: the resource link the line item is
+	// attached to. Empty when it is attached to none.
+	ResourceLinkID string `json:"resourceLinkId,omitempty"`
+	// Tag is tag: the tool's own qualifier of the line item (such as
+	// "final"). Empty when the tool set none.
+	Tag string `json:"tag,omitempty"`
+	// StartDateTime is startDateTime: when submissions open, ISO 8601 with
+	// a time zone, as the tool sent it. Empty when not set.
+	StartDateTime string `json:"startDateTime,omitempty"`
+	// EndDateTime is endDateTime: when submissions close, as the tool sent
+	// it. Empty when not set.
+	EndDateTime string `json:"endDateTime,omitempty"`
+	// GradesReleased is gradesReleased: whether learners see the grades.
+	// Nil when not set.
+	GradesReleased *bool `json:"gradesReleased,omitempty"`
 }
 
 // Score is a score the platform accepted (AGS 2.0 §3.4), as posted.
 type Score struct {
 	// LineItemID is the URL of the line item the score was posted to.
-	LineItemID       string   `json:"-"`
-	UserID           string   `json:"userId"`
-	ScoreGiven       *float64 `json:"scoreGiven,omitempty"`
-	ScoreMaximum     *float64 `json:"scoreMaximum,omitempty"`
-	Comment          string   `json:"comment,omitempty"`
-	Timestamp        string   `json:"timestamp"`
-	ActivityProgress string   `json:"activityProgress"`
-	GradingProgress  string   `json:"gradingProgress"`
-	ScoringUserID    string   `json:"scoringUserId,omitempty"`
+	LineItemID string `json:"-"`
+	// UserID is userId: the learner's sub, whom the score is for.
+	UserID string `json:"userId"`
+	// ScoreGiven is scoreGiven: the score, 0 or more. Nil when the tool
+	// posted progress without a score.
+	ScoreGiven *float64 `json:"scoreGiven,omitempty"`
+	// ScoreMaximum is scoreMaximum: the maximum the score is out of;
+	// present whenever ScoreGiven is. Nil otherwise.
+	ScoreMaximum *float64 `json:"scoreMaximum,omitempty"`
+	// Comment is comment: the tool's comment for the learner. Empty when
+	// none.
+	Comment string `json:"comment,omitempty"`
+	// Timestamp is timestamp: when the score was set, ISO 8601 with
+	// sub-second precision, as posted.
+	Timestamp string `json:"timestamp"`
+	// ActivityProgress is activityProgress: "Initialized", "Started",
+	// "InProgress", "Submitted" or "Completed".
+	ActivityProgress string `json:"activityProgress"`
+	// GradingProgress is gradingProgress: "FullyGraded", "Pending",
+	// "PendingManual", "Failed" or "NotReady".
+	GradingProgress string `json:"gradingProgress"`
+	// ScoringUserID is scoringUserId: the sub of the user who scored, when
+	// it was not the tool. Empty when absent.
+	ScoringUserID string `json:"scoringUserId,omitempty"`
 	// Raw is the body as the tool posted it, extensions included.
 	Raw json.RawMessage `json:"-"`
 }

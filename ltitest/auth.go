@@ -70,6 +70,7 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.recordDeepLinkingRequest(claims) // what a deep linking response must echo (deeplink.go)
+	p.recordLaunchedMember(claims)     // the launched user is on the roster (nrps.go)
 	writeAutoSubmitForm(w, redirectURI, append([]field{{"id_token", token}, {"state", state}}, storage...))
 }
 

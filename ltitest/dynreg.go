@@ -78,10 +78,14 @@ type ToolRegistration struct {
 	ClientID, DeploymentID string
 	// LoginURL, RedirectURIs, TargetLinkURI and JWKSURL are the tool URLs
 	// an accepted registration made the platform adopt.
-	LoginURL      string
-	RedirectURIs  []string
+	LoginURL string
+	// RedirectURIs are the tool's redirect URIs (redirect_uris).
+	RedirectURIs []string
+	// TargetLinkURI is the tool's default launch URL (the LTI tool
+	// configuration's target_link_uri).
 	TargetLinkURI string
-	JWKSURL       string
+	// JWKSURL is the tool's key set URL (jwks_uri).
+	JWKSURL string
 	// Scopes are the scopes granted.
 	Scopes []string
 }

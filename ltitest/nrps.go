@@ -11,17 +11,28 @@ import (
 // Member is a membership of the platform's context (NRPS 2.0 §2.3), as
 // the memberships endpoint sends it.
 type Member struct {
+	// UserID is user_id: the member's sub, as in their launches.
 	UserID string `json:"user_id"`
 	// Roles are sent as they are: full URIs (the default) or short names
 	// such as Moodle's "Learner".
-	Roles              []string `json:"roles"`
-	Status             string   `json:"status,omitempty"`
-	Name               string   `json:"name,omitempty"`
-	GivenName          string   `json:"given_name,omitempty"`
-	FamilyName         string   `json:"family_name,omitempty"`
-	Email              string   `json:"email,omitempty"`
-	Picture            string   `json:"picture,omitempty"`
-	LISPersonSourcedID string   `json:"lis_person_sourcedid,omitempty"`
+	Roles []string `json:"roles"`
+	// Status is status: "Active", "Inactive" or "Deleted" (the last only
+	// in a differences page). Empty: not sent, which means Active.
+	Status string `json:"status,omitempty"`
+	// Name is name: the member's full name. Empty when not sent.
+	Name string `json:"name,omitempty"`
+	// GivenName is given_name. Empty when not sent.
+	GivenName string `json:"given_name,omitempty"`
+	// FamilyName is family_name. Empty when not sent.
+	FamilyName string `json:"family_name,omitempty"`
+	// Email is email. Empty when not sent.
+	Email string `json:"email,omitempty"`
+	// Picture is picture: the URL of the member's picture. Empty when not
+	// sent.
+	Picture string `json:"picture,omitempty"`
+	// LISPersonSourcedID is lis_person_sourcedid: the member's identifier
+	// in the student information system. Empty when not sent.
+	LISPersonSourcedID string `json:"lis_person_sourcedid,omitempty"`
 }
 
 // nrpsData is the memberships endpoint's state, guarded by svcState.mu.
@@ -58,6 +69,9 @@ func (p *Platform) WithNRPS() LaunchOption {
 // AddMember adds m to the context, or replaces the member with the same
 // UserID. An empty UserID gets a generated one, empty Roles the context
 // role Learner, an empty Status "Active". It returns the member as stored.
+// Every user the platform launches is made a member too, with the
+// launch's roles, names and email (see the auth endpoint): a test adds
+// only the members who never launch.
 func (p *Platform) AddMember(m Member) Member {
 	p.svc.mu.Lock()
 	defer p.svc.mu.Unlock()
@@ -87,6 +101,66 @@ func (p *Platform) addMemberLocked(m Member) Member {
 	}
 	d.members = append(d.members, &memberRec{m: m, changed: d.seq})
 	return m
+}
+
+// recordLaunchedMember makes the user of a launch a member of the context,
+// as an LMS launches only its course's members: the id_token's sub, with
+// its roles, name, given_name, family_name and email, is added to the
+// roster, or merged into the member with that user id (the launch's roles
+// are added to theirs, its names and email fill in or replace theirs; a
+// removed member stays removed). An anonymous launch (no sub) adds no one.
+// A launch that changes nothing leaves the differences mark alone.
+func (p *Platform) recordLaunchedMember(claims map[string]any) {
+	sub, _ := claims["sub"].(string)
+	if sub == "" {
+		return
+	}
+	str := func(name string) string { s, _ := claims[name].(string); return s }
+	var roles []string
+	switch rs := claims[lti.ClaimRoles].(type) {
+	case []string:
+		roles = rs
+	case []any:
+		for _, r := range rs {
+			if s, ok := r.(string); ok {
+				roles = append(roles, s)
+			}
+		}
+	}
+	m := Member{UserID: sub, Roles: roles, Name: str("name"), GivenName: str("given_name"),
+		FamilyName: str("family_name"), Email: str("email")}
+
+	p.svc.mu.Lock()
+	defer p.svc.mu.Unlock()
+	for _, rec := range p.svc.nrps.members {
+		if rec.m.UserID != sub {
+			continue
+		}
+		merged := rec.m
+		merged.Roles = slices.Clone(rec.m.Roles)
+		for _, r := range roles {
+			if !slices.Contains(merged.Roles, r) {
+				merged.Roles = append(merged.Roles, r)
+			}
+		}
+		for _, f := range []struct {
+			dst *string
+			v   string
+		}{
+			{&merged.Name, m.Name}, {&merged.GivenName, m.GivenName}, {&merged.FamilyName, m.FamilyName}, {&merged.Email, m.Email},
+		} {
+			if f.v != "" {
+				*f.dst = f.v
+			}
+		}
+		if !slices.Equal(merged.Roles, rec.m.Roles) || merged.Name != rec.m.Name || merged.GivenName != rec.m.GivenName ||
+			merged.FamilyName != rec.m.FamilyName || merged.Email != rec.m.Email {
+			p.svc.nrps.seq++
+			rec.m, rec.changed = merged, p.svc.nrps.seq
+		}
+		return
+	}
+	p.addMemberLocked(m)
 }
 
 // AddMembers adds n learners ("Learner <k>", learner<k>@example.com, the

@@ -34,6 +34,10 @@ const (
 	pathRoster = "/roster"
 	// pathDeepLinking is the deep linking picker's form target.
 	pathDeepLinking = "/deep-linking"
+	// pathLaunchPage shows the launch page again for the launch session:
+	// the pages after the launch link back to it (the launch itself is a
+	// one-time post to pathLaunch).
+	pathLaunchPage = "/launch"
 )
 
 // serviceTimeout bounds one call to a platform's token endpoint or services;
@@ -74,6 +78,7 @@ func (a *app) mountAdvantage(e *echo.Echo) {
 	e.GET(pathJWKS, jwks)
 	e.HEAD(pathJWKS, jwks)
 	requireSession := echolti.Middleware(a.sessions.Require)
+	e.GET(pathLaunchPage, a.launchPage, requireSession)
 	e.GET(pathGrade, a.gradePage, requireSession)
 	e.POST(pathGrade, a.postGrade, requireSession)
 	e.GET(pathRoster, a.rosterPage, requireSession)
@@ -182,6 +187,6 @@ func (a *app) describeServiceError(ctx context.Context, what string, err error) 
 // writeServiceError answers a failed service call with the error page.
 func (a *app) writeServiceError(c echo.Context, what string, err error) error {
 	f := a.describeServiceError(c.Request().Context(), what, err)
-	writeErrorPageFull(c.Response(), c.Request(), what+" failed", f.Status, f.Code, f.Description, "")
+	a.writeSessionErrorPage(c.Response(), c.Request(), what+" failed", f.Status, f.Code, f.Description, "")
 	return nil
 }

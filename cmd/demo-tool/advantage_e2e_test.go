@@ -232,7 +232,7 @@ func TestAdvantageEndToEnd(t *testing.T) {
 		}
 		// The result read back through the AGS results endpoint, on the
 		// line item's scale (scoreMaximum 100).
-		if !strings.Contains(page, `id="platform-results"`) || !strings.Contains(page, "<td><code>1002</code></td><td>75</td><td>100</td>") {
+		if !strings.Contains(page, `id="platform-results"`) || !strings.Contains(page, `<td class="user"><span class="name">Stu Dent</span><span class="sub">1002</span></td><td class="nowrap">75</td><td class="nowrap">100</td>`) {
 			t.Errorf("the result page does not show the platform's result 75/100:\n%s", page)
 		}
 		if strings.Contains(page, "<b>done</b>") {
@@ -248,7 +248,7 @@ func TestAdvantageEndToEnd(t *testing.T) {
 			t.Errorf("score line item %q, timestamp %q", got[0].LineItem, got[0].Timestamp)
 		}
 		// The sandbox page's gradebook lists it.
-		if sp := get(t, http.DefaultClient, n.url+"/sandbox/"); !strings.Contains(string(sp.body), "Stu Dent (1002)") ||
+		if sp := get(t, http.DefaultClient, n.url+"/sandbox/"); !strings.Contains(string(sp.body), `<span class="name">Stu Dent</span><span class="sub">1002</span>`) ||
 			!strings.Contains(string(sp.body), "7.5 / 10") {
 			t.Errorf("the sandbox gradebook does not show the score:\n%s", sp.body)
 		}
@@ -478,7 +478,10 @@ func TestAdvantageExternalPlatform(t *testing.T) {
 	instructor := ltitest.NewBrowser()
 	e.launch(t, instructor, e.platform.WithNRPS())
 	r := get(t, instructor, e.node.url+pathRoster)
-	if r.status != http.StatusOK || len(memberRowRe.FindAll(r.body, -1)) != 3 || !strings.Contains(string(r.body), "Learner 3") {
+	// The 3 members added and the 2 users who launched: a platform's
+	// roster has everyone it launches.
+	if r.status != http.StatusOK || len(memberRowRe.FindAll(r.body, -1)) != 5 || !strings.Contains(string(r.body), "Learner 3") ||
+		!strings.Contains(string(r.body), ltitest.DefaultInstructor.Name) || !strings.Contains(string(r.body), ltitest.DefaultLearner.Name) {
 		t.Errorf("roster: %d\n%s", r.status, r.body)
 	}
 }

@@ -140,14 +140,14 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 		return err
 	}
 	if !l.IsDeepLinking() {
-		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "not_deep_linking",
+		a.writeSessionErrorPage(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "not_deep_linking",
 			"this launch is not a deep linking request", "Start the deep linking from the platform.")
 		return nil
 	}
 	req, err := deeplink.ParseRequest(l)
 	if err != nil {
 		e := lti.AsError(err)
-		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, string(e.Code()),
+		a.writeSessionErrorPage(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, string(e.Code()),
 			"this deep linking request cannot be answered: "+e.Description(), "")
 		return nil
 	}
@@ -195,7 +195,7 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 		return nil
 	}
 	if !first {
-		writeErrorPageFull(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "already_answered",
+		a.writeSessionErrorPage(c.Response(), c.Request(), "Deep linking failed", http.StatusBadRequest, "already_answered",
 			"this deep linking request was already answered",
 			"A deep linking request is answered once: start the deep linking again from the platform.")
 		return nil

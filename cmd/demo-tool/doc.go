@@ -38,7 +38,16 @@
 // use). Flags without a
 // subcommand are bad usage: only demo-tool with no arguments at all serves
 // the sandbox, and serve mounts it (and writes its registration into the
-// database) only with --sandbox.
+// database) only with --sandbox. Every missing or invalid flag or variable
+// is reported at once, a value that came from the environment is named by
+// its variable, and a parse error says the format wanted.
+//
+// The commands that only read (platform list and show, deployment list,
+// export, keys list, registration links) open the database read-only:
+// they work on a read-only SQLite file, never create a table, a file or a
+// signing key, and refuse a database that does not exist instead of
+// creating it. A bad SQLite path says what is wrong with it (its directory
+// missing or not writable, a directory, a file not writable).
 //
 // # Flags and environment
 //
@@ -160,6 +169,7 @@
 //	GET|POST /lti/login              OIDC login initiation (register it as the tool's login URL)
 //	POST     /lti/launch             the redirect URI: <base-url>/lti/launch
 //	GET      /.well-known/jwks.json  the tool's public key set (register it as the tool's JWKS URL)
+//	GET      /launch                 the launch page again, for the launch session (linked from the pages below)
 //	GET|POST /grade                  send a grade (Assignment and Grade Services), after a launch
 //	GET      /roster                 the course roster (Names and Role Provisioning Services), after a launch
 //	POST     /deep-linking           the deep linking picker's answer
@@ -269,10 +279,14 @@
 // link. The sandbox knows the tool's JWKS URL, so its token endpoint and
 // its deep_link_return_url verify the tool's signatures; its return page
 // shows the verified items. Its page lists the scores it recorded and the
-// items returned; GET /sandbox/scores answers the scores as JSON
-// ({"scores":[{"lineItem","label","userId","scoreGiven","scoreMaximum",
-// "comment","timestamp","activityProgress","gradingProgress",
-// "scoringUserId"}]}, oldest first).
+// items returned, each LTI resource link with a launch link (/sandbox/item:
+// a resource link launch of the item's URL and custom parameters, with its
+// own gradebook column when it asked for one); GET /sandbox/scores is the
+// whole gradebook for a browser, and the scores as JSON otherwise or with
+// ?format=json ({"scores":[{"lineItem","label","userId","scoreGiven",
+// "scoreMaximum","comment","timestamp","activityProgress",
+// "gradingProgress","scoringUserId"}]}, oldest first). Every user it
+// launches is a member of its course.
 // A link starts a real browser launch: the sandbox posts the login
 // initiation to /lti/login, the tool redirects the browser to
 // /sandbox/auth, which posts the signed id_token to /lti/launch. The

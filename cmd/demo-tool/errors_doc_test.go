@@ -71,6 +71,7 @@ var moduleSentinels = map[string]struct {
 	"gormadapter.ErrNotMigrated":        {gormadapter.ErrNotMigrated, lti.CodeStorageUnavailable},
 	"gormadapter.ErrUnsupportedDialect": {gormadapter.ErrUnsupportedDialect, lti.CodeStorageUnavailable},
 	"gormadapter.ErrDuplicate":          {gormadapter.ErrDuplicate, lti.CodeAlreadyExists},
+	"gormadapter.ErrSQLitePath":         {gormadapter.ErrSQLitePath, lti.CodeStorageUnavailable},
 
 	"token.ErrNoTokenEndpoint":      {ltitoken.ErrNoTokenEndpoint, lti.CodeNoTokenEndpoint},
 	"token.ErrRejected":             {ltitoken.ErrRejected, lti.CodeTokenRefused},
@@ -135,23 +136,25 @@ var moduleSentinels = map[string]struct {
 	"dynreg.ErrStorageUnavailable":       {dynreg.ErrStorageUnavailable, lti.CodeStorageUnavailable},
 	"dynreg.ErrServerError":              {dynreg.ErrServerError, lti.CodeInternal},
 
-	"ltitest.ErrNoCookieJar": {ltitest.ErrNoCookieJar, lti.CodeInvalidRequest},
+	"ltitest.ErrNoCookieJar":   {ltitest.ErrNoCookieJar, lti.CodeInvalidRequest},
+	"ltitest.ErrNotLaunchable": {ltitest.ErrNotLaunchable, lti.CodeInvalidRequest},
 }
 
 // moduleErrorTypes is every exported error type of the library's packages,
 // by its name in docs/errors.md, with a zero value.
 var moduleErrorTypes = map[string]error{
-	"*lti.Error":                &lti.Error{},
-	"*launch.StorageLaunch":     nil, // checked by name only: no zero value outside launch
-	"*keys.FetchError":          &keys.FetchError{},
-	"*token.RetrieveError":      &ltitoken.RetrieveError{},
-	"*ags.HTTPError":            &ags.HTTPError{},
-	"*nrps.HTTPError":           &nrps.HTTPError{},
-	"*deeplink.Error":           &deeplink.Error{},
-	"*dynreg.Error":             &dynreg.Error{},
-	"*ltitest.LoginError":       &ltitest.LoginError{},
-	"*ltitest.AuthError":        &ltitest.AuthError{},
-	"*ltitest.DeepLinkingError": &ltitest.DeepLinkingError{},
+	"*lti.Error":                   &lti.Error{},
+	"*launch.StorageLaunch":        nil, // checked by name only: no zero value outside launch
+	"*keys.FetchError":             &keys.FetchError{},
+	"*token.RetrieveError":         &ltitoken.RetrieveError{},
+	"*ags.HTTPError":               &ags.HTTPError{},
+	"*nrps.HTTPError":              &nrps.HTTPError{},
+	"*deeplink.Error":              &deeplink.Error{},
+	"*dynreg.Error":                &dynreg.Error{},
+	"*gormadapter.SQLitePathError": &gormadapter.SQLitePathError{},
+	"*ltitest.LoginError":          &ltitest.LoginError{},
+	"*ltitest.AuthError":           &ltitest.AuthError{},
+	"*ltitest.DeepLinkingError":    &ltitest.DeepLinkingError{},
 }
 
 // moduleRoot is the module's directory, two levels up from cmd/demo-tool.

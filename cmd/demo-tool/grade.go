@@ -71,12 +71,30 @@ type gradeUser struct{ ID, Name string }
 // gradeResult is a posted score and what the platform reports back.
 type gradeResult struct {
 	Score       gradeForm
+	UserName    string // the graded user's name, when the page knows it
+	Sent        stamp  // the score's timestamp
 	Results     []resultRow
 	ResultsNote string
 }
 
 type resultRow struct {
-	UserID, Score, Maximum, Comment string
+	UserID, Name, Score, Maximum, Comment string
+}
+
+// nameUsers fills in the names of the graded user and of the results'
+// users from the learners the page offers and the launch's own user.
+func (res *gradeResult) nameUsers(v *gradeView) {
+	names := map[string]string{}
+	for _, u := range v.Users {
+		names[u.ID] = u.Name
+	}
+	if v.Who.Sub != "" && v.Who.Name != "" {
+		names[v.Who.Sub] = v.Who.Name
+	}
+	res.UserName = names[res.Score.UserID]
+	for i := range res.Results {
+		res.Results[i].Name = names[res.Results[i].UserID]
+	}
 }
 
 // gradeView is the data of the grade page.
@@ -154,7 +172,7 @@ func (a *app) gradePage(c echo.Context) error {
 		return err
 	}
 	if p := gradeProblem(l); p != "" {
-		writeErrorPageFull(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
+		a.writeSessionErrorPage(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
 			"sending a grade is "+p, "")
 		return nil
 	}
@@ -197,6 +215,12 @@ func parseScore(l *launch.Launch, f gradeForm) (score ags.Score, msg string) {
 		if score.ScoreGiven, ok = number(f.ScoreGiven); !ok || *score.ScoreGiven < 0 {
 			return score, "The score must be a number of 0 or more."
 		}
+	} else if score.GradingProgress == ags.GradingFullyGraded {
+		// AGS 2.0 §3.4.7: scoreGiven is optional, but FullyGraded says the
+		// score, if any, is the final grade: without one the platform may
+		// clear the learner's grade. A score without scoreGiven is for
+		// progress only (Pending, PendingManual, NotReady, Failed).
+		return score, "Enter a score: a grade marked FullyGraded needs one. To report progress without a score, choose another grading progress (such as Pending)."
 	}
 	if f.ScoreMaximum != "" {
 		if score.ScoreMaximum, ok = number(f.ScoreMaximum); !ok || *score.ScoreMaximum <= 0 {
@@ -221,7 +245,7 @@ func (a *app) postGrade(c echo.Context) error {
 		return err
 	}
 	if p := gradeProblem(l); p != "" {
-		writeErrorPageFull(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
+		a.writeSessionErrorPage(c.Response(), c.Request(), "No grading", http.StatusConflict, "grading_unavailable",
 			"sending a grade is "+p, "")
 		return nil
 	}
@@ -252,6 +276,10 @@ func (a *app) postGrade(c echo.Context) error {
 		status = http.StatusBadRequest
 	}
 	v := a.newGradeView(ctx, l, s, client)
+	if result != nil {
+		result.Sent = stampOf(score.Timestamp)
+		result.nameUsers(v)
+	}
 	v.Error, v.Result = msg, result
 	if msg != "" {
 		if !v.Staff {

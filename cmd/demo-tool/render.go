@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,11 +28,52 @@ var templateFS embed.FS
 // unescaped.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"launch", "sandbox", "error", "index", "picker", "grade", "roster", "deeplinks"} {
-		m[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
+	for _, name := range []string{"launch", "sandbox", "error", "index", "picker", "grade", "roster", "deeplinks", "scores"} {
+		m[name] = template.Must(template.New("layout.html").Funcs(pageFuncs).
+			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return m
 }()
+
+// pageFuncs are the templates' functions.
+var pageFuncs = template.FuncMap{"breakable": breakable}
+
+// breakable escapes s and lets the browser break the line after each
+// underscore (<wbr>): a claim member name such as
+// accept_presentation_document_targets then wraps between its words in a
+// narrow column, never inside one.
+func breakable(s string) template.HTML {
+	parts := strings.Split(s, "_")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "_<wbr>"))
+}
+
+// timeLayout is how pages show a time: day, month and year, and the time
+// of day in UTC, the same for every reader ("4 Dec 2026, 10:41 UTC"); the
+// exact value goes in the datetime attribute of a <time> element.
+const timeLayout = "2 Jan 2006, 15:04 MST"
+
+// stamp is a time as pages show it: Text for people, ISO (RFC 3339, UTC)
+// for the <time datetime> attribute. ISO is empty when the value was not
+// an RFC 3339 time, and Text is then the value as it came.
+type stamp struct{ ISO, Text string }
+
+// newStamp reads an RFC 3339 timestamp (as AGS scores carry them).
+func newStamp(raw string) stamp {
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return stamp{Text: raw}
+	}
+	return stampOf(t)
+}
+
+// stampOf is t as pages show it.
+func stampOf(t time.Time) stamp {
+	t = t.UTC()
+	return stamp{ISO: t.Format(time.RFC3339), Text: t.Format(timeLayout)}
+}
 
 // pageCSP is the Content-Security-Policy of demo-tool's own pages: no
 // script, no requests, inline style only. (The sandbox platform's
@@ -178,6 +220,25 @@ func (a *app) showLaunch(c echo.Context) error {
 		slog.String("message_type", l.MessageType()),
 		slog.Bool("anonymous", l.Anonymous()),
 		slog.String("state_binding", string(l.StateBinding())))
+	return a.renderLaunch(c, l, s)
+}
+
+// launchPage shows the launch page again, for the launch the session
+// restores: the grade, roster and error pages link back to it with the
+// session (Session.URL), since the launch itself was a one-time form post.
+// It runs behind sessions.Require.
+func (a *app) launchPage(c echo.Context) error {
+	l, s, err := current(c)
+	if err != nil {
+		return err
+	}
+	return a.renderLaunch(c, l, s)
+}
+
+// renderLaunch answers the launch page (or its JSON) of l, whose links and
+// forms carry the session s.
+func (a *app) renderLaunch(c echo.Context, l *launch.Launch, s *session.Session) error {
+	r := c.Request()
 	v, err := newLaunchJSON(l)
 	if err != nil {
 		return err
@@ -207,13 +268,14 @@ func (a *app) showLaunch(c echo.Context) error {
 // this launch. The launch page shows them, and the grade and roster pages
 // link to each other with them.
 type launchServices struct {
+	LaunchURL             string // the launch page again (pathLaunchPage)
 	GradeURL, GradeNote   string // GradeURL empty: not available
 	RosterURL, RosterNote string
 	JWKSURL               string
 }
 
 func (a *app) launchServices(l *launch.Launch, s *session.Session) launchServices {
-	ls := launchServices{JWKSURL: a.toolURL(pathJWKS)}
+	ls := launchServices{JWKSURL: a.toolURL(pathJWKS), LaunchURL: s.URL(a.toolURL(pathLaunchPage))}
 	if note := gradeProblem(l); note != "" {
 		ls.GradeNote = note
 	} else {
@@ -384,40 +446,81 @@ var errorHints = map[lti.Code]string{
 }
 
 // renderLTIError renders a refused login or launch: the library's JSON
-// when asked for JSON, otherwise an HTML page. Only the code and the safe
-// description are shown, escaped.
+// when asked for JSON, otherwise an HTML page headed by the stage that
+// refused (refusalHeading). Only the code and the safe description are
+// shown, escaped.
 func (a *app) renderLTIError(w http.ResponseWriter, r *http.Request, e *lti.Error) {
 	if prefersJSON(r) {
 		launch.WriteError(w, r, e)
 		return
 	}
-	writeErrorPageHint(w, r, e.Status(), string(e.Code()), e.Description(), errorHints[e.Code()])
+	writeErrorPageFull(w, r, refusalHeading(r), e.Status(), string(e.Code()), e.Description(), errorHints[e.Code()])
 }
 
-// writeErrorPageHint answers a refused launch in the launch errors' shape:
-// {"error": code, "error_description": desc} for JSON clients, otherwise
-// an HTML page with the hint.
-func writeErrorPageHint(w http.ResponseWriter, r *http.Request, status int, code, desc, hint string) {
-	writeErrorPageFull(w, r, "Launch refused", status, code, desc, hint)
+// refusalHeading names what was refused, by the route the request came
+// to: the OIDC login initiation (LTI 1.3 Core §4.1, pathLogin) is "Login
+// refused", the id_token post to the redirect URI (pathLaunch) "Launch
+// refused", any other request "Request refused". The launch handlers
+// share one error handler, so the route is what tells the stage.
+func refusalHeading(r *http.Request) string {
+	switch r.URL.Path {
+	case pathLogin:
+		return "Login refused"
+	case pathLaunch:
+		return "Launch refused"
+	}
+	return "Request refused"
+}
+
+// errorView is the data of the error page.
+type errorView struct {
+	Heading     string // the page's title and heading (a 404 is always "Not found")
+	Status      int
+	StatusText  string
+	Code        string
+	Description string
+	Hint        string
+	RequestID   string
+	// LaunchURL links back to the launch page with the launch session,
+	// on the error pages of the pages after a launch; empty elsewhere.
+	LaunchURL string
 }
 
 // writeErrorPageFull answers any error in the launch errors' shape, the
 // HTML page under heading (a 404 is always "Not found").
 func writeErrorPageFull(w http.ResponseWriter, r *http.Request, heading string, status int, code, desc, hint string) {
+	writeErrorPage(w, r, errorView{Heading: heading, Status: status, Code: code, Description: desc, Hint: hint})
+}
+
+// writeSessionErrorPage is writeErrorPageFull for the pages after a
+// launch (behind sessions.Require): the page links back to the launch
+// page, carrying the session as the other pages' links do.
+func (a *app) writeSessionErrorPage(w http.ResponseWriter, r *http.Request, heading string, status int, code, desc, hint string) {
+	v := errorView{Heading: heading, Status: status, Code: code, Description: desc, Hint: hint}
+	if s, ok := session.FromContext(r.Context()); ok {
+		v.LaunchURL = s.URL(a.toolURL(pathLaunchPage))
+	}
+	writeErrorPage(w, r, v)
+}
+
+// writeErrorPage answers v: {"error": code, "error_description": desc}
+// for JSON clients, otherwise the error page.
+func writeErrorPage(w http.ResponseWriter, r *http.Request, v errorView) {
 	h := w.Header()
 	if prefersJSON(r) {
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+		w.WriteHeader(v.Status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": v.Code, "error_description": v.Description})
 		return
 	}
+	if v.Status == http.StatusNotFound {
+		v.Heading = "Not found"
+	}
+	v.StatusText, v.RequestID = http.StatusText(v.Status), requestIDFrom(r.Context())
+	status := v.Status
 	var buf bytes.Buffer
-	err := pages["error"].ExecuteTemplate(&buf, "layout", map[string]any{
-		"Status": status, "StatusText": http.StatusText(status),
-		"Code": code, "Description": desc, "Hint": hint, "Heading": heading,
-		"RequestID": requestIDFrom(r.Context()),
-	})
+	err := pages["error"].ExecuteTemplate(&buf, "layout", v)
 	setPageHeaders(h)
 	w.WriteHeader(status)
 	if err != nil {

@@ -61,7 +61,7 @@ func (a *app) rosterPage(c echo.Context) error {
 		if l.Claims.NRPS != nil {
 			status = http.StatusForbidden
 		}
-		writeErrorPageFull(c.Response(), c.Request(), "No roster", status, "roster_unavailable", "the roster is "+p, "")
+		a.writeSessionErrorPage(c.Response(), c.Request(), "No roster", status, "roster_unavailable", "the roster is "+p, "")
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), serviceCallTimeout)

@@ -63,7 +63,8 @@ func newSandbox(cfg serveConfig) (*ltitest.Platform, error) {
 // mountSandbox serves the sandbox at /sandbox/: this tool's page of launch
 // links at /sandbox/, the launches (with the AGS and NRPS claims) at
 // /sandbox/launch and /sandbox/custom, the deep linking return page at
-// /sandbox/deep_links, the recorded scores at /sandbox/scores, and the
+// /sandbox/deep_links, the launch of a returned content item at
+// /sandbox/item, the recorded scores at /sandbox/scores, and the
 // platform's own endpoints (/auth, /jwks, /token, /ags/…, /nrps/…, and
 // the framed launch page /frame, which frames /sandbox/launch, with its
 // platform storage frame /storage) below.
@@ -77,6 +78,7 @@ func (a *app) mountSandbox(e *echo.Echo) {
 	e.GET("/sandbox/custom", a.sandboxCustomLaunch)
 	e.POST("/sandbox"+ltitest.PathDeepLinks, a.sandboxDeepLinks)
 	e.GET("/sandbox/scores", a.sandboxScores)
+	e.GET("/sandbox/item", a.sandboxItemLaunch)
 	e.Any("/sandbox/*", platform)
 }
 
@@ -120,7 +122,7 @@ func (a *app) sandboxPage(c echo.Context) error {
 		"FramedLinks":  a.sandboxFramedLinks(),
 		"Scores":       a.sandboxGradebook(maxSandboxRows),
 		"ScoresURL":    a.cfg.SandboxURL + "/scores",
-		"ContentItems": a.sandboxContentItems(maxSandboxRows),
+		"ContentItems": itemTable{Items: a.sandboxContentItems(maxSandboxRows)},
 		"Members":      len(a.sandbox.Members()),
 		"TokenURL":     reg.TokenEndpoint,
 		"ToolJWKSURL":  a.toolURL(pathJWKS),
@@ -215,5 +217,43 @@ func (a *app) sandboxCustomLaunch(c echo.Context) error {
 			}
 			claims[lti.ClaimCustom] = custom
 		}))...)
+	return nil
+}
+
+// sandboxItemLaunch launches a content item the tool returned by deep
+// linking, as an LMS launches the resource link it placed for it
+// (ltitest's ContentItemLaunch): item= names it (sandboxItemKey), role=
+// is instructor (the default) or learner. The launch carries NRPS and the
+// AGS claim, with the item's own gradebook column when it asked for one
+// and without a lineitem otherwise.
+func (a *app) sandboxItemLaunch(c echo.Context) error {
+	key := c.QueryParam("item")
+	item, ok := a.sandboxItem(key)
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	var opts []ltitest.LaunchOption
+	switch c.QueryParam("role") {
+	case "", "instructor":
+		opts = append(opts, ltitest.AsInstructor())
+	case "learner":
+		opts = append(opts, ltitest.AsLearner())
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "role must be instructor or learner")
+	}
+	il, err := a.sandbox.ContentItemLaunch(item, "dl-"+key)
+	if err != nil {
+		writeErrorPageFull(c.Response(), c.Request(), "Launch failed", http.StatusBadRequest, string(lti.CodeInvalidRequest),
+			strings.TrimPrefix(err.Error(), "ltitest: "), "The sandbox launches ltiResourceLink items only.")
+		return nil
+	}
+	opts = append(opts, il.Options...)
+	if il.LineItem != nil {
+		opts = append(opts, a.sandbox.WithAGS())
+	} else {
+		opts = append(opts, ltitest.WithClaim(lti.ClaimAGSEndpoint, a.sandbox.AGSClaim("")))
+	}
+	opts = append(opts, a.sandbox.WithNRPS())
+	a.sandbox.StartBrowserLaunch(c.Response(), c.Request(), opts...)
 	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -47,15 +49,32 @@ func (a *app) sandboxScoreList() []sandboxScore {
 	return out
 }
 
-// sandboxScores answers the recorded scores as JSON, oldest first.
+// maxGradebookRows bounds the scores the gradebook page lists.
+const maxGradebookRows = 1000
+
+// sandboxScores answers the recorded scores: the gradebook page to a
+// browser (an Accept with text/html), otherwise, and with ?format=json,
+// the JSON {"scores": [...]}, oldest first.
 func (a *app) sandboxScores(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
+	r := c.Request()
+	if r.URL.Query().Get("format") != "json" && !prefersJSON(r) && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		return a.renderPage(c, http.StatusOK, "scores", map[string]any{
+			"Scores":     a.sandboxGradebook(maxGradebookRows),
+			"Total":      len(a.sandbox.Scores()),
+			"SandboxURL": a.cfg.SandboxURL + "/",
+			"JSONURL":    a.cfg.SandboxURL + "/scores?format=json",
+		})
+	}
 	return c.JSON(http.StatusOK, map[string]any{"scores": a.sandboxScoreList()})
 }
 
-// gradebookRow is a score on the sandbox page.
+// gradebookRow is a score on the sandbox's gradebook: the learner by name
+// (UserName, empty when the course has no such member) and id, the time
+// readable and exact.
 type gradebookRow struct {
-	Label, User, Score, Activity, Grading, Comment, Time string
+	Label, UserName, UserID, Score, Activity, Grading, Comment string
+	Time                                                       stamp
 }
 
 // sandboxGradebook is the last n scores, newest first.
@@ -67,11 +86,8 @@ func (a *app) sandboxGradebook(n int) []gradebookRow {
 	num := func(x *float64) string { return strconv.FormatFloat(*x, 'f', -1, 64) }
 	var out []gradebookRow
 	for _, s := range slices.Backward(a.sandboxScoreList()) {
-		row := gradebookRow{Label: s.Label, User: s.UserID, Activity: s.ActivityProgress, Grading: s.GradingProgress,
-			Comment: s.Comment, Time: s.Timestamp}
-		if name := names[s.UserID]; name != "" {
-			row.User = name + " (" + s.UserID + ")"
-		}
+		row := gradebookRow{Label: s.Label, UserName: names[s.UserID], UserID: s.UserID, Activity: s.ActivityProgress,
+			Grading: s.GradingProgress, Comment: s.Comment, Time: newStamp(s.Timestamp)}
 		switch {
 		case s.ScoreGiven != nil && s.ScoreMaximum != nil:
 			row.Score = num(s.ScoreGiven) + " / " + num(s.ScoreMaximum)
@@ -88,15 +104,38 @@ func (a *app) sandboxGradebook(n int) []gradebookRow {
 	return out
 }
 
-// contentItemRow is a returned content item as the sandbox shows it.
+// contentItemRow is a returned content item as the sandbox shows it,
+// with how to open it: an ltiResourceLink launches the tool
+// (LaunchInstructor, LaunchLearner: the sandbox's /sandbox/item links), a
+// link opens its URL (Open); an HTML fragment is only shown.
 type contentItemRow struct {
-	N                int
-	Type, Title, URL string
-	Details          []string
+	N                               int
+	Type, Title, URL                string
+	Details                         []string
+	LaunchInstructor, LaunchLearner string
+	Open                            string
 }
 
-func newContentItemRow(n int, it ltitest.DeepLinkingItem) contentItemRow {
+// itemTable is the data of the content items table: the items, with
+// their details column when Details.
+type itemTable struct {
+	Items   []contentItemRow
+	Details bool
+}
+
+// newContentItemRow is the item it, number n, of the response whose
+// items sandboxItemKey(jwt, …) names.
+func (a *app) newContentItemRow(n int, jwt string, index int, it ltitest.DeepLinkingItem) contentItemRow {
 	row := contentItemRow{N: n, Type: it.Type, Title: it.Title, URL: it.URL}
+	switch it.Type {
+	case "ltiResourceLink":
+		launch := a.cfg.SandboxURL + "/item?item=" + url.QueryEscape(sandboxItemKey(jwt, index))
+		row.LaunchInstructor, row.LaunchLearner = launch+"&role=instructor", launch+"&role=learner"
+	case "link":
+		if u, err := url.Parse(it.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			row.Open = it.URL
+		}
+	}
 	var item struct {
 		Text     string            `json:"text"`
 		HTML     string            `json:"html"`
@@ -135,8 +174,8 @@ func (a *app) sandboxContentItems(n int) []contentItemRow {
 		if res.Err != nil {
 			continue
 		}
-		for _, it := range res.Items {
-			out = append(out, newContentItemRow(len(out)+1, it))
+		for i, it := range res.Items {
+			out = append(out, a.newContentItemRow(len(out)+1, res.JWT, i, it))
 			if len(out) == n {
 				return out
 			}
@@ -186,11 +225,37 @@ func (a *app) sandboxDeepLinks(c echo.Context) error {
 		kid, _ := res.Header["kid"].(string)
 		items := make([]contentItemRow, 0, len(res.Items))
 		for i, it := range res.Items {
-			items = append(items, newContentItemRow(i+1, it))
+			items = append(items, a.newContentItemRow(i+1, res.JWT, i, it))
 		}
-		view["KID"], view["Message"], view["Items"] = kid, res.Message, items
+		view["KID"], view["Message"], view["Items"] = kid, res.Message, itemTable{Items: items, Details: true}
 	} else if de, ok := res.Err.(*ltitest.DeepLinkingError); ok {
 		view["Claim"], view["Reason"] = de.Claim, de.Reason
 	}
 	return a.renderPage(c, rec.Code, "deeplinks", view)
+}
+
+// sandboxItemKey names item index of the accepted deep linking response
+// jwt in the sandbox's item launch links: a digest of the response and
+// the item's number, stable while the sandbox keeps the response. The
+// item's resource link id is "dl-" and the key.
+func sandboxItemKey(jwt string, index int) string {
+	sum := sha256.Sum256([]byte(jwt))
+	return hex.EncodeToString(sum[:8]) + "-" + strconv.Itoa(index+1)
+}
+
+// sandboxItem finds the item that key names among the accepted deep
+// linking responses.
+func (a *app) sandboxItem(key string) (ltitest.DeepLinkingItem, bool) {
+	digest, n, ok := strings.Cut(key, "-")
+	index, err := strconv.Atoi(n)
+	if !ok || err != nil || index < 1 || len(digest) != 16 {
+		return ltitest.DeepLinkingItem{}, false
+	}
+	for _, res := range slices.Backward(a.sandbox.DeepLinkingResults()) {
+		if res.Err != nil || index > len(res.Items) || sandboxItemKey(res.JWT, index-1) != key {
+			continue
+		}
+		return res.Items[index-1], true
+	}
+	return ltitest.DeepLinkingItem{}, false
 }

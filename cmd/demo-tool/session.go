@@ -135,6 +135,6 @@ func (a *app) renderSessionError(w http.ResponseWriter, r *http.Request, e *lti.
 // the session manager answer a storage failure.
 func (a *app) writeStorageError(c echo.Context, err error) {
 	a.log.ErrorContext(c.Request().Context(), "demo-tool storage failed", slog.String("error", err.Error()))
-	writeErrorPageFull(c.Response(), c.Request(), "Storage unavailable", http.StatusServiceUnavailable,
+	a.writeSessionErrorPage(c.Response(), c.Request(), "Storage unavailable", http.StatusServiceUnavailable,
 		string(lti.CodeStorageUnavailable), "the tool's database is unavailable; try again shortly", "")
 }

@@ -44,7 +44,7 @@ func Example() {
 	defer platform.Close()
 	set, _ := keys.KeySet(context.Background())
 	platform.SetToolKeySet(set)
-	platform.AddMembers(2)
+	platform.AddMembers(2) // two learners; the learner who launches joins the course too
 	store := memory.New()
 	if err := store.AddRegistration(platform.Registration()); err != nil {
 		log.Fatal(err)
@@ -103,6 +103,6 @@ func Example() {
 	s := platform.Scores()[0]
 	fmt.Println(s.UserID, *s.ScoreGiven, "token requests:", platform.TokenRequests())
 	// Output:
-	// 200 graded 1002, 2 learners
+	// 200 graded 1002, 3 learners
 	// 1002 9 token requests: 2
 }
