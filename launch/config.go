@@ -46,7 +46,9 @@ type Config struct {
 	Storage storage.Adapter
 	// BaseURL is the tool's absolute base URL, e.g. https://tool.example.com.
 	// Required. The redirect URI and the allowed target_link_uri host are
-	// derived from it, never from a request's Host header.
+	// derived from it, never from a request's Host header. A scheme (http
+	// or https), a host and an optional path only: [New] refuses a query, a
+	// fragment (even a bare "?" or "#") and user information.
 	BaseURL string
 	// RedirectURI is the tool's registered redirect (launch) URI. Default:
 	// BaseURL + "/lti/launch".
@@ -230,6 +232,9 @@ func (c *Config) validate() (*url.URL, error) {
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 		return nil, fmt.Errorf("launch: Config.BaseURL %q must be an absolute http(s) URL", c.BaseURL)
 	}
+	if err := checkBase(c.BaseURL, base); err != nil {
+		return nil, err
+	}
 	if c.RedirectURI == "" {
 		c.RedirectURI = strings.TrimRight(c.BaseURL, "/") + "/lti/launch"
 	}
@@ -241,6 +246,29 @@ func (c *Config) validate() (*url.URL, error) {
 		c.Keys = keys.NewCache()
 	}
 	return base, nil
+}
+
+// checkBase refuses a BaseURL that is not a plain origin and path: the
+// redirect URI and the login and launch URLs are the base with a path
+// appended, so a query or fragment would end up before that path
+// ("https://tool.example?x=1" + "/lti/launch" is a query of x=1/lti/launch),
+// and user information has no place in a URL the tool registers with a
+// platform (RFC 3986 §3.2.1 deprecates a password in it). The raw string is
+// checked as well as the parsed URL, so a bare "?" or "#" is refused too.
+func checkBase(raw string, base *url.URL) error {
+	var what string
+	switch {
+	case base.User != nil:
+		what = "user information (user@ or user:password@)"
+	case base.RawQuery != "" || base.ForceQuery || strings.Contains(raw, "?"):
+		what = "a query (?…)"
+	case base.Fragment != "" || strings.Contains(raw, "#"):
+		what = "a fragment (#…)"
+	default:
+		return nil
+	}
+	return fmt.Errorf("launch: Config.BaseURL %q has %s; it must be a scheme, host and optional path only, "+
+		"such as https://tool.example.com or https://example.com/tool", raw, what)
 }
 
 // fillStores fills the store fields left nil from Storage and reports

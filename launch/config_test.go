@@ -155,3 +155,49 @@ func TestNewNamesMissingStores(t *testing.T) {
 		})
 	}
 }
+
+// New refuses a BaseURL that is not a plain scheme, host and path: a query
+// or fragment would precede the paths appended to it (the redirect URI of
+// https://tool.example.com?x=1 would be the query x=1/lti/launch), and user
+// information has no place in a registered URL. The error names the part.
+func TestNewRefusesBaseURLWithQueryFragmentOrUser(t *testing.T) {
+	for _, c := range []struct {
+		base string
+		want string // in the error; "" means accepted
+	}{
+		{"https://tool.example.com", ""},
+		{"https://tool.example.com/", ""},
+		{"https://tool.example.com/tool", ""},
+		{"http://127.0.0.1:8080", ""},
+		{"https://tool.example.com?x=1", "a query"},
+		{"https://tool.example.com/tool?x=1", "a query"},
+		{"https://tool.example.com?", "a query"},
+		{"https://tool.example.com/?", "a query"},
+		{"https://tool.example.com#top", "a fragment"},
+		{"https://tool.example.com#", "a fragment"},
+		{"https://tool.example.com/tool#", "a fragment"},
+		{"https://tool.example.com?#", "a query"},
+		{"https://user@tool.example.com", "user information"},
+		{"https://user:pw@tool.example.com", "user information"},
+		{"https://@tool.example.com", "user information"},
+		{"ftp://tool.example.com", "absolute http(s) URL"},
+		{"/lti", "absolute http(s) URL"},
+		{"", "absolute http(s) URL"},
+	} {
+		t.Run(c.base, func(t *testing.T) {
+			_, err := launch.New(launch.Config{Storage: memory.New(), BaseURL: c.base})
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("New refused %q: %v", c.base, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("New accepted BaseURL %q", c.base)
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "BaseURL") {
+				t.Errorf("error %q does not say BaseURL has %s", err, c.want)
+			}
+		})
+	}
+}

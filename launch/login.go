@@ -16,12 +16,30 @@ import (
 // (1EdTech Security Framework §5.1.1.1, LTI 1.3 Core §4.1). Nothing in it is
 // signed; it only selects a registration and is echoed to the platform.
 type LoginRequest struct {
-	Issuer           string
-	LoginHint        string
-	TargetLinkURI    string
-	LTIMessageHint   string
-	ClientID         string
-	DeploymentID     string
+	// Issuer is iss: the platform's issuer identifier. Required.
+	Issuer string
+	// LoginHint is login_hint: an opaque value the tool echoes in its
+	// authentication request, which the platform uses to know the user.
+	// Required.
+	LoginHint string
+	// TargetLinkURI is target_link_uri: where the launch is meant to land;
+	// it must point at the tool. Required.
+	TargetLinkURI string
+	// LTIMessageHint is lti_message_hint: an opaque value echoed like
+	// LoginHint. Empty when absent.
+	LTIMessageHint string
+	// ClientID is client_id: the tool's client_id on the platform, which
+	// selects the registration when the issuer has several (LTI 1.3 Core
+	// §4.1.3). Empty when absent.
+	ClientID string
+	// DeploymentID is lti_deployment_id: the deployment the launch comes
+	// through; when present the launch's deployment_id must equal it (LTI
+	// 1.3 Core §4.1.2). Empty when absent.
+	DeploymentID string
+	// LTIStorageTarget is lti_storage_target: the name of the platform
+	// frame that answers LTI Client Side postMessages, for a browser that
+	// keeps no cookie of a framed tool. Empty when the platform offers no
+	// storage.
 	LTIStorageTarget string
 }
 

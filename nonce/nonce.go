@@ -19,7 +19,8 @@ type Login struct {
 	// Nonce is the OIDC nonce sent to the platform in the same auth request.
 	Nonce string
 	// Issuer and ClientID identify the registration the login was for.
-	Issuer   string
+	Issuer string
+	// ClientID is the tool's client_id at that registration.
 	ClientID string
 	// TargetLinkURI is the target_link_uri of the login initiation request;
 	// the id_token's target_link_uri claim must equal it.
@@ -62,7 +63,8 @@ type Nonce struct {
 	Value string
 	// Issuer and ClientID identify the registration the nonce was issued to;
 	// a nonce is only consumed for the same registration.
-	Issuer   string
+	Issuer string
+	// ClientID is the tool's client_id at that registration.
 	ClientID string
 	// ExpiresAt is when the nonce stops being usable. Stores keep a
 	// consumed nonce at least until then, so a replay is refused as
@@ -111,6 +113,8 @@ type Store interface {
 // costs two writes. (The nonce can only ever be presented together with the
 // one state that carries it, and that state is single-use.)
 type Carrier interface {
+	// CarriesNonce reports whether the store keeps the nonce in the state
+	// record and consumes it with the state.
 	CarriesNonce() bool
 }
 

@@ -89,7 +89,10 @@ func checkURL(what, raw string, required bool) error {
 
 // Key is the identity of a registration: an issuer and a client_id.
 type Key struct {
-	Issuer   string
+	// Issuer is the platform's issuer identifier (the iss of its
+	// id_tokens), compared byte for byte.
+	Issuer string
+	// ClientID is the client_id the platform issued to the tool.
 	ClientID string
 }
 

@@ -35,13 +35,22 @@ const (
 type Registration struct {
 	// ID is the row's primary key; deployments reference it.
 	ID uint64 `gorm:"column:id;primaryKey"`
-	// The fields below mirror [registration.Registration].
-	Issuer        string `gorm:"column:issuer"`
-	ClientID      string `gorm:"column:client_id"`
-	AuthEndpoint  string `gorm:"column:auth_endpoint"`
+	// Issuer is the platform's issuer identifier (the iss of its
+	// id_tokens); with ClientID it is unique. The fields from Issuer to
+	// KeySet mirror [registration.Registration].
+	Issuer string `gorm:"column:issuer"`
+	// ClientID is the client_id the platform issued to the tool.
+	ClientID string `gorm:"column:client_id"`
+	// AuthEndpoint is the platform's OIDC authorization endpoint.
+	AuthEndpoint string `gorm:"column:auth_endpoint"`
+	// TokenEndpoint is the platform's OAuth 2 token endpoint; empty for a
+	// launch-only tool.
 	TokenEndpoint string `gorm:"column:token_endpoint"`
+	// TokenAudience is the aud of client assertions when the platform
+	// declares one; empty means TokenEndpoint.
 	TokenAudience string `gorm:"column:token_audience"`
-	KeySetURL     string `gorm:"column:key_set_url"`
+	// KeySetURL is the platform's JWKS URL; empty when KeySet is set.
+	KeySetURL string `gorm:"column:key_set_url"`
 	// KeySet is the static key set, stored as JSON text (NULL when unset).
 	KeySet KeySet `gorm:"column:key_set"`
 }
@@ -159,7 +168,8 @@ func (KeySet) GormDataType() string { return "text" }
 type Models[R registration.Registerable, D deployment.Deployable] struct {
 	// IssuerColumn and ClientIDColumn are the columns of R's table holding
 	// the issuer and the client_id. They are compared exactly.
-	IssuerColumn   string
+	IssuerColumn string
+	// ClientIDColumn: see IssuerColumn.
 	ClientIDColumn string
 	// RegistrationColumn is the column of D's table that references the
 	// registration, e.g. "platform_id".

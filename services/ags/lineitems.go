@@ -26,9 +26,12 @@ type LineItem struct {
 	ResourceLinkID string `json:"resourceLinkId,omitempty"`
 	// Tag qualifies the line item (e.g. "grade", "originality").
 	Tag string `json:"tag,omitempty"`
-	// StartDateTime and EndDateTime are ISO 8601 date-times, kept as sent.
+	// StartDateTime is when submissions open: an ISO 8601 date-time with
+	// a time zone, kept as sent. Empty when not set.
 	StartDateTime string `json:"startDateTime,omitempty"`
-	EndDateTime   string `json:"endDateTime,omitempty"`
+	// EndDateTime is when submissions close, like StartDateTime. Empty
+	// when not set.
+	EndDateTime string `json:"endDateTime,omitempty"`
 	// GradesReleased tells whether the platform shows grades to learners.
 	GradesReleased *bool `json:"gradesReleased,omitempty"`
 	// SubmissionReview declares the line item's submission review (AGS
@@ -46,9 +49,13 @@ type SubmissionReview struct {
 	// ReviewableStatus lists the activityProgress values a learner's
 	// submission can be reviewed in.
 	ReviewableStatus []string `json:"reviewableStatus,omitempty"`
-	// Label, URL and Custom describe the review launch.
-	Label  string            `json:"label,omitempty"`
-	URL    string            `json:"url,omitempty"`
+	// Label is the review launch's link text. Empty: the platform's own.
+	Label string `json:"label,omitempty"`
+	// URL is where the review launch lands (its target_link_uri). Empty:
+	// the platform's default, the resource link's or the tool's URL.
+	URL string `json:"url,omitempty"`
+	// Custom are custom parameters added to the review launch's custom
+	// claim. Nil when none.
 	Custom map[string]string `json:"custom,omitempty"`
 }
 

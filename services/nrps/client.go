@@ -299,13 +299,19 @@ type Member struct {
 	// Status is Active, Inactive or Deleted; empty means Active.
 	Status string `json:"status,omitempty"`
 	// Name, GivenName, FamilyName, MiddleName, Email and Picture are the
-	// OIDC-style person fields.
-	Name       string `json:"name,omitempty"`
-	GivenName  string `json:"given_name,omitempty"`
+	// OIDC-style person fields (OpenID Connect Core §5.1), each empty when
+	// the platform did not send it. Name is the full name.
+	Name string `json:"name,omitempty"`
+	// GivenName is given_name: the first name(s).
+	GivenName string `json:"given_name,omitempty"`
+	// FamilyName is family_name: the surname(s).
 	FamilyName string `json:"family_name,omitempty"`
+	// MiddleName is middle_name: the middle name(s).
 	MiddleName string `json:"middle_name,omitempty"`
-	Email      string `json:"email,omitempty"`
-	Picture    string `json:"picture,omitempty"`
+	// Email is email: the address the platform knows.
+	Email string `json:"email,omitempty"`
+	// Picture is picture: the URL of the member's picture.
+	Picture string `json:"picture,omitempty"`
 	// LISPersonSourcedID is the SIS id of the person.
 	LISPersonSourcedID string `json:"lis_person_sourcedid,omitempty"`
 	// Message holds, for a resource link request (Query.ResourceLinkID),
