@@ -3,17 +3,12 @@ package dynreg_test
 import (
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	gotoken "go/token"
 	"net/http"
-	"path/filepath"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ltikit/ltikit/dynreg"
+	"github.com/ltikit/ltikit/internal/errortest"
 	"github.com/ltikit/ltikit/lti"
 )
 
@@ -39,16 +34,8 @@ var errorTable = map[string]struct {
 // lti.Classify gives it its code and status, bare or wrapped; errors.Is
 // matches by code, so each sentinel matches itself and no other.
 func TestErrorsClassify(t *testing.T) {
-	names := exportedErrVars(t)
-	for _, n := range names {
-		if _, ok := errorTable[n]; !ok {
-			t.Errorf("dynreg.%s is not in the table", n)
-		}
-	}
+	errortest.CheckDeclared(t, "dynreg", ".", errorTable)
 	for name, tc := range errorTable {
-		if !slices.Contains(names, name) {
-			t.Errorf("the table lists dynreg.%s, which the package does not declare", name)
-		}
 		for _, err := range []error{tc.err, fmt.Errorf("wrapped: %w", tc.err)} {
 			c := lti.Classify(err)
 			if c.Code != tc.code || c.Status != tc.status || c.Kind != tc.code.Kind() {
@@ -89,104 +76,11 @@ func TestNotAllowed(t *testing.T) {
 // could set.
 func TestSentinelsCannotBeModified(t *testing.T) {
 	for name, tc := range errorTable {
-		if got := settableFields("dynreg."+name, reflect.ValueOf(tc.err)); len(got) > 0 {
+		if got := errortest.SettableFields("dynreg."+name, reflect.ValueOf(tc.err)); len(got) > 0 {
 			t.Errorf("settable exported fields: %v", got)
 		}
 	}
-	if got := settableFields("NotAllowed", reflect.ValueOf(dynreg.NotAllowed("x"))); len(got) > 0 {
+	if got := errortest.SettableFields("NotAllowed", reflect.ValueOf(dynreg.NotAllowed("x"))); len(got) > 0 {
 		t.Errorf("settable exported fields: %v", got)
-	}
-}
-
-// exportedErrVars returns the names of the package-level exported
-// variables whose name starts with "Err" declared in the package's non-test
-// Go files (the test runs in the package's directory), so the table of a
-// classification test cannot miss a sentinel added later.
-func exportedErrVars(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := gotoken.NewFileSet()
-	var names []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range af.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != gotoken.VAR {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				for _, n := range spec.(*ast.ValueSpec).Names {
-					if n.IsExported() && strings.HasPrefix(n.Name, "Err") {
-						names = append(names, n.Name)
-					}
-				}
-			}
-		}
-	}
-	if len(names) == 0 {
-		t.Fatal("no exported error variables found")
-	}
-	return names
-}
-
-// settableFields returns the paths of the exported fields reachable from v
-// that reflection may set: through a pointer, a struct's exported field is
-// addressable, so code outside the package could assign it. Unexported
-// fields are not followed: only the declaring package reaches them.
-func settableFields(path string, v reflect.Value) []string {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return settableFields(path, v.Elem())
-	case reflect.Struct:
-		var out []string
-		for i := range v.NumField() {
-			f := v.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			p := path + "." + f.Name
-			if v.Field(i).CanSet() {
-				out = append(out, p)
-			}
-			out = append(out, settableFields(p, v.Field(i))...)
-		}
-		return out
-	case reflect.Map, reflect.Slice:
-		// Reached through exported fields only: its elements can change.
-		if !v.IsNil() {
-			return []string{path + " (" + v.Kind().String() + ")"}
-		}
-	}
-	return nil
-}
-
-// TestSettableFieldsDetects: the check catches the shape the sentinels
-// used to have (a pointer to a struct with exported fields), so its
-// silence on the real sentinels means something.
-func TestSettableFieldsDetects(t *testing.T) {
-	type old struct {
-		Code        string
-		Description string
-		hidden      int
-	}
-	var e any = &old{Code: "x", hidden: 1}
-	if got := settableFields("old", reflect.ValueOf(e)); len(got) != 2 {
-		t.Fatalf("settableFields = %v; want Code and Description", got)
-	}
-	type closed struct{ code, msg string }
-	if got := settableFields("closed", reflect.ValueOf(&closed{"a", "b"})); len(got) != 0 {
-		t.Fatalf("settableFields = %v; want none", got)
 	}
 }

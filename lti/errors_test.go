@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,6 +12,7 @@ import (
 
 	"github.com/ltikit/ltikit/adapters/memory"
 	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/internal/errortest"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
@@ -40,40 +36,6 @@ var ltiSentinels = map[string]*lti.Error{
 	"ErrUnknownDeployment":   lti.ErrUnknownDeployment,
 	"ErrKeysetUnavailable":   lti.ErrKeysetUnavailable,
 	"ErrStorageUnavailable":  lti.ErrStorageUnavailable,
-}
-
-// exportedErrVars returns the names of the exported package-level
-// variables named Err… declared in the non-test files of dir.
-func exportedErrVars(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, en := range entries {
-		if !strings.HasSuffix(en.Name(), ".go") || strings.HasSuffix(en.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, en.Name()), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.VAR {
-				continue
-			}
-			for _, s := range g.Specs {
-				for _, n := range s.(*ast.ValueSpec).Names {
-					if n.IsExported() && strings.HasPrefix(n.Name, "Err") {
-						names = append(names, n.Name)
-					}
-				}
-			}
-		}
-	}
-	return names
 }
 
 // snake turns "InvalidRequest" into "invalid_request".
@@ -122,15 +84,11 @@ func TestErrorHasNoExportedField(t *testing.T) {
 // *Error listed in ltiSentinels whose code is its name in snake case
 // (ErrInvalidState is invalid_state), with the code's status and kind.
 func TestSentinelsOfLTI(t *testing.T) {
-	declared := exportedErrVars(t, ".")
-	if len(declared) != len(ltiSentinels) {
-		t.Errorf("package lti declares %d Err… variables, the test knows %d: %v", len(declared), len(ltiSentinels), declared)
-	}
+	declared := errortest.CheckDeclared(t, "lti", ".", ltiSentinels)
 	for _, name := range declared {
 		e, ok := ltiSentinels[name]
 		if !ok {
-			t.Errorf("lti.%s is not in ltiSentinels", name)
-			continue
+			continue // reported by CheckDeclared
 		}
 		want := lti.Code(snake(strings.TrimPrefix(name, "Err")))
 		if e.Code() != want {

@@ -3,38 +3,28 @@ package token_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"go/ast"
-	"go/parser"
-	gotoken "go/token"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"reflect"
-	"slices"
-	"strings"
 	"testing"
 
+	"github.com/ltikit/ltikit/internal/errortest"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/services/token"
 )
 
 // errorTable lists every exported error of the package with the code
 // lti.Classify must give it.
-var errorTable = map[string]struct {
-	err  error
-	code lti.Code
-}{
-	"ErrNoTokenEndpoint":      {token.ErrNoTokenEndpoint, lti.CodeNoTokenEndpoint},
-	"ErrRejected":             {token.ErrRejected, lti.CodeTokenRefused},
-	"ErrMalformedResponse":    {token.ErrMalformedResponse, lti.CodeMalformedResponse},
-	"ErrResponseTooLarge":     {token.ErrResponseTooLarge, lti.CodeResponseTooLarge},
-	"ErrNoAccessToken":        {token.ErrNoAccessToken, lti.CodeMalformedResponse},
-	"ErrUnsupportedTokenType": {token.ErrUnsupportedTokenType, lti.CodeMalformedResponse},
-	"ErrForeignHost":          {token.ErrForeignHost, lti.CodeForeignHost},
-	"ErrRedirect":             {token.ErrRedirect, lti.CodeForeignHost},
-	"ErrTimeout":              {token.ErrTimeout, lti.CodeServiceUnavailable},
-	"ErrUnreachable":          {token.ErrUnreachable, lti.CodeServiceUnavailable},
+var errorTable = errortest.Sentinels{
+	"ErrNoTokenEndpoint":      {Err: token.ErrNoTokenEndpoint, Code: lti.CodeNoTokenEndpoint},
+	"ErrRejected":             {Err: token.ErrRejected, Code: lti.CodeTokenRefused},
+	"ErrMalformedResponse":    {Err: token.ErrMalformedResponse, Code: lti.CodeMalformedResponse},
+	"ErrResponseTooLarge":     {Err: token.ErrResponseTooLarge, Code: lti.CodeResponseTooLarge},
+	"ErrNoAccessToken":        {Err: token.ErrNoAccessToken, Code: lti.CodeMalformedResponse},
+	"ErrUnsupportedTokenType": {Err: token.ErrUnsupportedTokenType, Code: lti.CodeMalformedResponse},
+	"ErrForeignHost":          {Err: token.ErrForeignHost, Code: lti.CodeForeignHost},
+	"ErrRedirect":             {Err: token.ErrRedirect, Code: lti.CodeForeignHost},
+	"ErrTimeout":              {Err: token.ErrTimeout, Code: lti.CodeServiceUnavailable},
+	"ErrUnreachable":          {Err: token.ErrUnreachable, Code: lti.CodeServiceUnavailable},
 }
 
 // TestErrorsClassify: every exported error of the package is in the table,
@@ -42,30 +32,7 @@ var errorTable = map[string]struct {
 // each sentinel by identity (and ErrTimeout matches
 // context.DeadlineExceeded, as before).
 func TestErrorsClassify(t *testing.T) {
-	names := exportedErrVars(t)
-	for _, n := range names {
-		if _, ok := errorTable[n]; !ok {
-			t.Errorf("token.%s is not in the table", n)
-		}
-	}
-	for name, tc := range errorTable {
-		if !slices.Contains(names, name) {
-			t.Errorf("the table lists token.%s, which the package does not declare", name)
-		}
-		for _, err := range []error{tc.err, fmt.Errorf("wrapped: %w", tc.err)} {
-			if c := lti.Classify(err); c.Code != tc.code || c.Kind != tc.code.Kind() || c.Status != tc.code.Status() {
-				t.Errorf("Classify(%s) = %+v; want %s", name, c, tc.code)
-			}
-			if !errors.Is(err, tc.err) {
-				t.Errorf("%s does not match itself", name)
-			}
-		}
-		for other, o := range errorTable {
-			if other != name && errors.Is(tc.err, o.err) {
-				t.Errorf("errors.Is(%s, %s) is true", name, other)
-			}
-		}
-	}
+	errorTable.Check(t, "token", ".")
 	if !errors.Is(token.ErrTimeout, context.DeadlineExceeded) {
 		t.Error("ErrTimeout does not match context.DeadlineExceeded")
 	}
@@ -136,102 +103,5 @@ func TestUnreachable(t *testing.T) {
 // TestSentinelsCannotBeModified: no exported sentinel has an exported
 // field that code outside the package could set.
 func TestSentinelsCannotBeModified(t *testing.T) {
-	for name, tc := range errorTable {
-		if got := settableFields("token."+name, reflect.ValueOf(tc.err)); len(got) > 0 {
-			t.Errorf("settable exported fields: %v", got)
-		}
-	}
-}
-
-// exportedErrVars returns the names of the package-level exported
-// variables whose name starts with "Err" declared in the package's non-test
-// Go files (the test runs in the package's directory), so the table of a
-// classification test cannot miss a sentinel added later.
-func exportedErrVars(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := gotoken.NewFileSet()
-	var names []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range af.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != gotoken.VAR {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				for _, n := range spec.(*ast.ValueSpec).Names {
-					if n.IsExported() && strings.HasPrefix(n.Name, "Err") {
-						names = append(names, n.Name)
-					}
-				}
-			}
-		}
-	}
-	if len(names) == 0 {
-		t.Fatal("no exported error variables found")
-	}
-	return names
-}
-
-// settableFields returns the paths of the exported fields reachable from v
-// that reflection may set: through a pointer, a struct's exported field is
-// addressable, so code outside the package could assign it. Unexported
-// fields are not followed: only the declaring package reaches them.
-func settableFields(path string, v reflect.Value) []string {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return settableFields(path, v.Elem())
-	case reflect.Struct:
-		var out []string
-		for i := range v.NumField() {
-			f := v.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			p := path + "." + f.Name
-			if v.Field(i).CanSet() {
-				out = append(out, p)
-			}
-			out = append(out, settableFields(p, v.Field(i))...)
-		}
-		return out
-	case reflect.Map, reflect.Slice:
-		// Reached through exported fields only: its elements can change.
-		if !v.IsNil() {
-			return []string{path + " (" + v.Kind().String() + ")"}
-		}
-	}
-	return nil
-}
-
-// TestSettableFieldsDetects: the check catches the shape the sentinels
-// used to have (a pointer to a struct with exported fields), so its
-// silence on the real sentinels means something.
-func TestSettableFieldsDetects(t *testing.T) {
-	type old struct {
-		Code        string
-		Description string
-		hidden      int
-	}
-	var e any = &old{Code: "x", hidden: 1}
-	if got := settableFields("old", reflect.ValueOf(e)); len(got) != 2 {
-		t.Fatalf("settableFields = %v; want Code and Description", got)
-	}
-	type closed struct{ code, msg string }
-	if got := settableFields("closed", reflect.ValueOf(&closed{"a", "b"})); len(got) != 0 {
-		t.Fatalf("settableFields = %v; want none", got)
-	}
+	errorTable.CheckUnmodifiable(t, "token")
 }
