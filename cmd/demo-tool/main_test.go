@@ -41,9 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// inCI reports whether the tests run in CI, where missing services fail
-// instead of skipping.
-func inCI() bool { return os.Getenv("CI") == "true" }
 
 // cleanEnv is the environment without LTIKIT_* variables, plus extra.
 func cleanEnv(extra ...string) []string {

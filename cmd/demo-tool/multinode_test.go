@@ -1,79 +1,24 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/ltikit/ltikit/internal/pgtest"
 	"github.com/ltikit/ltikit/ltitest"
 )
 
-// adminPostgresDSN is the local cluster's default database, used when
-// LTIKIT_TEST_POSTGRES_DSN is not set (outside CI).
-const adminPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
 // postgresDSN returns the DSN of a throwaway PostgreSQL schema for the
-// test, dropped at its end: a new schema in LTIKIT_TEST_POSTGRES_DSN's
-// database (so tests of other packages sharing that database never see
-// its tables), or in the local cluster's. Under CI=true a missing or
-// unreachable database fails the test; otherwise it skips.
+// test (see internal/pgtest: under CI=true a missing database fails).
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("LTIKIT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if inCI() {
-			t.Fatal("LTIKIT_TEST_POSTGRES_DSN is not set and CI=true")
-		}
-		dsn = adminPostgresDSN
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		if inCI() || os.Getenv("LTIKIT_TEST_POSTGRES_DSN") != "" {
-			t.Fatalf("PostgreSQL at %s: %v", redactDSN(dsn), err)
-		}
-		t.Skipf("PostgreSQL is not reachable at %s (%v): set LTIKIT_TEST_POSTGRES_DSN", redactDSN(dsn), err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "demo_tool_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("LTIKIT_TEST_POSTGRES_DSN is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema) // a runtime parameter: every connection uses the schema
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, "demo_tool_test_")
 }
 
 // TestMultiNode runs two demo-tool nodes sharing one PostgreSQL database

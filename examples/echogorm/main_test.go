@@ -1,80 +1,23 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	"github.com/ltikit/ltikit/internal/pgtest"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
 )
 
-// adminPostgresDSN is the local cluster's default database, used when
-// LTIKIT_TEST_POSTGRES_DSN is not set (outside CI).
-const adminPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
-// postgresDSN returns the DSN of a throwaway schema, dropped at the end of
-// the test, in LTIKIT_TEST_POSTGRES_DSN's database (or, outside CI, the
-// local cluster's). Under CI=true a missing or unreachable database fails
-// the test; outside CI, with no variable and no local server, it skips.
+// postgresDSN returns the DSN of a throwaway PostgreSQL schema for the
+// test (see internal/pgtest: under CI=true a missing database fails).
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	ci := os.Getenv("CI") == "true"
-	dsn := os.Getenv("LTIKIT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if ci {
-			t.Fatal("LTIKIT_TEST_POSTGRES_DSN is not set and CI=true")
-		}
-		dsn = adminPostgresDSN
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		if ci || os.Getenv("LTIKIT_TEST_POSTGRES_DSN") != "" {
-			t.Fatalf("PostgreSQL: %v", err)
-		}
-		t.Skipf("PostgreSQL is not reachable (%v): set LTIKIT_TEST_POSTGRES_DSN", err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "example_echogorm_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("LTIKIT_TEST_POSTGRES_DSN is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema) // every connection of the pool uses the schema
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, "example_echogorm_")
 }
 
 // TestLaunchShowsTheInstallsSchool runs a full launch, login and launch

@@ -1,0 +1,13 @@
+// Package pgtest gives a test its own throwaway PostgreSQL schema. It is a
+// package because the tests of several packages (the demo tool, the
+// examples) need the same set-up: one copy of the rules for where the
+// database comes from and when its absence fails a test.
+//
+// The database is LTIKIT_TEST_POSTGRES_DSN's, or, when that is unset and CI
+// is not "true", the local cluster's default database. Under CI=true a
+// missing variable or an unreachable server fails the test, and so does an
+// unreachable server the variable names; only a run outside CI with no
+// variable and no local server skips, so `go test ./...` works on a
+// machine without PostgreSQL while scripts/test.sh and CI always run these
+// tests.
+package pgtest

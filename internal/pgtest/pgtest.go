@@ -1,0 +1,74 @@
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvDSN names the variable that points the tests at a PostgreSQL database
+// they may create schemas in.
+const EnvDSN = "LTIKIT_TEST_POSTGRES_DSN"
+
+// LocalDSN is the local cluster's default database, used outside CI when
+// EnvDSN is unset.
+const LocalDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Schema creates a schema named prefix plus 12 random hex digits, drops it
+// when the test ends, and returns a DSN whose every connection uses it
+// (search_path), so tests sharing one database never see each other's
+// tables. See the package documentation for when it fails or skips.
+func Schema(t testing.TB, prefix string) string {
+	t.Helper()
+	ci := os.Getenv("CI") == "true"
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		if ci {
+			t.Fatal(EnvDSN + " is not set and CI=true: the PostgreSQL tests must run")
+		}
+		dsn = LocalDSN
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s is not a URL: %v", EnvDSN, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		if ci || os.Getenv(EnvDSN) != "" {
+			t.Fatalf("PostgreSQL at %s: %v", u.Redacted(), err)
+		}
+		t.Skipf("PostgreSQL is not reachable at %s (%v): set %s (CI=true fails instead)", u.Redacted(), err, EnvDSN)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	q := u.Query()
+	q.Set("search_path", schema) // a runtime parameter: every connection uses the schema
+	u.RawQuery = q.Encode()
+	return u.String()
+}
