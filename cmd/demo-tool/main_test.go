@@ -41,7 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-
 // cleanEnv is the environment without LTIKIT_* variables, plus extra.
 func cleanEnv(extra ...string) []string {
 	var out []string
