@@ -134,23 +134,8 @@ func (e *RetrieveError) Error() string {
 // token refusal is logged with: http_status, content_type, method, url,
 // kid (of the client assertion), and error_code, error_description and error_uri, or body_excerpt.
 func (e *RetrieveError) LogAttrs() []slog.Attr {
-	attrs := []slog.Attr{slog.Int("http_status", e.Status)}
-	add := func(k, v string) {
-		if v != "" {
-			attrs = append(attrs, slog.String(k, v))
-		}
-	}
-	add("content_type", e.ContentType)
-	add("method", e.Method)
-	add("url", e.URL)
-	add("kid", e.KeyID)
-	add("error_code", e.ErrorCode)
-	add("error_description", e.ErrorDescription)
-	add("error_uri", e.ErrorURI)
-	if e.ErrorCode == "" && e.ErrorDescription == "" {
-		add("body_excerpt", e.Excerpt)
-	}
-	return attrs
+	return errbody.LogAttrs(e.Status, errbody.OAuth{Error: e.ErrorCode, Description: e.ErrorDescription, URI: e.ErrorURI},
+		e.Excerpt, "content_type", e.ContentType, "method", e.Method, "url", e.URL, "kid", e.KeyID)
 }
 
 // Unwrap returns the kind of failure: ErrRejected, ErrMalformedResponse,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -193,4 +194,30 @@ func RawURL(raw string) string {
 		return Clean(raw, ExcerptBytes)
 	}
 	return URL(u)
+}
+
+// LogAttrs returns the slog attributes a platform's error answer is logged
+// with: http_status; then each of the key/value pairs kv (request details
+// such as content_type, method, url) whose value is not empty; then o's
+// members as error_code, error_description and error_uri, or, when o has
+// neither an error nor a description, the body excerpt as body_excerpt.
+// kv holds keys and values alternately.
+func LogAttrs(status int, o OAuth, excerpt string, kv ...string) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 1+len(kv)/2+3)
+	attrs = append(attrs, slog.Int("http_status", status))
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		add(kv[i], kv[i+1])
+	}
+	add("error_code", o.Error)
+	add("error_description", o.Description)
+	add("error_uri", o.URI)
+	if o.Error == "" && o.Description == "" {
+		add("body_excerpt", excerpt)
+	}
+	return attrs
 }

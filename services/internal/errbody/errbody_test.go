@@ -2,6 +2,7 @@ package errbody_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -140,4 +141,34 @@ func printableWords(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestLogAttrs: http_status first, then the non-empty request details in
+// order, then the §5.2 members, or the excerpt when there are none.
+func TestLogAttrs(t *testing.T) {
+	str := func(attrs []slog.Attr) string {
+		var parts []string
+		for _, a := range attrs {
+			parts = append(parts, a.Key+"="+a.Value.String())
+		}
+		return strings.Join(parts, " ")
+	}
+	for _, tc := range []struct {
+		name string
+		o    errbody.OAuth
+		want string
+	}{
+		{"members", errbody.OAuth{Error: "invalid_client", URI: "https://x"},
+			"http_status=400 method=POST url=https://lms/token error_code=invalid_client error_uri=https://x"},
+		{"description only", errbody.OAuth{Description: "bad kid"},
+			"http_status=400 method=POST url=https://lms/token error_description=bad kid"},
+		{"excerpt", errbody.OAuth{}, "http_status=400 method=POST url=https://lms/token body_excerpt=<html>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := str(errbody.LogAttrs(400, tc.o, "<html>", "content_type", "", "method", "POST", "url", "https://lms/token"))
+			if got != tc.want {
+				t.Fatalf("LogAttrs = %q\nwant        %q", got, tc.want)
+			}
+		})
+	}
 }

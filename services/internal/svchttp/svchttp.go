@@ -150,23 +150,8 @@ func (e *HTTPError) Code() lti.Code { return lti.CodeServiceError }
 // content_type, method, url, www_authenticate, and error_code,
 // error_description and error_uri, or body_excerpt.
 func (e *HTTPError) LogAttrs() []slog.Attr {
-	attrs := []slog.Attr{slog.Int("http_status", e.StatusCode)}
-	add := func(k, v string) {
-		if v != "" {
-			attrs = append(attrs, slog.String(k, v))
-		}
-	}
-	add("content_type", e.ContentType)
-	add("method", e.Method)
-	add("url", e.URL)
-	add("www_authenticate", e.WWWAuthenticate)
-	add("error_code", e.ErrorCode)
-	add("error_description", e.ErrorDescription)
-	add("error_uri", e.ErrorURI)
-	if e.ErrorCode == "" && e.ErrorDescription == "" {
-		add("body_excerpt", e.Body)
-	}
-	return attrs
+	return errbody.LogAttrs(e.StatusCode, errbody.OAuth{Error: e.ErrorCode, Description: e.ErrorDescription, URI: e.ErrorURI},
+		e.Body, "content_type", e.ContentType, "method", e.Method, "url", e.URL, "www_authenticate", e.WWWAuthenticate)
 }
 
 // Request is one service call.
