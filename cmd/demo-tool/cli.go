@@ -72,6 +72,21 @@ type platformJSON struct {
 	Deployments []string `json:"deployments"`
 }
 
+// readRegistrations lists every registration of the database dsn names,
+// opened read-only for the command cmd (the read-only commands' one read).
+func readRegistrations(ctx context.Context, cmd, dsn string) ([]storage.Entry, error) {
+	ctx, b, done, err := openForCLI(ctx, dsn, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	entries, err := b.Registrations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return entries, nil
+}
+
 // toPlatformJSON is e as printed and exported.
 func toPlatformJSON(e storage.Entry) (platformJSON, error) {
 	r := e.Registration
@@ -241,14 +256,9 @@ func platformList(ctx context.Context, args []string, getenv env, stdout io.Writ
 	if err := f.parse(args, getenv); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
+	entries, err := readRegistrations(ctx, "platform list", *db)
 	if err != nil {
 		return err
-	}
-	defer done()
-	entries, err := b.Registrations(ctx)
-	if err != nil {
-		return fmt.Errorf("platform list: %w", err)
 	}
 	if *asJSON {
 		out := make([]platformJSON, 0, len(entries))
@@ -307,14 +317,9 @@ func platformShow(ctx context.Context, args []string, getenv env, stdout io.Writ
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
+	entries, err := readRegistrations(ctx, cmd, *db)
 	if err != nil {
 		return err
-	}
-	defer done()
-	entries, err := b.Registrations(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	found := matching(entries, *issuer, *clientID)
 	switch {
@@ -396,38 +401,24 @@ func platformRemove(ctx context.Context, args []string, getenv env, stdout io.Wr
 
 func deploymentAdd(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
 	const cmd = "deployment add"
-	f := newFlagSet(cmd)
-	issuer := f.fs.String("issuer", "", "the platform's issuer (iss)")
-	clientID := f.fs.String("client-id", "", "the client_id the platform issued to the tool")
-	depID := f.fs.String("deployment-id", "", "the deployment_id to add")
-	db := f.dbFlag()
-	c := &checker{}
-	if err := f.parseInto(c, args, getenv); err != nil {
+	key, depID, db, err := parseDeploymentTarget(cmd, "the client_id the platform issued to the tool", "the deployment_id to add", args, getenv)
+	if err != nil {
 		return err
 	}
-	c.text("--issuer", *issuer)
-	c.text("--client-id", *clientID)
-	if c.require("--deployment-id", *depID) {
-		c.deploymentIDs("--deployment-id", []string{*depID})
-	}
-	if err := c.err(cmd); err != nil {
-		return err
-	}
-	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
+	ctx, b, done, err := openForCLI(ctx, db, readWrite)
 	if err != nil {
 		return err
 	}
 	defer done()
-	key := registration.Key{Issuer: *issuer, ClientID: *clientID}
-	switch err := b.CreateDeployment(ctx, key, *depID); {
+	switch err := b.CreateDeployment(ctx, key, depID); {
 	case errors.Is(err, registration.ErrNotFound):
 		return fmt.Errorf("%s: no platform with issuer %q and client_id %q is registered; add it with 'demo-tool platform add'", cmd, key.Issuer, key.ClientID)
 	case errors.Is(err, storage.ErrExists):
-		return fmt.Errorf("%s: deployment %q of issuer %q and client_id %q is already registered", cmd, *depID, key.Issuer, key.ClientID)
+		return fmt.Errorf("%s: deployment %q of issuer %q and client_id %q is already registered", cmd, depID, key.Issuer, key.ClientID)
 	case err != nil:
 		return fmt.Errorf("%s: %w", cmd, err)
 	}
-	fmt.Fprintf(stdout, "added deployment %s to platform %s (client_id %s)\n", *depID, key.Issuer, key.ClientID)
+	fmt.Fprintf(stdout, "added deployment %s to platform %s (client_id %s)\n", depID, key.Issuer, key.ClientID)
 	return nil
 }
 
@@ -463,14 +454,9 @@ func deploymentList(ctx context.Context, args []string, getenv env, stdout io.Wr
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
+	entries, err := readRegistrations(ctx, cmd, *db)
 	if err != nil {
 		return err
-	}
-	defer done()
-	entries, err := b.Registrations(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	if *issuer != "" {
 		if entries = matching(entries, *issuer, *clientID); len(entries) == 0 {
@@ -500,14 +486,41 @@ func deploymentList(ctx context.Context, args []string, getenv env, stdout io.Wr
 
 func deploymentRemove(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
 	const cmd = "deployment remove"
+	key, depID, db, err := parseDeploymentTarget(cmd, "the client_id of the registration", "the deployment_id to remove", args, getenv)
+	if err != nil {
+		return err
+	}
+	ctx, b, done, err := openForCLI(ctx, db, readWrite)
+	if err != nil {
+		return err
+	}
+	defer done()
+	switch err := b.DeleteDeployment(ctx, key, depID); {
+	case errors.Is(err, registration.ErrNotFound):
+		return errUnknownPlatform(cmd, key.Issuer, key.ClientID)
+	case errors.Is(err, deployment.ErrNotFound):
+		return fmt.Errorf("%s: platform %s (client_id %s) has no deployment %q", cmd, key.Issuer, key.ClientID, depID)
+	case err != nil:
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	fmt.Fprintf(stdout, "removed deployment %s of platform %s (client_id %s); %s\n",
+		depID, key.Issuer, key.ClientID, cacheNote("it"))
+	return nil
+}
+
+// parseDeploymentTarget parses the flags of deployment add and remove,
+// --issuer, --client-id, --deployment-id and --db, and checks them,
+// reporting every problem at once. clientIDUse and depIDUse are the two
+// flags' help texts.
+func parseDeploymentTarget(cmd, clientIDUse, depIDUse string, args []string, getenv env) (registration.Key, string, string, error) {
 	f := newFlagSet(cmd)
 	issuer := f.fs.String("issuer", "", "the platform's issuer (iss)")
-	clientID := f.fs.String("client-id", "", "the client_id of the registration")
-	depID := f.fs.String("deployment-id", "", "the deployment_id to remove")
+	clientID := f.fs.String("client-id", "", clientIDUse)
+	depID := f.fs.String("deployment-id", "", depIDUse)
 	db := f.dbFlag()
 	c := &checker{}
 	if err := f.parseInto(c, args, getenv); err != nil {
-		return err
+		return registration.Key{}, "", "", err
 	}
 	c.text("--issuer", *issuer)
 	c.text("--client-id", *clientID)
@@ -515,23 +528,7 @@ func deploymentRemove(ctx context.Context, args []string, getenv env, stdout io.
 		c.deploymentIDs("--deployment-id", []string{*depID})
 	}
 	if err := c.err(cmd); err != nil {
-		return err
+		return registration.Key{}, "", "", err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db, readWrite)
-	if err != nil {
-		return err
-	}
-	defer done()
-	key := registration.Key{Issuer: *issuer, ClientID: *clientID}
-	switch err := b.DeleteDeployment(ctx, key, *depID); {
-	case errors.Is(err, registration.ErrNotFound):
-		return errUnknownPlatform(cmd, key.Issuer, key.ClientID)
-	case errors.Is(err, deployment.ErrNotFound):
-		return fmt.Errorf("%s: platform %s (client_id %s) has no deployment %q", cmd, key.Issuer, key.ClientID, *depID)
-	case err != nil:
-		return fmt.Errorf("%s: %w", cmd, err)
-	}
-	fmt.Fprintf(stdout, "removed deployment %s of platform %s (client_id %s); %s\n",
-		*depID, key.Issuer, key.ClientID, cacheNote("it"))
-	return nil
+	return registration.Key{Issuer: *issuer, ClientID: *clientID}, *depID, *db, nil
 }

@@ -71,14 +71,9 @@ func exportCmd(ctx context.Context, args []string, getenv env, stdout io.Writer)
 	if err := c.err(cmd); err != nil {
 		return err
 	}
-	ctx, b, done, err := openForCLI(ctx, *db, readOnly)
+	entries, err := readRegistrations(ctx, cmd, *db)
 	if err != nil {
 		return err
-	}
-	defer done()
-	entries, err := b.Registrations(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	data, err := encodeExport(entries)
 	if err != nil {
