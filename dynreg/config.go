@@ -75,7 +75,7 @@ type Config struct {
 	// LogoURL is the tool's logo (logo_uri). Optional.
 	LogoURL string
 	// Scopes are the LTI Advantage scopes to ask for (e.g.
-	// [ScopeLineItem], [ScopeScore]); only those the platform lists in
+	// [lti.ScopeAGSLineItem], [lti.ScopeAGSScore]); only those the platform lists in
 	// scopes_supported are asked for. Optional.
 	Scopes []string
 	// Claims are the id_token claims to ask for. Default: [DefaultClaims].

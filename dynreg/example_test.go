@@ -29,7 +29,7 @@ func Example() {
 	reg, err := dynreg.New(dynreg.Config{
 		BaseURL:        tool.URL, // login, launch and JWKS URLs default from it
 		ClientName:     "Quiz tool",
-		Scopes:         []string{dynreg.ScopeLineItem, dynreg.ScopeScore},
+		Scopes:         []string{lti.ScopeAGSLineItem, lti.ScopeAGSScore},
 		DeepLinkingURL: tool.URL + "/lti/launch",
 		Registrar:      store,
 		Approve: func(ctx context.Context, req *dynreg.Request) (dynreg.Decision, error) {

@@ -50,7 +50,7 @@ func TestRegisterApproved(t *testing.T) {
 	var registered *dynreg.Result
 	h := newHandler(t, dynreg.Config{
 		Registrar:             reg,
-		Scopes:                []string{dynreg.ScopeLineItem, dynreg.ScopeMembership},
+		Scopes:                []string{lti.ScopeAGSLineItem, lti.ScopeNRPSMembership},
 		DeepLinkingURL:        toolBase + "/lti/launch",
 		DeepLinkingPlacements: []string{"ContentArea", "Unknown"},
 		Description:           "A tool",
@@ -67,7 +67,7 @@ func TestRegisterApproved(t *testing.T) {
 		t.Fatalf("status %d: %s", p.status, p.body)
 	}
 	if got == nil || !got.HasRegistrationToken || got.HTTPRequest == nil || got.Platform.LTI.ProductFamilyCode != "fake" ||
-		!slices.Equal(got.MissingScopes, []string{dynreg.ScopeMembership}) {
+		!slices.Equal(got.MissingScopes, []string{lti.ScopeNRPSMembership}) {
 		t.Fatalf("Approve got %+v", got)
 	}
 	posts := f.received()
@@ -85,7 +85,7 @@ func TestRegisterApproved(t *testing.T) {
 		JWKSURI:                 toolBase + "/.well-known/jwks.json",
 		LogoURI:                 toolBase + "/logo.png",
 		TokenEndpointAuthMethod: "private_key_jwt",
-		Scope:                   dynreg.ScopeLineItem,
+		Scope:                   lti.ScopeAGSLineItem,
 		LTI: dynreg.LTIToolConfiguration{
 			Domain:           "tool.example",
 			TargetLinkURI:    toolBase + "/lti/launch",

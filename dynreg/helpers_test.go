@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ltikit/ltikit/dynreg"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
 )
@@ -30,7 +31,7 @@ func validConfig(base string) map[string]any {
 		"token_endpoint_auth_signing_alg_values_supported": []any{"RS256"},
 		"jwks_uri":                              base + "/jwks",
 		"registration_endpoint":                 base + "/register",
-		"scopes_supported":                      []any{"openid", dynreg.ScopeLineItem, dynreg.ScopeScore},
+		"scopes_supported":                      []any{"openid", lti.ScopeAGSLineItem, lti.ScopeAGSScore},
 		"response_types_supported":              []any{"id_token"},
 		"subject_types_supported":               []any{"public"},
 		"id_token_signing_alg_values_supported": []any{"RS256"},

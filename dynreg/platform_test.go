@@ -74,7 +74,7 @@ func TestParseConfiguration(t *testing.T) {
 			code: lti.CodeInvalidConfiguration, field: "id_token_signing_alg_values_supported"},
 		{name: "signing algs missing", mutate: func(c map[string]any) { delete(c, "id_token_signing_alg_values_supported") },
 			code: lti.CodeInvalidConfiguration, field: "id_token_signing_alg_values_supported"},
-		{name: "scopes without openid", mutate: func(c map[string]any) { c["scopes_supported"] = []any{dynreg.ScopeScore} },
+		{name: "scopes without openid", mutate: func(c map[string]any) { c["scopes_supported"] = []any{lti.ScopeAGSScore} },
 			code: lti.CodeInvalidConfiguration, field: "scopes_supported"},
 		{name: "scopes a string", mutate: func(c map[string]any) { c["scopes_supported"] = "openid" },
 			code: lti.CodeInvalidConfiguration, field: "scopes_supported"},

@@ -5,15 +5,6 @@ import (
 	"strings"
 )
 
-// LTI Advantage scopes a tool may ask for in its registration.
-const (
-	ScopeLineItem         = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-	ScopeLineItemReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-	ScopeResultReadOnly   = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
-	ScopeScore            = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-	ScopeMembership       = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
-)
-
 // DefaultClaims are the id_token claims a tool asks for when Config.Claims
 // is empty.
 var DefaultClaims = []string{"iss", "sub", "name", "given_name", "family_name", "email"}

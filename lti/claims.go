@@ -29,6 +29,23 @@ const (
 	ClaimDeepLinking        = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 )
 
+// OAuth 2 scopes of LTI Advantage: what a tool asks a platform's token
+// endpoint for (AGS 2.0 §3.1, NRPS 2.0 §3.1). Packages ags and nrps, dynreg
+// and ltitest use these.
+const (
+	// ScopeAGSLineItem lets the tool read, create, update and delete its
+	// line items.
+	ScopeAGSLineItem = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+	// ScopeAGSLineItemReadOnly lets the tool read line items.
+	ScopeAGSLineItemReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+	// ScopeAGSResultReadOnly lets the tool read results.
+	ScopeAGSResultReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+	// ScopeAGSScore lets the tool post scores.
+	ScopeAGSScore = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+	// ScopeNRPSMembership lets the tool read the context's memberships.
+	ScopeNRPSMembership = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+)
+
 // Message types of LTI 1.3 Core §5.1, Deep Linking 2.0 §4.4 and the
 // Assignment and Grade Services submission review message.
 const (

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // HTTP plumbing shared by the AGS (ags.go) and NRPS (nrps.go) endpoints:
@@ -17,11 +19,11 @@ import (
 
 // Scopes of the services, as the platform checks them in access tokens.
 const (
-	scopeLineItem         = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-	scopeLineItemReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-	scopeResultReadOnly   = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
-	scopeScore            = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-	scopeMembership       = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+	scopeLineItem         = lti.ScopeAGSLineItem
+	scopeLineItemReadOnly = lti.ScopeAGSLineItemReadOnly
+	scopeResultReadOnly   = lti.ScopeAGSResultReadOnly
+	scopeScore            = lti.ScopeAGSScore
+	scopeMembership       = lti.ScopeNRPSMembership
 )
 
 // AGSScopes are the four Assignment and Grade Services scopes, which

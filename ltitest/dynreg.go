@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // LTI Dynamic Registration 1.0 paths, relative to the platform's base URL.
@@ -49,11 +51,11 @@ const (
 // Advantage scopes its token endpoint grants.
 var supportedScopes = []string{
 	"openid",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/score",
-	"https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+	lti.ScopeAGSLineItem,
+	lti.ScopeAGSLineItemReadOnly,
+	lti.ScopeAGSResultReadOnly,
+	lti.ScopeAGSScore,
+	lti.ScopeNRPSMembership,
 }
 
 // DeepLinkingPlacements are the placements the platform offers for

@@ -16,6 +16,7 @@ import (
 	"github.com/ltikit/ltikit/adapters/memory"
 	"github.com/ltikit/ltikit/dynreg"
 	"github.com/ltikit/ltikit/launch"
+	"github.com/ltikit/ltikit/lti"
 )
 
 // dynRegTool is a tool with LTI Dynamic Registration (package dynreg) and
@@ -44,7 +45,7 @@ func newDynRegTool(t *testing.T, host string) *dynRegTool {
 	h, err := dynreg.New(dynreg.Config{
 		BaseURL:        tt.base,
 		ClientName:     "dynreg test tool",
-		Scopes:         []string{dynreg.ScopeScore, dynreg.ScopeMembership, "https://example.com/unknown-scope"},
+		Scopes:         []string{lti.ScopeAGSScore, lti.ScopeNRPSMembership, "https://example.com/unknown-scope"},
 		DeepLinkingURL: tt.base + "/lti/launch",
 		Registrar:      tt.store,
 		Approve: func(_ context.Context, req *dynreg.Request) (dynreg.Decision, error) {
@@ -108,7 +109,7 @@ func TestDynamicRegistrationThenLaunch(t *testing.T) {
 	got := regs[0]
 	if got.LoginURL != tool.base+"/lti/login" || !slices.Equal(got.RedirectURIs, []string{tool.base + "/lti/launch"}) ||
 		got.TargetLinkURI != tool.base+"/lti/launch" || got.JWKSURL != tool.base+"/.well-known/jwks.json" ||
-		!slices.Equal(got.Scopes, []string{dynreg.ScopeScore, dynreg.ScopeMembership}) {
+		!slices.Equal(got.Scopes, []string{lti.ScopeAGSScore, lti.ScopeNRPSMembership}) {
 		t.Fatalf("registration %+v", got)
 	}
 	c := p.Config()

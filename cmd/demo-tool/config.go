@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/ltikit/ltikit/lti"
 )
 
 // The tool's LTI endpoints and its configuration pages. Every URL the
@@ -157,11 +159,11 @@ const (
 
 // The scopes of the services the tool uses: AGS 2.0 §3.1 and NRPS 2.0 §3.6.1.1.
 var toolScopes = []string{
-	"https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-	"https://purl.imsglobal.org/spec/lti-ags/scope/score",
-	"https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+	lti.ScopeAGSLineItem,
+	lti.ScopeAGSLineItemReadOnly,
+	lti.ScopeAGSResultReadOnly,
+	lti.ScopeAGSScore,
+	lti.ScopeNRPSMembership,
 }
 
 // dynRegNote says what the Dynamic Registration URL needs: the bare URL is

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ltikit/ltikit/dynreg"
 	"github.com/ltikit/ltikit/launch"
+	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/storage"
 )
 
@@ -54,8 +55,8 @@ func (a *app) setUpDynreg() error {
 		DeepLinkingURL: a.toolURL(pathLaunch),
 		ClientName:     dynregClientName,
 		Description:    "The demo tool of ltikit, an LTI 1.3 tool library for Go: launches, grades, rosters and deep linking.",
-		Scopes: []string{dynreg.ScopeLineItem, dynreg.ScopeLineItemReadOnly, dynreg.ScopeResultReadOnly,
-			dynreg.ScopeScore, dynreg.ScopeMembership},
+		Scopes: []string{lti.ScopeAGSLineItem, lti.ScopeAGSLineItemReadOnly, lti.ScopeAGSResultReadOnly,
+			lti.ScopeAGSScore, lti.ScopeNRPSMembership},
 		Registrar:    a.store,
 		Approve:      a.approveRegistration,
 		OnRegistered: a.registered,

@@ -17,17 +17,18 @@ import (
 	"github.com/ltikit/ltikit/services/token"
 )
 
-// Scopes of the Assignment and Grade Services (AGS 2.0 §3.1).
+// Scopes of the Assignment and Grade Services (AGS 2.0 §3.1), the lti
+// package's, under the names of this package.
 const (
 	// ScopeLineItem lets the tool read, create, update and delete its line
 	// items.
-	ScopeLineItem = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+	ScopeLineItem = lti.ScopeAGSLineItem
 	// ScopeLineItemReadOnly lets the tool read line items.
-	ScopeLineItemReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+	ScopeLineItemReadOnly = lti.ScopeAGSLineItemReadOnly
 	// ScopeResultReadOnly lets the tool read results.
-	ScopeResultReadOnly = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+	ScopeResultReadOnly = lti.ScopeAGSResultReadOnly
 	// ScopeScore lets the tool post scores.
-	ScopeScore = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+	ScopeScore = lti.ScopeAGSScore
 )
 
 // Media types of the Assignment and Grade Services (AGS 2.0 §3.2–3.4).

@@ -19,7 +19,7 @@ import (
 
 // Scope is the one scope of the Names and Role Provisioning Services
 // (NRPS 2.0 §2.1); every call's token is requested with it alone.
-const Scope = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+const Scope = lti.ScopeNRPSMembership
 
 // MediaTypeMembershipContainer is the media type of a membership page
 // (NRPS 2.0 §2.2), sent as Accept.
