@@ -99,12 +99,14 @@ func (e *Error) Field() string { return e.field }
 func (e *Error) PlatformStatus() int { return e.platformStatus }
 
 // PlatformError is the error member of the platform's error answer (RFC
-// 7591 §3.2.2), cut to printable ASCII of bounded length. It comes from
-// the platform and is shown to the administrator as its words.
+// 7591 §3.2.2), cleaned to valid, printable UTF-8 of bounded length. It
+// comes from the platform and is shown to the administrator as its words.
 func (e *Error) PlatformError() string { return e.platformError }
 
 // PlatformErrorDescription is the error_description member of the
-// platform's error answer, cut like [Error.PlatformError].
+// platform's error answer, cleaned like [Error.PlatformError]; when the
+// answer has no RFC 7591 members (Canvas answers {"errors": [...]}), it is
+// a cleaned, secret-masked excerpt of the body.
 func (e *Error) PlatformErrorDescription() string { return e.platformDesc }
 
 // Status is the HTTP status for the error's code.

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/internal/errbody"
 )
 
 var errCrossOrigin = errors.New("redirect to another origin")
@@ -117,28 +118,6 @@ func redact(err error) error {
 	return &c
 }
 
-// oauthError is the error answer of a registration endpoint (RFC 7591
-// §3.2.2).
-type oauthError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-}
-
-// printable cuts s to at most n bytes of printable ASCII, for showing a
-// platform's words to the administrator.
-func printable(s string, n int) string {
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= n {
-			break
-		}
-		if r >= 0x20 && r < 0x7f {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // postRegistration posts the tool's configuration to the platform's
 // registration endpoint (§3.5.2), with the registration token as a bearer
 // token when the initiation request carried one, and reads the answer
@@ -166,11 +145,18 @@ func (h *Handler) postRegistration(ctx context.Context, endpoint, token string, 
 	defer resp.Body.Close()
 	data, readErr := readBody(resp.Body, h.o.maxBody)
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		var oe oauthError
-		if readErr != nil || json.Unmarshal(data, &oe) != nil {
-			oe = oauthError{}
+		// The platform's words: its RFC 7591 §3.2.2 error and description
+		// (the members of RFC 6749 §5.2) when it sent them, else a cleaned
+		// excerpt of its body (Canvas answers 422 {"errors": [...]}).
+		var code, desc string
+		if readErr == nil {
+			if o, ok := errbody.ParseOAuth(data); ok {
+				code, desc = o.Error, o.Description
+			} else {
+				desc = errbody.Excerpt(data)
+			}
 		}
-		return nil, ErrRegistrationRefused.with("", "", nil).withPlatform(resp.StatusCode, printable(oe.Error, 64), printable(oe.Description, 300))
+		return nil, ErrRegistrationRefused.with("", "", nil).withPlatform(resp.StatusCode, code, desc)
 	}
 	if readErr != nil {
 		return nil, ErrRegistrationFailed.with("the platform's answer could not be read in full", "", readErr)

@@ -292,6 +292,30 @@ func TestRegisterErrorsMatch(t *testing.T) {
 	}
 }
 
+// TestRegisterRefusalWordsNotRFC7591: a refusal without the RFC 7591
+// members (Canvas answers 422 {"errors": [...]}) keeps the platform's
+// words as a cleaned excerpt, with secrets masked.
+func TestRegisterRefusalWordsNotRFC7591(t *testing.T) {
+	f := newFakePlatform(t)
+	f.setRegister(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = w.Write([]byte("{\"errors\": [{\"field\": \"scopes\",\n \"message\": \"cannot contain openid\"}], \"echo\": \"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl\"}"))
+	})
+	h := newHandler(t, dynreg.Config{Registrar: &fakeRegistrar{}}, dynreg.AllowAll())
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, toolBase+"/register?"+query(f, "").Encode(), nil)
+	_, err := h.Register(req)
+	var e *dynreg.Error
+	if !errors.Is(err, dynreg.ErrRegistrationRefused) || !errors.As(err, &e) {
+		t.Fatalf("got %v", err)
+	}
+	desc := e.PlatformErrorDescription()
+	if e.PlatformStatus() != http.StatusUnprocessableEntity || e.PlatformError() != "" ||
+		!strings.Contains(desc, "cannot contain openid") || strings.Contains(desc, "eyJhbGciOiJSUzI1NiJ9") || strings.ContainsAny(desc, "\n") {
+		t.Fatalf("status %d, error %q, description %q", e.PlatformStatus(), e.PlatformError(), desc)
+	}
+}
+
 func TestRegisterPending(t *testing.T) {
 	f := newFakePlatform(t)
 	reg := &fakeRegistrar{}

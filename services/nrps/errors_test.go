@@ -9,10 +9,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ltikit/ltikit/internal/errbody"
+	"github.com/ltikit/ltikit/internal/errbody/errbodytest"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
-	"github.com/ltikit/ltikit/services/internal/errbody"
-	"github.com/ltikit/ltikit/services/internal/errbody/errbodytest"
 	"github.com/ltikit/ltikit/services/nrps"
 )
 

@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ltikit/ltikit/internal/errbody"
 	"github.com/ltikit/ltikit/registration"
-	"github.com/ltikit/ltikit/services/internal/errbody"
 	"github.com/ltikit/ltikit/toolkey"
 )
 

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ltikit/ltikit/internal/errbody"
+	"github.com/ltikit/ltikit/internal/errbody/errbodytest"
 	"github.com/ltikit/ltikit/registration"
-	"github.com/ltikit/ltikit/services/internal/errbody"
-	"github.com/ltikit/ltikit/services/internal/errbody/errbodytest"
 	"github.com/ltikit/ltikit/services/token"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ltikit/ltikit/internal/errbody"
 	"github.com/ltikit/ltikit/lti"
-	"github.com/ltikit/ltikit/services/internal/errbody"
 )
 
 // Errors of a Client. Those about the token endpoint's answer come wrapped

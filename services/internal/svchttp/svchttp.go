@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ltikit/ltikit/internal/errbody"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
-	"github.com/ltikit/ltikit/services/internal/errbody"
 	"github.com/ltikit/ltikit/services/internal/redirect"
 	"github.com/ltikit/ltikit/services/internal/waitlimit"
 	"github.com/ltikit/ltikit/services/token"

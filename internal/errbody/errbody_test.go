@@ -8,8 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ltikit/ltikit/services/internal/errbody"
-	"github.com/ltikit/ltikit/services/internal/errbody/errbodytest"
+	"github.com/ltikit/ltikit/internal/errbody"
+	"github.com/ltikit/ltikit/internal/errbody/errbodytest"
 )
 
 func TestCases(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ltikit/ltikit/services/internal/errbody"
+	"github.com/ltikit/ltikit/internal/errbody"
 )
 
 // MoodleKidBody is what Moodle answered, as text/html, to a token request
