@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ltikit/ltikit/internal/browsertest"
 	"github.com/ltikit/ltikit/ltitest"
 	"github.com/ltikit/ltikit/session"
 )
@@ -54,17 +55,19 @@ func inToolFrame(t *testing.T, ctx context.Context, toolBase, sel string, action
 			if ti.Type != "iframe" || !strings.HasPrefix(ti.URL, toolBase) {
 				continue
 			}
-			fctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
-			// Attach first, with fctx itself: a deadline on the first run
-			// of a context would close its target when it passes.
-			if err := chromedp.Do(fctx); err != nil {
+			// A frame that navigates while it is attached leaves a target
+			// that never answers: the attach is bounded and tried again on
+			// the next round.
+			fctx, detach, err := browsertest.AttachTarget(ctx, ti.TargetID, 5*time.Second)
+			if err != nil {
 				last = fmt.Errorf("%s: attach: %w", ti.URL, err)
 				continue
 			}
 			wctx, cancel := context.WithTimeout(fctx, 3*time.Second)
-			err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel)))
+			err = chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel)))
 			cancel()
 			if err != nil {
+				detach()
 				last = fmt.Errorf("%s: %w", ti.URL, err)
 				continue
 			}

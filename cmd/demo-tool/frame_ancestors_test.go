@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ltikit/ltikit/internal/browsertest"
 )
 
 // TestBrowserFrameAncestors checks the frame-ancestors of the pages after
@@ -84,14 +86,15 @@ func TestBrowserFrameAncestors(t *testing.T) {
 			if ti.Type != "iframe" || !strings.HasPrefix(ti.URL, toolBase) {
 				continue
 			}
-			tctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
-			if err := chromedp.Do(tctx); err != nil {
+			tctx, detach, err := browsertest.AttachTarget(ctx, ti.TargetID, 2*time.Second)
+			if err != nil {
 				continue
 			}
 			wctx, cancel := context.WithTimeout(tctx, time.Second)
 			got, err := chromedp.Run(wctx, chromedp.Evaluate[[]bool](
 				`[!!document.getElementById("roster-summary"), document.title !== "" && location.pathname === "/"]`))
 			cancel()
+			detach()
 			if err != nil || len(got) != 2 {
 				continue
 			}

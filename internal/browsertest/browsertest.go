@@ -2,10 +2,12 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -49,4 +51,33 @@ func Chromium(t *testing.T, width, height int, timeout time.Duration) context.Co
 		t.Fatalf("starting %s: %v", ChromiumPath, err)
 	}
 	return ctx
+}
+
+// AttachTarget returns a context attached to the existing target id (a
+// cross-site iframe, say) of the browser of ctx, or an error when the
+// attachment does not complete within wait. A frame that navigates away
+// while it is being attached leaves a target that never answers; without
+// the bound, the attach would wait for ctx's own deadline. The attachment
+// is detached, never closed, when the returned context's cancel runs or
+// the wait passes, so the page keeps its frame.
+func AttachTarget(ctx context.Context, id target.ID, wait time.Duration) (context.Context, context.CancelFunc, error) {
+	fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id), chromedp.WithDetachOnCancel())
+	// The first run binds the target to fctx itself: a deadline on a
+	// context derived from fctx would end the target's session when it
+	// passes, so the wait is a timer here instead.
+	done := make(chan error, 1)
+	go func() { done <- chromedp.Do(fctx) }()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		return fctx, cancel, nil
+	case <-timer.C:
+		cancel()
+		return nil, nil, fmt.Errorf("attaching to target %s: no answer within %v", id, wait)
+	}
 }
