@@ -25,6 +25,11 @@ func newSigningKey() (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ltitest: generating an RSA key: %w", err)
 	}
+	return signingKeyOf(priv)
+}
+
+// signingKeyOf names priv with a kid.
+func signingKeyOf(priv *rsa.PrivateKey) (*signingKey, error) {
 	pub, err := jwk.FromRaw(&priv.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("ltitest: %w", err)
@@ -62,13 +67,15 @@ func (p *Platform) ActiveKID() string {
 	return p.active.kid
 }
 
-// RotateKey generates a new RSA key and makes it the active signing key. The
-// previous keys stay published in the key set until [Platform.RemoveKey]. It
-// returns the new key's kid.
+// RotateKey makes a new RSA key the active signing key: a built-in test
+// key no other open platform holds, or a generated one (see
+// [Config.GenerateKeys]). The previous keys stay published in the key set
+// until [Platform.RemoveKey]. It returns the new key's kid.
 func (p *Platform) RotateKey() (kid string) {
-	k, err := newSigningKey()
+	k, err := p.newKey()
 	if err != nil {
-		// crypto/rand does not fail on supported platforms.
+		// crypto/rand does not fail on supported platforms, nor do the
+		// built-in keys, which a test of this package parses.
 		panic(err)
 	}
 	p.mu.Lock()
@@ -151,4 +158,25 @@ func (p *Platform) activeKey() *signingKey {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.active
+}
+
+// newKey returns a key for p: generated with Config.GenerateKeys, else
+// borrowed from the built-in keys (and recorded, to go back on Close).
+func (p *Platform) newKey() (*signingKey, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if p.generateKeys || closed {
+		return newSigningKey()
+	}
+	k, pooled, err := borrowKey()
+	if err != nil {
+		return nil, err
+	}
+	if pooled {
+		p.mu.Lock()
+		p.borrowed = append(p.borrowed, k.priv)
+		p.mu.Unlock()
+	}
+	return k, nil
 }

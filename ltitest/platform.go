@@ -1,6 +1,7 @@
 package ltitest
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,6 +82,14 @@ type Config struct {
 	// bearer token from [Platform.NewRegistrationToken]. A token that is
 	// sent is always checked.
 	RequireRegistrationToken bool
+	// GenerateKeys makes the platform generate its RSA keys. By default it
+	// signs with keys built into this package (lent to one open platform
+	// at a time, see [Platform.Close]), which saves the key generation a
+	// platform would otherwise cost every test. Their private halves are
+	// public, in this package's source: a platform that anyone but the
+	// test can reach, such as a sandbox LMS on a shared address, sets
+	// GenerateKeys.
+	GenerateKeys bool
 }
 
 // Platform is an LTI 1.3 platform (an LMS) for tests: it publishes a key
@@ -98,7 +107,12 @@ type Platform struct {
 	basePath string   // path of base, no trailing slash ("" at the root)
 	server   *httptest.Server
 
+	// generateKeys is Config.GenerateKeys at creation.
+	generateKeys bool
+
 	mu       sync.Mutex
+	borrowed []*rsa.PrivateKey // built-in keys lent to p, returned by Close
+	closed   bool
 	keys     []*signingKey // published keys, oldest first
 	active   *signingKey   // signs new tokens; normally also in keys
 	jwksFail int
@@ -178,7 +192,8 @@ func NewHandler(baseURL string, cfg Config) (*Platform, error) {
 		pending:  make(map[string]*pendingLaunch),
 	}
 	p.cfg.Store(&cfg)
-	k, err := newSigningKey()
+	p.generateKeys = cfg.GenerateKeys
+	k, err := p.newKey()
 	if err != nil {
 		return nil, err
 	}
@@ -198,12 +213,20 @@ func checkToolURL(what, raw string) error {
 	return nil
 }
 
-// Close shuts down the test server started by [NewPlatform]. It does
-// nothing for a platform made with [NewHandler].
+// Close shuts down the test server started by [NewPlatform] and gives the
+// built-in keys the platform signed with back for other platforms to use.
+// A platform made with [NewHandler] must not serve or sign after Close.
+// Close may be called more than once.
 func (p *Platform) Close() {
 	if p.server != nil {
 		p.server.Close()
 	}
+	p.mu.Lock()
+	keys := p.borrowed
+	p.borrowed = nil
+	p.closed = true
+	p.mu.Unlock()
+	returnKeys(keys)
 }
 
 // Server returns the test server started by [NewPlatform], or nil for a

@@ -44,6 +44,9 @@ func newSandbox(cfg serveConfig) (*ltitest.Platform, error) {
 		ToolRedirectURIs: []string{cfg.BaseURL + pathLaunch},
 		TargetLinkURI:    cfg.BaseURL + pathLaunch,
 		ToolJWKSURL:      cfg.BaseURL + pathJWKS,
+		// The sandbox can be reachable by others: it signs with keys of
+		// its own, never ltitest's built-in test keys.
+		GenerateKeys: true,
 	})
 	if err != nil {
 		return nil, err
