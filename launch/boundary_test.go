@@ -21,7 +21,7 @@ func TestDependencyBoundary(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{"gorm.io/", "github.com/labstack/", "github.com/jackc/", "github.com/glebarez/"} {
+		for _, banned := range []string{"gorm.io/", "github.com/labstack/", "github.com/jackc/", "github.com/glebarez/", "github.com/libtnb/", "modernc.org/"} {
 			if strings.HasPrefix(dep, banned) {
 				t.Errorf("a core package depends on %s", dep)
 			}

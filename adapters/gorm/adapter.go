@@ -126,8 +126,13 @@ func NewWithModels[R registration.Registerable, D deployment.Deployable](ctx con
 	}
 	// A fresh statement, without the caller's scopes or conditions, and
 	// without GORM's implicit transactions: each operation here is one
-	// statement.
-	a.db = db.Session(&gorm.Session{NewDB: true, SkipDefaultTransaction: true})
+	// statement. On SQLite the statements are prepared once per
+	// connection and kept (GORM's PrepareStmt, for the adapter's own fixed
+	// set of statements): compiling the SQL again on every execution was
+	// about 40 % of the CPU of PutState and TakeState. PostgreSQL gains
+	// nothing measurable from it (pgx already caches statements), so its
+	// connections are left as the host configured them.
+	a.db = db.Session(&gorm.Session{NewDB: true, SkipDefaultTransaction: true, PrepareStmt: a.sqlite})
 
 	if err := a.db.WithContext(ctx).Exec("SELECT 1").Error; err != nil {
 		return nil, unavailable("connect", err)

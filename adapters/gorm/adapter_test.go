@@ -31,6 +31,7 @@ func login(t testing.TB, exp time.Time) nonce.Login {
 }
 
 func TestStateSingleUse(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)
@@ -77,6 +78,7 @@ func TestStateSingleUse(t *testing.T) {
 }
 
 func TestExpiryBoundary(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)
@@ -127,6 +129,7 @@ func TestExpiryBoundary(t *testing.T) {
 }
 
 func TestNonce(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)
@@ -164,6 +167,7 @@ func TestNonce(t *testing.T) {
 }
 
 func TestRegistrationsAndDeployments(t *testing.T) {
+	t.Parallel()
 	set := jwk.NewSet()
 	key, err := jwk.FromRaw([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -273,6 +277,7 @@ func TestRegistrationsAndDeployments(t *testing.T) {
 }
 
 func TestConstructor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	if _, err := gormadapter.New(ctx, nil); err == nil {
 		t.Error("New(nil) succeeded")
@@ -316,6 +321,7 @@ func TestConstructor(t *testing.T) {
 }
 
 func TestPurgeExpired(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)

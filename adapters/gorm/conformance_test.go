@@ -18,6 +18,7 @@ import (
 // with a fake clock far from time.Now (so expiry must be judged with the
 // adapter's clock, never the database's).
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("DefaultModels", func(t *testing.T) {

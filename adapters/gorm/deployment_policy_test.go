@@ -21,6 +21,7 @@ import (
 // is accepted and the deployment is stored exactly once (LTI 1.3 Core
 // §5.3.3; storage.Registrar: two creators, one row).
 func TestRecordDeploymentsTwoNodes(t *testing.T) {
+	t.Parallel()
 	const newID = "canvas-course-1234:deployment"
 	const launches = 24
 	for _, b := range backends {

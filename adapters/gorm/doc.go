@@ -1,7 +1,10 @@
 // Package gormadapter is the GORM storage adapter of ltikit: a
-// [storage.Adapter] on PostgreSQL (gorm.io/driver/postgres, pgx) or SQLite
-// (github.com/glebarez/sqlite, pure Go). Its import path is
-// github.com/ltikit/ltikit/adapters/gorm.
+// [storage.Adapter] on a PostgreSQL or SQLite *gorm.DB. Its import path is
+// github.com/ltikit/ltikit/adapters/gorm. It imports no database driver:
+// the host opens the *gorm.DB, with package gormpostgres
+// (github.com/ltikit/ltikit/adapters/gorm/postgres, pgx) or package
+// gormsqlite (github.com/ltikit/ltikit/adapters/gorm/sqlite, pure Go) or
+// on its own, so a program links only the driver it uses.
 //
 // The package owns six tables: ltikit_nonces and ltikit_login_states for
 // the single-use values of a launch, ltikit_launch_sessions for the launch
@@ -55,7 +58,7 @@
 // when the host model soft-deletes. For concurrent creates to be refused,
 // the host's tables need the same two unique indexes.
 //
-// On SQLite, transactions should begin IMMEDIATE, as [OpenSQLite] sets
+// On SQLite, transactions should begin IMMEDIATE, as gormsqlite.Open sets
 // up; a deferred transaction that reads and then writes may fail with
 // SQLITE_BUSY (storage_unavailable) when another connection wrote in
 // between.
@@ -168,21 +171,35 @@
 // columns, a BLOB for the claims and WITHOUT ROWID login tables. The constructors check that the
 // tables and columns exist and fail with [ErrNotMigrated] otherwise.
 //
-// [OpenPostgres] and [OpenSQLite] open a *gorm.DB set up for this adapter;
-// hosts may pass their own *gorm.DB instead (the adapter runs on a fresh
-// session of it, without the caller's scopes and without GORM's implicit
-// transactions). SQLite serialises writers: OpenSQLite turns on WAL, a busy
-// timeout and BEGIN IMMEDIATE so that concurrent TakeState calls, from one
-// pool or from several processes on the same file, wait for each other
-// instead of failing with SQLITE_BUSY.
+// # Opening the database
 //
-// An SQLite file may hold the tool's private signing key (see Tool keys),
-// so OpenSQLite creates it 0600 ([SQLiteFileMode]) whatever the process
-// umask; SQLite gives its -wal and -shm files the same mode. An existing
-// file (or -wal, -shm, -journal file) that group or others may read is
-// made 0600 when OpenSQLite opens it, with a warning through the logger of
-// [OpenLogger] (default slog.Default()). A host that opens the file
-// itself, or keeps tool keys in PostgreSQL, protects them itself.
+// gormpostgres.Open and gormsqlite.Open (and gormsqlite.OpenReadOnly, for
+// tools that only read) open a *gorm.DB set up for this adapter, each in a
+// package of its own so that a program links one driver and not the
+// other; hosts may pass their own *gorm.DB instead (the adapter runs on a
+// fresh session of it, without the caller's scopes and without GORM's
+// implicit transactions). The adapter tells the databases apart by the
+// dialect's name ("postgres" or "sqlite"), and reads constraint errors
+// without a driver's types: the SQLSTATE of a PostgreSQL error (its
+// SQLState method, as pgx's *pgconn.PgError has), the extended result
+// code of an SQLite error (a Code method returning an int, as
+// modernc.org/sqlite's has) or else SQLite's message.
+//
+// On SQLite the adapter prepares its statements once per connection and
+// reuses them (GORM's PrepareStmt, on its own session only, whatever the
+// host's configuration); with a driver that keeps the compiled statement,
+// as modernc.org/sqlite v1.62 does (v1.23 compiled it again on every
+// execution), SQLite no longer parses the SQL on every call. On PostgreSQL
+// it leaves preparation to the driver (pgx caches statements itself).
+//
+// SQLite serialises writers: gormsqlite.Open turns on WAL, a busy timeout
+// and BEGIN IMMEDIATE so that concurrent TakeState calls, from one pool or
+// from several processes on the same file, wait for each other instead of
+// failing with SQLITE_BUSY. An SQLite file may hold the tool's private
+// signing key (see Tool keys), so gormsqlite.Open creates it 0600 whatever
+// the process umask, and makes an existing file that group or others may
+// read 0600, with a warning. A host that opens the file itself, or keeps
+// tool keys in PostgreSQL, protects them itself.
 //
 // # Launch sessions
 //

@@ -11,6 +11,7 @@ import (
 // TestClassify: each exported error of the package, bare and wrapped with
 // %w, classifies to its code (docs/errors.md).
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error

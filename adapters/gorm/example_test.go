@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
@@ -25,7 +26,7 @@ func ExampleNew() {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	db, err := gormadapter.OpenSQLite(filepath.Join(dir, "lti.db"))
+	db, err := gormsqlite.Open(filepath.Join(dir, "lti.db"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func ExampleNewWithModels() {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	db, err := gormadapter.OpenSQLite(filepath.Join(dir, "host.db"))
+	db, err := gormsqlite.Open(filepath.Join(dir, "host.db"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func ExampleAdapter_PurgeExpired() {
 	}
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	db, err := gormadapter.OpenSQLite(filepath.Join(dir, "lti.db"))
+	db, err := gormsqlite.Open(filepath.Join(dir, "lti.db"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -204,17 +205,4 @@ func ExampleAdapter_PurgeExpired() {
 	deleted, err := a.PurgeExpired(ctx)
 	fmt.Println(deleted, err)
 	// Output: 2 <nil>
-}
-
-// OpenPostgres takes a libpq URL or keyword/value DSN.
-func ExampleOpenPostgres() {
-	db, err := gormadapter.OpenPostgres("postgres://ltikit@db.internal:5432/ltikit?sslmode=verify-full")
-	if err != nil {
-		log.Fatal(err)
-	}
-	a, err := gormadapter.New(context.Background(), db)
-	if err != nil {
-		log.Fatal(err)
-	}
-	_ = a
 }

@@ -20,6 +20,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
@@ -255,8 +257,9 @@ func allWork(t *testing.T, a *gormadapter.Adapter, s seeded) {
 // Every call must fail as storage_unavailable and none succeed; after
 // recovery operations work again and nothing was consumed by the failures.
 func TestFaultPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := newPostgresSchema(t)
-	direct, err := gormadapter.OpenPostgres(dsn)
+	direct, err := gormpostgres.Open(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +285,7 @@ func TestFaultPostgres(t *testing.T) {
 	})
 
 	t.Run("ClosedPoolMidRun", func(t *testing.T) {
-		db, err := gormadapter.OpenPostgres(dsn)
+		db, err := gormpostgres.Open(dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +294,7 @@ func TestFaultPostgres(t *testing.T) {
 		closeMidRun(t, db, a)
 		allFail(t, a, s)
 		// Recovery is a fresh pool.
-		fresh, err := gormadapter.OpenPostgres(dsn)
+		fresh, err := gormpostgres.Open(dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,8 +309,8 @@ func TestFaultPostgres(t *testing.T) {
 			t.Errorf("New on a wrong port = %v; want storage_unavailable", err)
 		}
 		u := cfg.Copy()
-		if _, err := gormadapter.OpenPostgres(fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable connect_timeout=2", port, u.User, u.Database)); !errors.Is(err, lti.ErrStorageUnavailable) {
-			t.Errorf("OpenPostgres on a wrong port = %v; want storage_unavailable", err)
+		if _, err := gormpostgres.Open(fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable connect_timeout=2", port, u.User, u.Database)); !errors.Is(err, lti.ErrStorageUnavailable) {
+			t.Errorf("gormpostgres.Open on a wrong port = %v; want storage_unavailable", err)
 		}
 		// An adapter whose pool ends up at a port where nothing listens.
 		p := startProxy(t, network, target)
@@ -325,8 +328,9 @@ func TestFaultPostgres(t *testing.T) {
 // TestFaultSQLite closes the SQLite pool mid-run; every call fails as
 // storage_unavailable, and a fresh pool on the file works again.
 func TestFaultSQLite(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "fault.db")
-	db, err := gormadapter.OpenSQLite(path)
+	db, err := gormsqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +341,7 @@ func TestFaultSQLite(t *testing.T) {
 	s := seed(t, db, a)
 	closeMidRun(t, db, a)
 	allFail(t, a, s)
-	fresh, err := gormadapter.OpenSQLite(path)
+	fresh, err := gormsqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,7 @@ func migrateHost(t testing.TB, db *gorm.DB) {
 }
 
 func TestHostModels(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()

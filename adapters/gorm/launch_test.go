@@ -24,6 +24,7 @@ import (
 // default models and with a host's own models, whose structs come back in
 // the launch context.
 func TestFullLaunch(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("DefaultModels", func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"gorm.io/gorm"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 )
 
 // EnvPostgresDSN names the variable that points the tests at a PostgreSQL
@@ -169,9 +171,9 @@ var backends = []backend{
 		dsn := newPostgresSchema(tb)
 		return func(tb testing.TB) *gorm.DB {
 			tb.Helper()
-			db, err := gormadapter.OpenPostgres(dsn)
+			db, err := gormpostgres.Open(dsn)
 			if err != nil {
-				tb.Fatalf("OpenPostgres: %v", err)
+				tb.Fatalf("gormpostgres.Open: %v", err)
 			}
 			tb.Cleanup(func() { closeDB(db) })
 			return db
@@ -181,9 +183,9 @@ var backends = []backend{
 		path := filepath.Join(tb.TempDir(), "ltikit.db")
 		return func(tb testing.TB) *gorm.DB {
 			tb.Helper()
-			db, err := gormadapter.OpenSQLite(path)
+			db, err := gormsqlite.Open(path)
 			if err != nil {
-				tb.Fatalf("OpenSQLite: %v", err)
+				tb.Fatalf("gormsqlite.Open: %v", err)
 			}
 			tb.Cleanup(func() { closeDB(db) })
 			return db

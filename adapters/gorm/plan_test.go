@@ -15,6 +15,7 @@ import (
 // primary-key lookup, never a scan. (BenchmarkConsumeWithExpiredRows
 // measures the time with a million rows.)
 func TestPlansUseIndexes(t *testing.T) {
+	t.Parallel()
 	const rows = 20000
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 // Exactly one take and one consume may succeed, every other caller must be
 // refused as already used (not fail with a storage error), 20 times over.
 func TestRaceTwoNodes(t *testing.T) {
+	t.Parallel()
 	const (
 		goroutines = 200
 		rounds     = 20

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -145,7 +144,7 @@ func (e hostError) Unwrap() error { return e.error }
 
 // lock returns the row-locking clause of strength ("UPDATE" or "SHARE")
 // on PostgreSQL, and nothing on SQLite, whose transactions (BEGIN
-// IMMEDIATE with [OpenSQLite]) hold the database's one write lock.
+// IMMEDIATE with gormsqlite.Open) hold the database's one write lock.
 func (a *Adapter) lock(strength string) []clause.Expression {
 	if a.sqlite {
 		return nil
@@ -183,12 +182,15 @@ func (a *Adapter) isViolation(err, translated error, sqlState string, sqliteCode
 		return true
 	}
 	if !a.sqlite {
-		var pgErr *pgconn.PgError
-		return errors.As(err, &pgErr) && pgErr.Code == sqlState
+		// pgx's *pgconn.PgError, like the errors of lib/pq and other
+		// PostgreSQL drivers, tells its SQLSTATE through this method; the
+		// adapter reads it without importing a driver.
+		var pgErr interface{ SQLState() string }
+		return errors.As(err, &pgErr) && pgErr.SQLState() == sqlState
 	}
-	// github.com/glebarez/go-sqlite (and modernc.org/sqlite) errors have a
-	// Code method returning the extended result code; other drivers'
-	// errors carry SQLite's message.
+	// modernc.org/sqlite's errors (and those of its fork
+	// github.com/glebarez/go-sqlite) have a Code method returning the
+	// extended result code; other drivers' errors carry SQLite's message.
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) && slices.Contains(sqliteCodes, coded.Code()) {
 		return true

@@ -37,6 +37,7 @@ var writableHostModels = func() gormadapter.Models[Platform, *Install] {
 // with a second adapter on a pool of its own (a second process) for the
 // races.
 func TestRegistrarConformance(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("DefaultModels", func(t *testing.T) {
@@ -73,6 +74,7 @@ func mustNewWithModels(t testing.TB, db *gorm.DB, m gormadapter.Models[Platform,
 // errors.ErrUnsupported and write nothing; listing and deleting work
 // through the configured columns.
 func TestRegistrarHostModelsReadOnly(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -132,6 +134,7 @@ func TestRegistrarHostModelsReadOnly(t *testing.T) {
 // static key set column) or builds another key fails the create, as the
 // host's mistake and not storage_unavailable, and writes nothing.
 func TestRegistrarHostModelMistakes(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -188,6 +191,7 @@ func TestRegistrarHostModelMistakes(t *testing.T) {
 // The adapter reads the constraint violations of both databases itself,
 // whether or not the *gorm.DB translates errors.
 func TestConstraintViolations(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		for _, translate := range []bool{false, true} {
 			name := b.name
@@ -239,6 +243,7 @@ func TestConstraintViolations(t *testing.T) {
 // A database that fails is storage_unavailable for every Registrar method,
 // never a refusal.
 func TestRegistrarUnavailable(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -274,6 +279,7 @@ func TestRegistrarUnavailable(t *testing.T) {
 // Input PostgreSQL's text cannot hold is refused before the database, as
 // invalid input or not found, never storage_unavailable.
 func TestRegistrarUnusableText(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()

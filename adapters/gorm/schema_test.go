@@ -11,6 +11,7 @@ import (
 // TestDocumentedSchema keeps the SQL shown in doc.go identical to the SQL
 // Migrate runs.
 func TestDocumentedSchema(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 // judged with the adapter's clock, never the database's), and with the
 // host's own models (the sessions table comes with MigrateLoginTables).
 func TestSessionConformance(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("DefaultModels", func(t *testing.T) {
@@ -52,6 +53,7 @@ func sessionRecord(now time.Time, idle, abs time.Duration) session.Record {
 // TestPurgeExpiredSessions: PurgeExpired and the sweeper delete sessions
 // past either expiry, and only those.
 func TestPurgeExpiredSessions(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)
@@ -113,6 +115,7 @@ func TestPurgeExpiredSessions(t *testing.T) {
 // the delete returned, on either pool, must be refused as ErrNotFound, and
 // none may fail with a storage error. 20 rounds.
 func TestSessionRevokedAcrossPools(t *testing.T) {
+	t.Parallel()
 	const (
 		goroutines = 32
 		rounds     = 20
@@ -196,6 +199,7 @@ func TestSessionRevokedAcrossPools(t *testing.T) {
 // TestSessionStoreFailures: on a closed pool every session method fails as
 // storage_unavailable, never as a refused session.
 func TestSessionStoreFailures(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)
@@ -229,6 +233,7 @@ func TestSessionStoreFailures(t *testing.T) {
 // TestSessionsTableRequired: an adapter needs the sessions table, which
 // both migrations create.
 func TestSessionsTableRequired(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := migrated(t, b)

@@ -138,7 +138,7 @@ const (
 // index on the rows with retired_at NULL. The first key is one INSERT … ON
 // CONFLICT DO NOTHING, so nodes starting together agree on it; [Rotate] is
 // one transaction (on PostgreSQL under an advisory lock, on SQLite a
-// BEGIN IMMEDIATE with [OpenSQLite]) that retires the active key, inserts
+// BEGIN IMMEDIATE with gormsqlite.Open) that retires the active key, inserts
 // the new one and deletes keys past their grace period.
 //
 // It is safe for concurrent use, also by many processes sharing one

@@ -30,6 +30,7 @@ func newToolKeyStore(t testing.TB, db *gorm.DB, opts toolkey.StoreOptions) *gorm
 // TestToolKeyStoreConformance runs the toolkey conformance suite on both
 // databases; every "node" is a pool of its own on the same database.
 func TestToolKeyStoreConformance(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			toolkeytest.Run(t, func(t *testing.T, opts toolkey.StoreOptions) func(*testing.T) toolkey.Store {
@@ -44,6 +45,7 @@ func TestToolKeyStoreConformance(t *testing.T) {
 // two pools leave exactly one active key, which both pools see, and every
 // retired key stays published; repeated for several rounds.
 func TestToolKeyConcurrentRotationTwoPools(t *testing.T) {
+	t.Parallel()
 	const (
 		perPool = 4
 		rounds  = 3
@@ -108,6 +110,7 @@ func TestToolKeyConcurrentRotationTwoPools(t *testing.T) {
 // TestToolKeySurvivesRestart: a new store on a new pool (a restarted
 // process) signs with the same kid.
 func TestToolKeySurvivesRestart(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			openPool, db := migrated(t, b)
@@ -137,6 +140,7 @@ func TestToolKeySurvivesRestart(t *testing.T) {
 // TestToolKeyStoreErrors: a closed pool is storage_unavailable, an
 // unmigrated database is ErrNotMigrated, and neither shows key material.
 func TestToolKeyStoreErrors(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			openPool := b.newDatabase(t)
@@ -189,6 +193,7 @@ func TestToolKeyStoreErrors(t *testing.T) {
 // TestDocumentedToolKeysSchema keeps the tool keys SQL shown in doc.go
 // identical to what Migrate runs.
 func TestDocumentedToolKeysSchema(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +232,7 @@ func BenchmarkToolKeyActive(b *testing.B) {
 // adds the column; its rows then keep working: the active key signs and
 // the retired one stays published, and a delayed rotation waits.
 func TestToolKeysActiveFromMigration(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -14,7 +14,9 @@ import (
 	"testing"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/adapters/memory"
+	redisadapter "github.com/ltikit/ltikit/adapters/redis"
 	"github.com/ltikit/ltikit/deeplink"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/dynreg"
@@ -71,7 +73,9 @@ var moduleSentinels = map[string]struct {
 	"gormadapter.ErrNotMigrated":        {gormadapter.ErrNotMigrated, lti.CodeStorageUnavailable},
 	"gormadapter.ErrUnsupportedDialect": {gormadapter.ErrUnsupportedDialect, lti.CodeStorageUnavailable},
 	"gormadapter.ErrDuplicate":          {gormadapter.ErrDuplicate, lti.CodeAlreadyExists},
-	"gormadapter.ErrSQLitePath":         {gormadapter.ErrSQLitePath, lti.CodeStorageUnavailable},
+	"gormsqlite.ErrPath":                {gormsqlite.ErrPath, lti.CodeStorageUnavailable},
+	"redisadapter.ErrDuplicate":         {redisadapter.ErrDuplicate, lti.CodeAlreadyExists},
+	"redisadapter.ErrCorrupt":           {redisadapter.ErrCorrupt, lti.CodeStorageUnavailable},
 
 	"token.ErrNoTokenEndpoint":      {ltitoken.ErrNoTokenEndpoint, lti.CodeNoTokenEndpoint},
 	"token.ErrRejected":             {ltitoken.ErrRejected, lti.CodeTokenRefused},
@@ -143,18 +147,18 @@ var moduleSentinels = map[string]struct {
 // moduleErrorTypes is every exported error type of the library's packages,
 // by its name in docs/errors.md, with a zero value.
 var moduleErrorTypes = map[string]error{
-	"*lti.Error":                   &lti.Error{},
-	"*launch.StorageLaunch":        nil, // checked by name only: no zero value outside launch
-	"*keys.FetchError":             &keys.FetchError{},
-	"*token.RetrieveError":         &ltitoken.RetrieveError{},
-	"*ags.HTTPError":               &ags.HTTPError{},
-	"*nrps.HTTPError":              &nrps.HTTPError{},
-	"*deeplink.Error":              &deeplink.Error{},
-	"*dynreg.Error":                &dynreg.Error{},
-	"*gormadapter.SQLitePathError": &gormadapter.SQLitePathError{},
-	"*ltitest.LoginError":          &ltitest.LoginError{},
-	"*ltitest.AuthError":           &ltitest.AuthError{},
-	"*ltitest.DeepLinkingError":    &ltitest.DeepLinkingError{},
+	"*lti.Error":                &lti.Error{},
+	"*launch.StorageLaunch":     nil, // checked by name only: no zero value outside launch
+	"*keys.FetchError":          &keys.FetchError{},
+	"*token.RetrieveError":      &ltitoken.RetrieveError{},
+	"*ags.HTTPError":            &ags.HTTPError{},
+	"*nrps.HTTPError":           &nrps.HTTPError{},
+	"*deeplink.Error":           &deeplink.Error{},
+	"*dynreg.Error":             &dynreg.Error{},
+	"*gormsqlite.PathError":     &gormsqlite.PathError{},
+	"*ltitest.LoginError":       &ltitest.LoginError{},
+	"*ltitest.AuthError":        &ltitest.AuthError{},
+	"*ltitest.DeepLinkingError": &ltitest.DeepLinkingError{},
 }
 
 // moduleRoot is the module's directory, two levels up from cmd/demo-tool.
@@ -163,7 +167,7 @@ const moduleRoot = "../.."
 // scanModuleErrors returns the exported Err… variables and the exported
 // error types (types with an Error method, and aliases named …Error) of
 // the library's non-test files, as "pkg.ErrX" and "*pkg.Type". Commands,
-// internal packages and test data are not the library's API.
+// internal packages, examples and test data are not the library's API.
 func scanModuleErrors(t *testing.T) (vars, types []string) {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -173,7 +177,7 @@ func scanModuleErrors(t *testing.T) (vars, types []string) {
 		}
 		if d.IsDir() {
 			switch d.Name() {
-			case "cmd", "internal", "testdata", "bench", "scripts", "docs", ".git":
+			case "cmd", "internal", "examples", "testdata", "bench", "scripts", "docs", ".git":
 				return filepath.SkipDir
 			}
 			return nil

@@ -12,7 +12,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 )
 
 func TestRegLinks(t *testing.T) {
@@ -122,9 +123,9 @@ func linkDBs(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 		var db *gorm.DB
 		var err error
 		if kind == "postgres" {
-			db, err = gormadapter.OpenPostgres(dsn, cfg)
+			db, err = gormpostgres.Open(dsn, cfg)
 		} else {
-			db, err = gormadapter.OpenSQLite(dsn, cfg)
+			db, err = gormsqlite.Open(dsn, cfg)
 		}
 		if err != nil {
 			t.Fatal(err)

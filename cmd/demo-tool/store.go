@@ -14,6 +14,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/session"
@@ -113,7 +115,7 @@ type storeOptions struct {
 	// sweep starts purging expired states in the background.
 	sweep bool
 	// readOnly opens the database for reading only: an SQLite file
-	// read-only (gormadapter.OpenSQLiteReadOnly: it must exist, and may be
+	// read-only (gormsqlite.OpenReadOnly: it must exist, and may be
 	// a file and directory the process cannot write), and no table is
 	// created on either database. The commands that only read use it.
 	readOnly bool
@@ -135,11 +137,11 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger, opts storeOpti
 	var db *gorm.DB
 	switch {
 	case kind == "postgres":
-		db, err = gormadapter.OpenPostgres(dsn, cfg)
+		db, err = gormpostgres.Open(dsn, cfg)
 	case opts.readOnly:
-		db, err = gormadapter.OpenSQLiteReadOnly(dsn, cfg, gormadapter.OpenLogger(log))
+		db, err = gormsqlite.OpenReadOnly(dsn, cfg, gormsqlite.WithLogger(log))
 	default:
-		db, err = gormadapter.OpenSQLite(dsn, cfg, gormadapter.OpenLogger(log))
+		db, err = gormsqlite.Open(dsn, cfg, gormsqlite.WithLogger(log))
 	}
 	if err != nil {
 		return nil, openError(dsn, err)
@@ -176,7 +178,7 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger, opts storeOpti
 // openError says why the database could not be opened: for an SQLite path,
 // what is wrong with it, in words.
 func openError(dsn string, err error) error {
-	var pe *gormadapter.SQLitePathError
+	var pe *gormsqlite.PathError
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("opening the database %s: %w", redactDSN(dsn), err)
 	}
@@ -186,23 +188,23 @@ func openError(dsn string, err error) error {
 	}
 	var why string
 	switch pe.Problem {
-	case gormadapter.SQLiteDirMissing:
+	case gormsqlite.DirMissing:
 		why = fmt.Sprintf("its directory %s does not exist; create it, or give another path", pe.Subject)
-	case gormadapter.SQLiteNotADirectory:
+	case gormsqlite.NotADirectory:
 		why = fmt.Sprintf("%s is a file, not a directory", pe.Subject)
-	case gormadapter.SQLiteIsDirectory:
+	case gormsqlite.IsDirectory:
 		why = "it is a directory; give the path of a database file inside it, e.g. " + filepath.Join(dsn, defaultDB)
-	case gormadapter.SQLiteNotRegular:
+	case gormsqlite.NotRegular:
 		why = "it is not a regular file"
-	case gormadapter.SQLiteNotWritable:
+	case gormsqlite.NotWritable:
 		if pe.Subject != pe.Path {
 			why = fmt.Sprintf("the directory %s is not writable%s: SQLite creates the database and its -wal and -shm files there", pe.Subject, reason)
 		} else {
 			why = "the file is not writable" + reason + "; the commands that only read, such as 'platform list', work on a read-only file"
 		}
-	case gormadapter.SQLiteNotReadable:
+	case gormsqlite.NotReadable:
 		why = "the file is not readable" + reason
-	case gormadapter.SQLiteFileMissing:
+	case gormsqlite.FileMissing:
 		return &explained{msg: fmt.Sprintf("no SQLite database %s: the file does not exist (is --db or LTIKIT_DB right?); 'demo-tool serve' or a command that writes, such as 'platform add', creates it", dsn), err: err}
 	default:
 		why = "the file cannot be created or opened there" + reason

@@ -41,6 +41,10 @@
 //	demo-tool   the demo-tool binary (built with go build unless -demo-tool),
 //	            registered with "demo-tool platform add", run with
 //	            "demo-tool serve", on SQLite or PostgreSQL
+//	redis       a store, for in-process and demo-tool: login states and
+//	            nonces (and demo-tool's launch sessions, --state-store) in
+//	            Redis (adapters/redis, -redis), registrations and
+//	            deployments in PostgreSQL, joined with storage.Combine
 //	ltijs       bench/peers/ltijs: ltijs 5.9 with ltijs-sequelize on the same
 //	            PostgreSQL (its own database), started with node; run
 //	            npm ci in that directory first
@@ -61,7 +65,8 @@
 //
 // Per configuration: launches/s; p50, p90, p99 latency; the server's CPU
 // milliseconds per launch; its allocations and bytes per launch
-// (in-process only); the CPU of PostgreSQL's processes per launch; the load
+// (in-process only); the CPU of PostgreSQL's processes per launch, and of
+// Redis's (every redis-server process, from /proc) on the redis store; the load
 // generator's own CPU per launch (the platform's RSA signing is most of
 // it, and it runs on the same CPUs); the rows written to the login tables
 // per launch; key set fetches during the measured launches; errors; and the

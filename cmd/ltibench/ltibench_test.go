@@ -96,7 +96,7 @@ func TestParseFlags(t *testing.T) {
 	if strings.Join(o.targets, ",") != "in-process,demo-tool" || o.fillRegs != 10 || o.fillStates != 20 || o.postgres != defaultPostgres {
 		t.Errorf("options %+v", o)
 	}
-	for _, bad := range [][]string{{"-targets", "nginx"}, {"-stores", "redis"}, {"-fill", "x"}, {"-clients", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-targets", "nginx"}, {"-stores", "mongodb"}, {"-fill", "x"}, {"-clients", "0"}, {"extra"}} {
 		if _, err := parseFlags(bad, env, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}

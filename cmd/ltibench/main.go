@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/ltitest"
 )
 
@@ -39,6 +39,7 @@ type options struct {
 	duration       time.Duration
 	warmup         int
 	postgres       string
+	redis          string
 	demoTool       string
 	ltijsDir       string
 	node           string
@@ -63,7 +64,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs := flag.NewFlagSet("ltibench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	targets := fs.String("targets", "in-process", "comma-separated servers to launch: in-process, own-process, demo-tool, ltijs")
-	stores := fs.String("stores", "memory,sqlite,postgres", "comma-separated stores: memory, sqlite, postgres (demo-tool: sqlite, postgres; ltijs: postgres)")
+	stores := fs.String("stores", "memory,sqlite,postgres", "comma-separated stores: memory, sqlite, postgres, redis (states in Redis, registrations in PostgreSQL; in-process and demo-tool only) (demo-tool: sqlite, postgres, redis; ltijs: postgres)")
 	fs.IntVar(&o.clients, "clients", 8, "concurrent clients (browsers)")
 	fs.IntVar(&o.launches, "launches", 2000, "measured launches per configuration; 0 runs for -duration instead")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per configuration when -launches is 0")
@@ -73,6 +74,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		pg = defaultPostgres
 	}
 	fs.StringVar(&o.postgres, "postgres", pg, "PostgreSQL URL (default $LTIKIT_TEST_POSTGRES_DSN, else "+defaultPostgres+"); each configuration gets a schema of its own")
+	rd := getenv("LTIKIT_TEST_REDIS_URL")
+	if rd == "" {
+		rd = defaultRedis
+	}
+	fs.StringVar(&o.redis, "redis", rd, "Redis URL of the redis store (default $LTIKIT_TEST_REDIS_URL, else "+defaultRedis+"); each configuration gets a key prefix of its own")
 	fs.StringVar(&o.demoTool, "demo-tool", "", "demo-tool binary (default: go build github.com/ltikit/ltikit/cmd/demo-tool into a temporary directory)")
 	fs.StringVar(&o.ltijsDir, "ltijs", "bench/peers/ltijs", "directory of the ltijs peer, with its node_modules installed (npm ci)")
 	fs.StringVar(&o.node, "node", "node", "node binary for the ltijs peer")
@@ -105,7 +111,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		}
 	}
 	for _, s := range o.stores {
-		if s != "memory" && s != "sqlite" && s != "postgres" {
+		if s != "memory" && s != "sqlite" && s != "postgres" && s != "redis" {
 			return o, fmt.Errorf("-stores: unknown store %q", s)
 		}
 	}
@@ -261,6 +267,9 @@ func execute(ctx context.Context, opts options, stderr io.Writer) (*results, err
 
 // supported reports whether target runs on store.
 func supported(target, store string) bool {
+	if store == "redis" {
+		return target == "in-process" || target == "demo-tool"
+	}
 	switch target {
 	case "demo-tool":
 		return store != "memory"
@@ -351,7 +360,7 @@ func (b *bench) measureRepeated(ctx context.Context, g *generator, s *site, fill
 func (b *bench) measure(ctx context.Context, g *generator, s *site, filled string, warm bool) (row, error) {
 	o := b.opts
 	r := row{Target: s.target, Store: s.store, Clients: o.clients, Filled: filled,
-		AllocsPerLaunch: -1, BytesPerLaunch: -1, DBCPUMsPerLaunch: -1, WritesPerLaunch: -1}
+		AllocsPerLaunch: -1, BytesPerLaunch: -1, DBCPUMsPerLaunch: -1, RedisCPUMsPerLaunch: -1, WritesPerLaunch: -1}
 	label := "warm-up"
 	if o.warmup > 0 && !warm {
 		w := g.run(ctx, s, min(o.clients, o.warmup), o.warmup, 0, label, b.progress)
@@ -378,9 +387,14 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		db0        time.Duration
 		profiling  bool
 	)
-	dbCPU := s.store == "postgres"
+	dbCPU := s.store == "postgres" || s.store == "redis"
 	if dbCPU {
 		db0 = commandCPU("postgres")
+	}
+	var redis0 time.Duration
+	redisCPU := s.store == "redis"
+	if redisCPU {
+		redis0 = commandCPU(redisCommand)
 	}
 	if s.pid == 0 {
 		runtime.GC()
@@ -467,9 +481,12 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 			}
 		}
 	}
-	var dbUsed time.Duration
+	var dbUsed, redisUsed time.Duration
 	if dbCPU {
 		dbUsed = commandCPU("postgres") - db0
+	}
+	if redisCPU {
+		redisUsed = commandCPU(redisCommand) - redis0
 	}
 	r.JWKSFetches = b.platform.KeySetRequests() - jwks0
 	if s.writes != nil {
@@ -493,6 +510,9 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		r.GenCPUMs = ms(r.genCPU) / float64(ok)
 		if dbCPU {
 			r.DBCPUMsPerLaunch = ms(dbUsed) / float64(ok)
+		}
+		if redisCPU {
+			r.RedisCPUMsPerLaunch = ms(redisUsed) / float64(ok)
 		}
 	}
 	if st.last != nil {
@@ -541,7 +561,7 @@ func (b *bench) measureFloors(ctx context.Context, res *results) {
 			fmt.Fprintf(b.progress, "SQLite floor (insert + conditional consume, %s)\n", b.opts.floors)
 			name := "SQLite insert + conditional consume (database/sql)"
 			path := filepath.Join(b.tmp, "floor.db")
-			db, err := gormadapter.OpenSQLite(path)
+			db, err := gormsqlite.Open(path)
 			if err != nil {
 				res.Floors = append(res.Floors, floorResult{Name: name, Error: err.Error()})
 				continue
@@ -552,7 +572,7 @@ func (b *bench) measureFloors(ctx context.Context, res *results) {
 				continue
 			}
 			f := sqlFloor(ctx, name, sqlDB, b.opts.clients, b.opts.floors)
-			f.Detail += " on the adapter's SQLite pool (WAL, " + strconv.Itoa(gormadapter.SQLiteMaxConns) + " connections)"
+			f.Detail += " on the adapter's SQLite pool (WAL, " + strconv.Itoa(gormsqlite.MaxConns) + " connections)"
 			res.Floors = append(res.Floors, f)
 			sqlDB.Close()
 		}

@@ -82,8 +82,11 @@ type row struct {
 	AllocsPerLaunch  float64 `json:"allocs_per_launch"` // -1: not measured (another process)
 	BytesPerLaunch   float64 `json:"bytes_per_launch"`
 	DBCPUMsPerLaunch float64 `json:"db_cpu_ms_per_launch"` // PostgreSQL's processes; -1: not measured
-	WritesPerLaunch  float64 `json:"db_writes_per_launch"` // rows written to the login tables; -1: unknown
-	JWKSFetches      int64   `json:"jwks_fetches"`         // key set requests during the measured launches
+	// RedisCPUMsPerLaunch is the CPU of every redis-server process per
+	// launch (the redis store); -1: not measured.
+	RedisCPUMsPerLaunch float64 `json:"redis_cpu_ms_per_launch"`
+	WritesPerLaunch     float64 `json:"db_writes_per_launch"` // rows written to the login tables; -1: unknown
+	JWKSFetches         int64   `json:"jwks_fetches"`         // key set requests during the measured launches
 
 	ReplayChecked bool   `json:"replay_checked"`
 	ReplayRefused bool   `json:"replay_refused"`
@@ -232,6 +235,18 @@ func (r *results) finish() {
 					w.CPUMsPerLaunch, empty.CPUMsPerLaunch, num(w.DBCPUMsPerLaunch, "%.3f"), num(empty.DBCPUMsPerLaunch, "%.3f"), w.P99Ms, empty.P99Ms)})
 		}
 	}
+	for _, t := range []string{"in-process", "demo-tool"} {
+		pg, rd := find(t, "postgres", ""), find(t, "redis", "")
+		if pg == nil || rd == nil {
+			continue
+		}
+		r.Comparisons = append(r.Comparisons, comparison{
+			What: t + "_redis_vs_postgres_launches", Value: rd.LaunchesPerS / pg.LaunchesPerS,
+			Text: fmt.Sprintf("%s: states in Redis = %.2f × the launches/s of states in PostgreSQL (%.0f vs %.0f); per launch: server CPU %.3f vs %.3f ms, PostgreSQL CPU %s vs %s ms, Redis CPU %s ms, SQL login-table rows %s vs %s",
+				t, rd.LaunchesPerS/pg.LaunchesPerS, rd.LaunchesPerS, pg.LaunchesPerS, rd.CPUMsPerLaunch, pg.CPUMsPerLaunch,
+				measured(rd.DBCPUMsPerLaunch, "%.3f"), measured(pg.DBCPUMsPerLaunch, "%.3f"), measured(rd.RedisCPUMsPerLaunch, "%.3f"),
+				measured(rd.WritesPerLaunch, "%.2f"), measured(pg.WritesPerLaunch, "%.2f"))})
+	}
 	for i := range r.Rows {
 		w := &r.Rows[i]
 		if w.Store == "postgres" && w.Target != "ltijs" && w.Filled == "" && w.LaunchesPerS > 0 {
@@ -325,6 +340,15 @@ func replayWord(w row) string {
 	return fmt.Sprintf("ACCEPTED (%d)", w.ReplayStatus)
 }
 
+// measured formats a figure that is -1 when it was not measured (0 is a
+// figure).
+func measured(v float64, format string) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}
+
 func num(v float64, format string) string {
 	if v <= 0 {
 		return "-"
@@ -372,22 +396,23 @@ func writeTable(w io.Writer, r *results) {
 		}
 		fmt.Fprintf(w, "Complete launches over HTTP (login initiation + launch post; latency excludes the platform's signing), %d clients, %s:\n", r.Config.Clients, lookups)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "target\tstore\tlaunches\tlaunches/s\tp50 ms\tp90 ms\tp99 ms\tCPU-ms/launch\t×RSA\tallocs\tKiB\tdb CPU-ms\tgen CPU-ms\tdb writes\tjwks\terrors\treplay\t")
+		fmt.Fprintln(tw, "target\tstore\tlaunches\tlaunches/s\tp50 ms\tp90 ms\tp99 ms\tCPU-ms/launch\t×RSA\tallocs\tKiB\tdb CPU-ms\tredis CPU-ms\tgen CPU-ms\tdb writes\tjwks\terrors\treplay\t")
 		for _, x := range r.Rows {
 			store := x.Store
 			if x.Filled != "" {
 				store += " (filled)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t\n",
 				x.Target, store, x.Launches, x.LaunchesPerS, x.P50Ms, x.P90Ms, x.P99Ms, x.CPUMsPerLaunch,
 				num(x.CPUVsRSA, "%.1f"), num(x.AllocsPerLaunch, "%.0f"), num(x.BytesPerLaunch/1024, "%.1f"),
-				num(x.DBCPUMsPerLaunch, "%.3f"), num(x.GenCPUMs, "%.2f"), num(x.WritesPerLaunch, "%.2f"), x.JWKSFetches, x.Errors, replayWord(x))
+				num(x.DBCPUMsPerLaunch, "%.3f"), measured(x.RedisCPUMsPerLaunch, "%.3f"), num(x.GenCPUMs, "%.2f"), measured(x.WritesPerLaunch, "%.2f"), x.JWKSFetches, x.Errors, replayWord(x))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "  CPU-ms/launch: the server's CPU per launch (another process: /proc/<pid>/stat; in-process: the process's CPU time × the share of CPU profile\n")
 		fmt.Fprintf(w, "  samples labeled role=server, GC apportioned by allocated bytes). ×RSA: that ÷ the RSA-2048 verify floor. allocs, KiB: the server's, in-process\n")
-		fmt.Fprintf(w, "  only (allocs profile, stacks under net/http's server). db CPU-ms: all postgres processes. gen CPU-ms: the load generator's, the platform's\n")
-		fmt.Fprintf(w, "  RSA signing of each id_token included, on the same CPUs. db writes: rows written to the login tables.\n")
+		fmt.Fprintf(w, "  only (allocs profile, stacks under net/http's server). db CPU-ms: all postgres processes. redis CPU-ms: all redis-server processes (store\n")
+		fmt.Fprintf(w, "  redis: states and nonces in Redis, registrations in PostgreSQL). gen CPU-ms: the load generator's, the platform's RSA signing of each\n")
+		fmt.Fprintf(w, "  id_token included, on the same CPUs. db writes: rows written to the SQL login tables.\n")
 		fmt.Fprintf(w, "  jwks: key set fetches during the measured launches. replay: the last launch posted again with its state cookie.\n\n")
 
 		var floorLines []string

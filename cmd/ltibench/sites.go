@@ -26,6 +26,8 @@ import (
 	"gorm.io/gorm"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/adapters/memory"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/launch"
@@ -44,7 +46,7 @@ func (b *bench) openSQL(ctx context.Context, store, name string) (dsn string, db
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			_ = os.Remove(dsn + suffix)
 		}
-		db, err = gormadapter.OpenSQLite(dsn)
+		db, err = gormsqlite.Open(dsn)
 	case "postgres":
 		var drop func()
 		dsn, drop, err = pgSchema(ctx, b.opts.postgres, b.prefix+name)
@@ -52,7 +54,7 @@ func (b *bench) openSQL(ctx context.Context, store, name string) (dsn string, db
 			return "", nil, nil, err
 		}
 		cleanup = drop
-		db, err = gormadapter.OpenPostgres(dsn)
+		db, err = gormpostgres.Open(dsn)
 	default:
 		return "", nil, nil, fmt.Errorf("store %q is not an SQL store", store)
 	}
@@ -104,8 +106,8 @@ func (b *bench) startInProcess(ctx context.Context, store string) (*site, error)
 			return nil, err
 		}
 		adapter, cleanup = m, stop
-	case "sqlite", "postgres":
-		_, db, done, err := b.openSQL(ctx, store, "inprocess_"+store)
+	case "sqlite", "postgres", "redis":
+		_, db, done, err := b.openSQL(ctx, sqlStore(store), "inprocess_"+store)
 		if err != nil {
 			return nil, err
 		}
@@ -124,6 +126,14 @@ func (b *bench) startInProcess(ctx context.Context, store string) (*site, error)
 			return nil, err
 		}
 		adapter = a
+		if store == "redis" {
+			combined, stop, err := b.redisAdapter(ctx, a)
+			if err != nil {
+				done()
+				return nil, err
+			}
+			adapter, cleanup = combined, func() { stop(); done() }
+		}
 	default:
 		return nil, fmt.Errorf("unknown store %q", store)
 	}
@@ -259,9 +269,9 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 		var db *gorm.DB
 		var err error
 		if c.Store == "sqlite" {
-			db, err = gormadapter.OpenSQLite(c.DSN)
+			db, err = gormsqlite.Open(c.DSN)
 		} else {
-			db, err = gormadapter.OpenPostgres(c.DSN)
+			db, err = gormpostgres.Open(c.DSN)
 		}
 		if err == nil {
 			adapter, err = gormadapter.New(ctx, db)
@@ -445,9 +455,20 @@ func (b *bench) startDemoTool(ctx context.Context, store string) (*site, error) 
 	if err != nil {
 		return nil, err
 	}
-	dsn, db, cleanup, err := b.openSQL(ctx, store, "demotool_"+store)
+	dsn, db, cleanup, err := b.openSQL(ctx, sqlStore(store), "demotool_"+store)
 	if err != nil {
 		return nil, err
+	}
+	var env []string // LTIKIT_STATE_STORE: the URL may hold a password
+	if store == "redis" {
+		stateStore, stop, err := b.demoToolStateStore(ctx)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		env = append(env, "LTIKIT_STATE_STORE="+stateStore)
+		dropSQL := cleanup
+		cleanup = func() { stop(); dropSQL() }
 	}
 	port, err := freePort()
 	if err != nil {
@@ -467,7 +488,7 @@ func (b *bench) startDemoTool(ctx context.Context, store string) (*site, error) 
 	}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base, "--db", dsn,
 		"--lookup-cache", b.opts.lookupCache.String())
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	s := &site{target: "demo-tool", store: store, loginURL: base + "/lti/login", targetLink: base + "/lti/launch"}
 	c, err := startChild(s, cmd, cleanup)
 	if err != nil {

@@ -36,6 +36,7 @@ import (
 	"gorm.io/gorm"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/echolti"
 	"github.com/ltikit/ltikit/launch"
@@ -197,7 +198,7 @@ func main() {
 
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stopSignals()
-	db, err := gormadapter.OpenPostgres(dsn)
+	db, err := gormpostgres.Open(dsn)
 	if err != nil {
 		log.Fatalf("echogorm: %v", err)
 	}

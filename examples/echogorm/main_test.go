@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	"github.com/ltikit/ltikit/internal/pgtest"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/ltitest"
@@ -25,7 +25,7 @@ func postgresDSN(t *testing.T) string {
 // of the tool's own Install row for the launch's deployment.
 func TestLaunchShowsTheInstallsSchool(t *testing.T) {
 	ctx := t.Context()
-	db, err := gormadapter.OpenPostgres(postgresDSN(t))
+	db, err := gormpostgres.Open(postgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

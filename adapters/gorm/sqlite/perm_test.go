@@ -1,6 +1,6 @@
 //go:build unix
 
-package gormadapter_test
+package gormsqlite_test
 
 import (
 	"bytes"
@@ -14,7 +14,10 @@ import (
 	"syscall"
 	"testing"
 
+	"gorm.io/gorm"
+
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/toolkey"
 )
 
@@ -30,6 +33,13 @@ func withUmask(mask int, f func()) {
 	f()
 }
 
+// closeDB closes the pool of db.
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
 func mode(t *testing.T, path string) fs.FileMode {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -40,12 +50,12 @@ func mode(t *testing.T, path string) fs.FileMode {
 }
 
 // writeToolKey migrates the database at path and makes the tool's first
-// signing key, through OpenSQLite with opts; close closes the pool.
+// signing key, through Open with opts; close closes the pool.
 func writeToolKey(t *testing.T, path string, logger *slog.Logger) (close func()) {
 	t.Helper()
-	db, err := gormadapter.OpenSQLite(path, gormadapter.OpenLogger(logger))
+	db, err := gormsqlite.Open(path, gormsqlite.WithLogger(logger))
 	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
 	ctx := context.Background()
 	if err := gormadapter.Migrate(ctx, db); err != nil {

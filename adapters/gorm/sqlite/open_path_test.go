@@ -1,6 +1,6 @@
 //go:build unix
 
-package gormadapter_test
+package gormsqlite_test
 
 import (
 	"bytes"
@@ -14,52 +14,53 @@ import (
 	"testing"
 
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
+	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/toolkey"
 )
 
-// TestOpenSQLitePathErrors: a path OpenSQLite or OpenSQLiteReadOnly
-// cannot use is a *SQLitePathError saying what is wrong and naming the
-// path at fault, matched by ErrSQLitePath and classified
+// TestOpenPathErrors: a path Open or OpenReadOnly
+// cannot use is a *PathError saying what is wrong and naming the
+// path at fault, matched by ErrPath and classified
 // storage_unavailable, and nothing is created.
-func TestOpenSQLitePathErrors(t *testing.T) {
+func TestOpenPathErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "a-file")
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rw := func(p string) error { _, err := gormadapter.OpenSQLite(p); return err }
-	ro := func(p string) error { _, err := gormadapter.OpenSQLiteReadOnly(p); return err }
+	rw := func(p string) error { _, err := gormsqlite.Open(p); return err }
+	ro := func(p string) error { _, err := gormsqlite.OpenReadOnly(p); return err }
 	type pathCase struct {
 		name     string
 		path     string
 		open     func(string) error
-		problem  gormadapter.SQLitePathProblem
+		problem  gormsqlite.PathProblem
 		subject  string
 		contains string
 	}
 	cases := []pathCase{
-		{"missing directory", filepath.Join(dir, "no", "such", "x.db"), rw, gormadapter.SQLiteDirMissing, filepath.Join(dir, "no", "such"), "does not exist"},
-		{"missing directory, read-only", filepath.Join(dir, "no", "x.db"), ro, gormadapter.SQLiteDirMissing, filepath.Join(dir, "no"), "does not exist"},
-		{"a directory", dir, rw, gormadapter.SQLiteIsDirectory, dir, "is a directory"},
-		{"a directory, read-only", dir, ro, gormadapter.SQLiteIsDirectory, dir, "is a directory"},
-		{"under a file", filepath.Join(file, "x.db"), rw, gormadapter.SQLiteNotADirectory, file, "is a file, not a directory"},
-		{"deep under a file", filepath.Join(file, "sub", "x.db"), ro, gormadapter.SQLiteNotADirectory, file, "is a file, not a directory"},
-		{"missing file, read-only", filepath.Join(dir, "x.db"), ro, gormadapter.SQLiteFileMissing, filepath.Join(dir, "x.db"), "does not exist"},
-		{"a device", "/dev/null", rw, gormadapter.SQLiteNotRegular, "/dev/null", "not a regular file"},
+		{"missing directory", filepath.Join(dir, "no", "such", "x.db"), rw, gormsqlite.DirMissing, filepath.Join(dir, "no", "such"), "does not exist"},
+		{"missing directory, read-only", filepath.Join(dir, "no", "x.db"), ro, gormsqlite.DirMissing, filepath.Join(dir, "no"), "does not exist"},
+		{"a directory", dir, rw, gormsqlite.IsDirectory, dir, "is a directory"},
+		{"a directory, read-only", dir, ro, gormsqlite.IsDirectory, dir, "is a directory"},
+		{"under a file", filepath.Join(file, "x.db"), rw, gormsqlite.NotADirectory, file, "is a file, not a directory"},
+		{"deep under a file", filepath.Join(file, "sub", "x.db"), ro, gormsqlite.NotADirectory, file, "is a file, not a directory"},
+		{"missing file, read-only", filepath.Join(dir, "x.db"), ro, gormsqlite.FileMissing, filepath.Join(dir, "x.db"), "does not exist"},
+		{"a device", "/dev/null", rw, gormsqlite.NotRegular, "/dev/null", "not a regular file"},
 	}
 	if runtime.GOOS == "linux" {
 		// sysfs refuses new files even to root: a directory that is not
 		// writable whoever runs the test.
-		cases = append(cases, pathCase{"directory not writable", "/sys/ltikit-test.db", rw, gormadapter.SQLiteNotWritable, "/sys", "is not writable"})
+		cases = append(cases, pathCase{"directory not writable", "/sys/ltikit-test.db", rw, gormsqlite.NotWritable, "/sys", "is not writable"})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.open(tc.path)
-			var pe *gormadapter.SQLitePathError
+			var pe *gormsqlite.PathError
 			if !errors.As(err, &pe) {
-				t.Fatalf("error %v (%T), want a *SQLitePathError", err, err)
+				t.Fatalf("error %v (%T), want a *PathError", err, err)
 			}
 			if pe.Problem != tc.problem || pe.Subject != tc.subject || pe.Path != tc.path {
 				t.Errorf("problem %q subject %q path %q; want %q %q %q", pe.Problem, pe.Subject, pe.Path, tc.problem, tc.subject, tc.path)
@@ -70,10 +71,10 @@ func TestOpenSQLitePathErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "out of memory") {
 				t.Errorf("message %q repeats the driver's misleading words", err)
 			}
-			if !errors.Is(err, gormadapter.ErrSQLitePath) || lti.Classify(err).Code != lti.CodeStorageUnavailable {
-				t.Errorf("%v: not ErrSQLitePath, or classified %s", err, lti.Classify(err).Code)
+			if !errors.Is(err, gormsqlite.ErrPath) || lti.Classify(err).Code != lti.CodeStorageUnavailable {
+				t.Errorf("%v: not ErrPath, or classified %s", err, lti.Classify(err).Code)
 			}
-			if tc.problem != gormadapter.SQLiteIsDirectory && tc.problem != gormadapter.SQLiteNotRegular {
+			if tc.problem != gormsqlite.IsDirectory && tc.problem != gormsqlite.NotRegular {
 				if _, err := os.Lstat(tc.path); err == nil {
 					t.Errorf("%s was created", tc.path)
 				}
@@ -82,12 +83,12 @@ func TestOpenSQLitePathErrors(t *testing.T) {
 	}
 }
 
-// TestOpenSQLiteReadOnly: OpenSQLiteReadOnly reads what OpenSQLite wrote,
+// TestOpenReadOnly: OpenReadOnly reads what Open wrote,
 // and no write gets through: no insert, no tool key made on first use, no
 // table created; the file keeps its bytes and its mode (0644 draws a
 // warning, not a chmod). Root included, as SQLite's mode=ro and query_only
 // bind whatever the permissions.
-func TestOpenSQLiteReadOnly(t *testing.T) {
+func TestOpenReadOnly(t *testing.T) {
 	ctx := context.Background()
 	// A space and a percent sign: the read-only open names the file in a
 	// URI, percent-encoded.
@@ -96,7 +97,7 @@ func TestOpenSQLiteReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "tool.db")
-	db, err := gormadapter.OpenSQLite(path)
+	db, err := gormsqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +123,9 @@ func TestOpenSQLiteReadOnly(t *testing.T) {
 	}
 
 	var logs bytes.Buffer
-	ro, err := gormadapter.OpenSQLiteReadOnly(path, gormadapter.OpenLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ro, err := gormsqlite.OpenReadOnly(path, gormsqlite.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
-		t.Fatalf("OpenSQLiteReadOnly: %v", err)
+		t.Fatalf("OpenReadOnly: %v", err)
 	}
 	ra, err := gormadapter.New(ctx, ro)
 	if err != nil {
@@ -166,33 +167,33 @@ func TestOpenSQLiteReadOnly(t *testing.T) {
 		t.Errorf("no warning about the 0644 file:\n%s", logs.String())
 	}
 	// The writer still opens it, tightening the mode as before.
-	db, err = gormadapter.OpenSQLite(path, gormadapter.OpenLogger(slog.New(slog.DiscardHandler)))
+	db, err = gormsqlite.Open(path, gormsqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeDB(db)
 	if m := mode(t, path); m != 0o600 {
-		t.Errorf("mode %#o after OpenSQLite, want 0600", m)
+		t.Errorf("mode %#o after Open, want 0600", m)
 	}
 }
 
-// TestOpenSQLiteExistingNotWritable: an existing file the process may not
-// write is not_writable for OpenSQLite and opens with
-// OpenSQLiteReadOnly. Root writes a file whatever its mode, so as root the
+// TestOpenExistingNotWritable: an existing file the process may not
+// write is not_writable for Open and opens with
+// OpenReadOnly. Root writes a file whatever its mode, so as root the
 // test checks a path under /proc instead, where no one may create a file
 // (cmd/demo-tool's tests run the binary as an unprivileged user for the
 // 0400 file).
-func TestOpenSQLiteExistingNotWritable(t *testing.T) {
+func TestOpenExistingNotWritable(t *testing.T) {
 	if os.Getuid() == 0 {
-		_, err := gormadapter.OpenSQLite("/proc/ltikit-test.db")
-		var pe *gormadapter.SQLitePathError
+		_, err := gormsqlite.Open("/proc/ltikit-test.db")
+		var pe *gormsqlite.PathError
 		if !errors.As(err, &pe) || strings.Contains(err.Error(), "out of memory") {
-			t.Fatalf("OpenSQLite under /proc: %v; want a *SQLitePathError", err)
+			t.Fatalf("Open under /proc: %v; want a *PathError", err)
 		}
 		return
 	}
 	path := filepath.Join(t.TempDir(), "tool.db")
-	db, err := gormadapter.OpenSQLite(path)
+	db, err := gormsqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,14 +201,14 @@ func TestOpenSQLiteExistingNotWritable(t *testing.T) {
 	if err := os.Chmod(path, 0o400); err != nil {
 		t.Fatal(err)
 	}
-	_, err = gormadapter.OpenSQLite(path)
-	var pe *gormadapter.SQLitePathError
-	if !errors.As(err, &pe) || pe.Problem != gormadapter.SQLiteNotWritable || pe.Subject != path {
-		t.Fatalf("OpenSQLite of a 0400 file: %v; want not_writable", err)
+	_, err = gormsqlite.Open(path)
+	var pe *gormsqlite.PathError
+	if !errors.As(err, &pe) || pe.Problem != gormsqlite.NotWritable || pe.Subject != path {
+		t.Fatalf("Open of a 0400 file: %v; want not_writable", err)
 	}
-	ro, err := gormadapter.OpenSQLiteReadOnly(path)
+	ro, err := gormsqlite.OpenReadOnly(path)
 	if err != nil {
-		t.Fatalf("OpenSQLiteReadOnly of a 0400 file: %v", err)
+		t.Fatalf("OpenReadOnly of a 0400 file: %v", err)
 	}
 	closeDB(ro)
 }
