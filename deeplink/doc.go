@@ -30,6 +30,14 @@
 // a platform whose return URL answers with a redirect to another origin
 // is blocked by browsers that apply form-action to redirects.
 //
+// # Metrics and traces
+//
+// [Responder.Sign] (and so [Responder.Respond]) is counted and timed as the
+// service operation deeplink.response.sign by result, in a span of its
+// own, through the OpenTelemetry API ([WithMeterProvider],
+// [WithTracerProvider]; the global providers by default).
+// docs/observability.md lists the metrics.
+//
 // # Errors
 //
 // Every refusal is an *[Error] with the code invalid_deep_linking (400,

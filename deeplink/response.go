@@ -11,6 +11,10 @@ import (
 	"reflect"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/toolkey"
 )
@@ -165,6 +169,10 @@ type Option func(*options)
 type options struct {
 	now      func() time.Time
 	lifetime time.Duration
+	// meters, tracers: the OpenTelemetry options (telemetry.go); nil uses
+	// the global ones.
+	meters  metric.MeterProvider
+	tracers trace.TracerProvider
 }
 
 // WithClock sets the clock that stamps iat and exp (tests).
@@ -179,6 +187,7 @@ func WithLifetime(d time.Duration) Option { return func(o *options) { o.lifetime
 type Responder struct {
 	signer toolkey.Signer
 	opt    options
+	tel    *telemetry.Service
 }
 
 // New returns a Responder. It fails when cfg.Signer is nil or an option
@@ -197,7 +206,7 @@ func New(cfg Config, opts ...Option) (*Responder, error) {
 	if o.lifetime < time.Second || o.lifetime > MaxLifetime {
 		return nil, fmt.Errorf("deeplink: lifetime %v is outside 1s…%v", o.lifetime, MaxLifetime)
 	}
-	return &Responder{signer: cfg.Signer, opt: o}, nil
+	return &Responder{signer: cfg.Signer, opt: o, tel: telemetry.NewService(scope, o.meters, o.tracers, nil)}, nil
 }
 
 // Claims validates resp (see [Response.Validate]) and returns the claims
@@ -258,7 +267,18 @@ func (d *Responder) Claims(resp *Response) (map[string]any, error) {
 // as it is when it carries a code (lti.Coded, e.g. the signer's *lti.Error),
 // otherwise as an lti storage_unavailable error wrapping it: the tool's
 // keys are unavailable, the response is not at fault.
+//
+// Each call is counted and timed as the service operation
+// deeplink.response.sign, by result, in a span of its own.
 func (d *Responder) Sign(ctx context.Context, resp *Response) (string, error) {
+	ctx, call := d.tel.Start(ctx, telemetry.OpDeepLinkResponse, "", "")
+	jwt, err := d.sign(ctx, resp)
+	call.End(ctx, 0, err)
+	return jwt, err
+}
+
+// sign is Sign's work.
+func (d *Responder) sign(ctx context.Context, resp *Response) (string, error) {
 	claims, err := d.Claims(resp)
 	if err != nil {
 		return "", err

@@ -33,6 +33,15 @@
 // the HTTP status), reachable with errors.As, so a refusal can be logged
 // with what locates it.
 //
+// # Metrics and traces
+//
+// A [Cache] counts its lookups (hit, miss, static), its fetches by result
+// and HTTP status with their duration, and its refreshes of a cached set
+// (expired, unknown_kid), through the OpenTelemetry API ([WithMeterProvider],
+// [WithTracerProvider]; the global providers by default); each fetch is a
+// client span whose trace context the request carries ([WithPropagator]).
+// docs/observability.md lists the metrics.
+//
 // # URLs
 //
 // The key set URL is fetched exactly as registered: its query is sent byte

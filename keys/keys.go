@@ -16,6 +16,9 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
@@ -152,6 +155,14 @@ type Cache struct {
 
 	staticMu sync.RWMutex
 	static   map[jwk.Set]*staticIndex
+
+	// meters, tracers, propagator: the OpenTelemetry options (nil: the
+	// global ones); tel: the instruments NewCache resolves from them
+	// (telemetry.go).
+	meters     metric.MeterProvider
+	tracers    trace.TracerProvider
+	propagator propagation.TextMapPropagator
+	tel        *instruments
 }
 
 // staticIndex is the index of a static key set and the identity of each
@@ -221,6 +232,7 @@ func NewCache(opts ...Option) *Cache {
 		return policy(req, via)
 	}
 	c.client = &fc
+	c.tel = newInstruments(c.meters, c.tracers, c.propagator)
 	return c
 }
 
@@ -258,6 +270,7 @@ func port(u *url.URL) string {
 // Key implements Provider.
 func (c *Cache) Key(ctx context.Context, reg registration.Registration, kid string) (*PublicKey, error) {
 	if reg.KeySet != nil {
+		c.tel.lookups.Add(ctx, 1, c.tel.static.Add...)
 		return c.staticKey(reg.KeySet, kid)
 	}
 	if reg.KeySetURL == "" {
@@ -271,8 +284,10 @@ func (c *Cache) Key(ctx context.Context, reg registration.Registration, kid stri
 	fresh := e.keys != nil && now.Sub(e.fetchedAt) < c.ttl
 	e.mu.RUnlock()
 	if found && fresh {
+		c.tel.lookups.Add(ctx, 1, c.tel.hit.Add...)
 		return k, nil // the hot path: no I/O, one read lock
 	}
+	c.tel.lookups.Add(ctx, 1, c.tel.miss.Add...)
 	return c.refreshAndFind(ctx, reg.KeySetURL, e, kid)
 }
 
@@ -327,7 +342,7 @@ func (c *Cache) refreshAndFind(ctx context.Context, url string, e *entry, kid st
 	}
 	kidRefresh := fresh // the set is fresh but lacks the kid: key rotation
 
-	set, err := c.fetch(ctx, url)
+	set, err := c.fetch(ctx, url, have, kidRefresh)
 	e.mu.Lock()
 	e.attemptedAt = c.now()
 	e.lastErr = err
@@ -359,17 +374,23 @@ func (c *Cache) refreshAndFind(ctx context.Context, url string, e *entry, kid st
 // registered: its query is sent byte for byte (net/url keeps RawQuery as
 // given); only a fragment, which is never sent, is left out. Every error
 // is a *FetchError.
-func (c *Cache) fetch(ctx context.Context, rawURL string) (map[string]*PublicKey, error) {
+//
+// cached and kidRefresh say why it is fetched, for the metrics: a set the
+// cache holds, and one that is fresh but lacks the kid.
+func (c *Cache) fetch(ctx context.Context, rawURL string, cached, kidRefresh bool) (keys map[string]*PublicKey, err error) {
+	ctx, call := c.tel.startFetch(ctx, rawURL, cached, kidRefresh)
+	defer func() { call.end(ctx, err) }()
 	fail := func(status int, err error) error { return &FetchError{URL: rawURL, Status: status, Err: err} }
 	// The fetch is shared by every launch waiting on this URL, so it must
 	// not die with the one request that happened to start it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fetchTimeout)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fetchTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	req, err := http.NewRequestWithContext(fctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fail(0, err)
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
+	c.tel.inject(fctx, req.Header)
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, fail(0, err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ltikit/ltikit/deployment"
 	"github.com/ltikit/ltikit/keys"
@@ -53,7 +55,9 @@ type Config struct {
 	// RedirectURI is the tool's registered redirect (launch) URI. Default:
 	// BaseURL + "/lti/launch".
 	RedirectURI string
-	// Keys finds platform keys. Default: a keys.Cache with its defaults.
+	// Keys finds platform keys. Default: a keys.Cache with its defaults,
+	// recording with the Tool's MeterProvider and TracerProvider
+	// ([WithMeterProvider], [WithTracerProvider]).
 	Keys keys.Provider
 }
 
@@ -106,6 +110,11 @@ type options struct {
 	// deploymentPolicy decides unknown deployments of known platforms
 	// (policy.go); nil refuses them.
 	deploymentPolicy DeploymentPolicy
+	// meters, tracers: the OpenTelemetry providers (nil: the global ones);
+	// traceSubject puts the sub on the launch span (telemetry.go).
+	meters       metric.MeterProvider
+	tracers      trace.TracerProvider
+	traceSubject bool
 }
 
 // WithClock sets the clock (tests).
@@ -241,9 +250,6 @@ func (c *Config) validate() (*url.URL, error) {
 	r, err := url.Parse(c.RedirectURI)
 	if err != nil || (r.Scheme != "https" && r.Scheme != "http") || r.Host == "" {
 		return nil, fmt.Errorf("launch: Config.RedirectURI %q must be an absolute http(s) URL", c.RedirectURI)
-	}
-	if c.Keys == nil {
-		c.Keys = keys.NewCache()
 	}
 	return base, nil
 }

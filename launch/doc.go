@@ -99,6 +99,20 @@
 // values costs an accepted launch nothing measurable: they are kept as the
 // pipeline goes and turned into attributes only on a refusal.
 //
+// # Metrics and traces
+//
+// A Tool records through the OpenTelemetry API, with the global providers
+// unless [WithMeterProvider] and [WithTracerProvider] say otherwise: logins
+// and launches by result (ok or the error code) and message type, their
+// durations, the duration of each stage of a launch, and every call to its
+// stores by operation and result, whichever adapter holds them; a span per
+// login and launch, with child spans for the store calls, the signature
+// verification and key set fetches. No state, nonce, token, signature or
+// personal data is ever an attribute ([WithTraceSubject] adds the sub to
+// the launch span). docs/observability.md lists every metric, attribute
+// and span; with no provider installed a launch costs a few atomic loads
+// and the global tracer's non-recording span.
+//
 // # Errors
 //
 // Every error returned is an *lti.Error with a stable code and HTTP status:

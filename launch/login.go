@@ -137,8 +137,23 @@ func (t *Tool) InitiateLogin(ctx context.Context, w http.ResponseWriter, r *http
 }
 
 // initiateLogin is InitiateLogin, recording in f how far it got and the
-// values that locate a refusal.
+// values that locate a refusal, in a span of its own, and counting and
+// timing the login (telemetry.go).
 func (t *Tool) initiateLogin(ctx context.Context, w http.ResponseWriter, r *http.Request, f *facts) error {
+	in := t.tel
+	on := in.logins.Enabled(ctx) || in.loginDur.Enabled(ctx)
+	var start time.Time
+	if on {
+		start = time.Now()
+	}
+	ctx, span := in.tracer.Start(ctx, in.loginSpan)
+	err := t.login(ctx, w, r, f)
+	in.endLogin(ctx, span, on, start, err, f)
+	return err
+}
+
+// login runs the login initiation (see InitiateLogin).
+func (t *Tool) login(ctx context.Context, w http.ResponseWriter, r *http.Request, f *facts) error {
 	f.stage = stageRequest
 	lr, err := ParseLoginRequest(r, t.opt.maxBody)
 	if err != nil {

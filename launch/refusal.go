@@ -70,6 +70,8 @@ type facts struct {
 	kid, alg                string // the JOSE header
 	payload                 []byte // the id_token payload, unverified
 	claims                  *lti.Claims
+	// timer measures the launch's stages (telemetry.go).
+	timer stageTimer
 }
 
 // logRefusal logs a refused login (launch false) or launch with the code,

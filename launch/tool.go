@@ -24,9 +24,12 @@ type Tool struct {
 	states        nonce.StateStore
 	// nonces is nil when carrier: the state store consumes the nonce with
 	// the state (nonce.Carrier).
-	nonces      nonce.Store
-	carrier     bool
-	keys        keys.Provider
+	nonces  nonce.Store
+	carrier bool
+	keys    keys.Provider
+	// tel are the OpenTelemetry instruments (telemetry.go); the stores
+	// above are wrapped to record every call.
+	tel         *instruments
 	base        *url.URL
 	redirectURI string
 	// redirectOrigin is the redirect URI's scheme://host: the origin of
@@ -77,18 +80,23 @@ func New(cfg Config, opts ...Option) (*Tool, error) {
 		o.cookiePrefix = hostCookiePrefix + o.cookiePrefix
 	}
 	redirect, _ := url.Parse(cfg.RedirectURI) // validated above
-	carrier := carries(cfg.States)
+	tel := newInstruments(&o)
+	if cfg.Keys == nil {
+		cfg.Keys = keys.NewCache(keys.WithMeterProvider(o.meters), keys.WithTracerProvider(o.tracers))
+	}
+	carrier := carries(cfg.States) // before the state store is wrapped
 	var nonces nonce.Store
 	if !carrier {
-		nonces = cfg.Nonces
+		nonces = meteredNonces{s: cfg.Nonces, in: tel}
 	}
 	return &Tool{
-		registrations:  cfg.Registrations,
-		deployments:    cfg.Deployments,
-		states:         cfg.States,
+		registrations:  meteredRegistrations{s: cfg.Registrations, in: tel},
+		deployments:    meteredDeployments{s: cfg.Deployments, in: tel},
+		states:         meteredStates{s: cfg.States, in: tel},
 		nonces:         nonces,
 		carrier:        carrier,
 		keys:           cfg.Keys,
+		tel:            tel,
 		base:           base,
 		redirectURI:    cfg.RedirectURI,
 		redirectOrigin: redirect.Scheme + "://" + redirect.Host,

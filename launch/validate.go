@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/ltikit/ltikit/deployment"
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/nonce"
@@ -42,8 +44,24 @@ func (t *Tool) ValidateLaunch(ctx context.Context, r *http.Request) (*Launch, er
 }
 
 // validateLaunch is ValidateLaunch, recording in f how far it got and the
-// values that locate a refusal.
+// values that locate a refusal, in a span of its own, and counting and
+// timing the launch (telemetry.go).
 func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*Launch, error) {
+	in := t.tel
+	on := in.launchOn(ctx)
+	var start time.Time
+	if on {
+		start = time.Now()
+		f.timer = stageTimer{on: in.stageDur.Enabled(ctx), cur: tsForm, last: start}
+	}
+	ctx, span := in.tracer.Start(ctx, in.launchSpan)
+	l, err := t.validate(ctx, r, f)
+	in.endLaunch(ctx, span, on, start, l, err, f)
+	return l, err
+}
+
+// validate runs the launch pipeline (see ValidateLaunch).
+func (t *Tool) validate(ctx context.Context, r *http.Request, f *facts) (*Launch, error) {
 	f.stage = stageRequest
 	if r.Method != http.MethodPost {
 		return nil, errMethod
@@ -83,6 +101,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 		return nil, perr
 	}
 	f.kid, f.alg, f.payload = tok.header.Kid, tok.header.Alg, tok.payload
+	t.tel.next(ctx, f, tsState)
 
 	// The state must come with the secret this browser was given at login
 	// (login CSRF protection, OIDC Core §15.5.2 and Security Framework
@@ -111,6 +130,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	}
 
 	f.stage = stageRegistration
+	t.tel.next(ctx, f, tsRegistration)
 	host, reg, lerr := t.findRegistration(ctx, login.Issuer, login.ClientID)
 	if lerr != nil {
 		return nil, lerr
@@ -119,10 +139,15 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	f.keySetURL, f.staticKeys = reg.KeySetURL, reg.KeySet != nil
 
 	f.stage = stageSignature
-	if err := t.verify(ctx, reg, &tok); err != nil {
+	t.tel.next(ctx, f, tsKey)
+	vctx, vspan := telemetry.Child(ctx, t.tel.tracer, "ltikit.verify")
+	err = t.verify(vctx, reg, &tok, f)
+	telemetry.End(vspan, t.tel.code(err))
+	if err != nil {
 		return nil, err
 	}
 	f.stage = stageClaims
+	t.tel.next(ctx, f, tsClaims)
 	claims, derr := decodePayload(tok.payload)
 	if derr != nil {
 		return nil, derr
@@ -134,6 +159,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 
 	// Nonce (OIDC Core §3.1.3.7 step 11, Security Framework §5.1.3 step 9).
 	f.stage = stageNonce
+	t.tel.next(ctx, f, tsNonce)
 	if claims.Nonce == "" {
 		return nil, lti.ErrInvalidNonce.WithDescription("the id_token has no nonce")
 	}
@@ -152,6 +178,7 @@ func (t *Tool) validateLaunch(ctx context.Context, r *http.Request, f *facts) (*
 	}
 
 	f.stage = stageDeployment
+	t.tel.next(ctx, f, tsDeployment)
 	dep, err := t.deployments.FindDeployment(ctx, host, claims.DeploymentID)
 	if errors.Is(err, deployment.ErrNotFound) && t.opt.deploymentPolicy != nil {
 		// A deployment of a known platform the tool has not seen: the
@@ -582,7 +609,7 @@ func keyTypeFor(alg jwa.SignatureAlgorithm) jwa.KeyType {
 
 // verify checks the token's signature with the registration's key
 // (Security Framework §5.1.3 step 1, §6).
-func (t *Tool) verify(ctx context.Context, reg registrationView, tok *token) error {
+func (t *Tool) verify(ctx context.Context, reg registrationView, tok *token, f *facts) error {
 	bad := lti.ErrInvalidSignature.WithSpec("1EdTech Security Framework §5.1.3")
 	alg := jwa.SignatureAlgorithm(tok.header.Alg)
 	if forbiddenAlg(alg) || !t.opt.algs[alg] {
@@ -596,6 +623,7 @@ func (t *Tool) verify(ctx context.Context, reg registrationView, tok *token) err
 		return bad.WithDescription("the id_token header has no kid")
 	}
 	key, err := t.keys.Key(ctx, reg, tok.header.Kid)
+	t.tel.next(ctx, f, tsVerify)
 	switch {
 	case errors.Is(err, keys.ErrKeyNotFound):
 		return bad.WithDescription("the id_token is signed with a key the platform does not publish").WithCause(err)

@@ -10,6 +10,11 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
@@ -159,6 +164,12 @@ type options struct {
 	maxRedirects int
 	crossOrigin  bool
 	now          func() time.Time
+
+	// meters, tracers, propagator: the OpenTelemetry options
+	// (telemetry.go); nil uses the global ones.
+	meters     metric.MeterProvider
+	tracers    trace.TracerProvider
+	propagator propagation.TextMapPropagator
 }
 
 // WithMaxResponseBytes bounds each response body, that is each page of a
@@ -275,6 +286,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		MaxItems:             o.maxItems,
 		MaxRedirects:         o.maxRedirects,
 		CrossOriginRedirects: o.crossOrigin,
+		Telemetry:            telemetry.NewService(scope, o.meters, o.tracers, o.propagator),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ags: %w", err)

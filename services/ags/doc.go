@@ -69,6 +69,14 @@
 // token.WithCrossOriginRedirects) and its request timeout
 // (token.WithRequestTimeout, also 10 s) apply as well.
 //
+// # Metrics and traces
+//
+// Every call (each page of a list) is counted and timed by operation, HTTP
+// status and result, in a client span whose trace context the request
+// carries, through the OpenTelemetry API ([WithMeterProvider],
+// [WithTracerProvider], [WithPropagator]; the global providers by
+// default). docs/observability.md lists the metrics and operations.
+//
 // # Errors
 //
 // Every error carries a stable code: lti.Classify(err) gives it with its

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/services/internal/svchttp"
 )
 
@@ -129,7 +130,7 @@ func (c *Client) LineItems(ctx context.Context, q LineItemsQuery) iter.Seq2[Line
 			yield(LineItem{}, err)
 			return
 		}
-		for li, err := range svchttp.ArrayPages[LineItem](ctx, c.caller, first, MediaTypeLineItemContainer) {
+		for li, err := range svchttp.ArrayPages[LineItem](ctx, c.caller, first, MediaTypeLineItemContainer, telemetry.OpLineItemsList) {
 			if !yield(li, err) || err != nil {
 				return
 			}
@@ -167,7 +168,7 @@ func (c *Client) LineItem(ctx context.Context, lineItemURL string) (*LineItem, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.caller.Do(ctx, svchttp.Request{Method: http.MethodGet, URL: target, Accept: MediaTypeLineItem}, http.StatusOK)
+	resp, err := c.caller.Do(ctx, svchttp.Request{Method: http.MethodGet, URL: target, Accept: MediaTypeLineItem, Operation: telemetry.OpLineItemGet}, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +199,7 @@ func (c *Client) CreateLineItem(ctx context.Context, li LineItem) (*LineItem, er
 		return nil, err
 	}
 	li.ID = ""
-	return c.sendLineItem(ctx, http.MethodPost, c.ep.LineItems, li, http.StatusCreated, http.StatusOK)
+	return c.sendLineItem(ctx, telemetry.OpLineItemCreate, http.MethodPost, c.ep.LineItems, li, http.StatusCreated, http.StatusOK)
 }
 
 // UpdateLineItem replaces a line item: PUT of li to li.ID with
@@ -216,17 +217,17 @@ func (c *Client) UpdateLineItem(ctx context.Context, li LineItem) (*LineItem, er
 	if err := li.Validate(); err != nil {
 		return nil, err
 	}
-	return c.sendLineItem(ctx, http.MethodPut, li.ID, li, http.StatusOK, http.StatusNoContent)
+	return c.sendLineItem(ctx, telemetry.OpLineItemUpdate, http.MethodPut, li.ID, li, http.StatusOK, http.StatusNoContent)
 }
 
-func (c *Client) sendLineItem(ctx context.Context, method, target string, li LineItem, ok ...int) (*LineItem, error) {
+func (c *Client) sendLineItem(ctx context.Context, op, method, target string, li LineItem, ok ...int) (*LineItem, error) {
 	body, err := json.Marshal(li)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidLineItem, err)
 	}
 	resp, err := c.caller.Do(ctx, svchttp.Request{
 		Method: method, URL: target, Body: body,
-		ContentType: MediaTypeLineItem, Accept: MediaTypeLineItem,
+		ContentType: MediaTypeLineItem, Accept: MediaTypeLineItem, Operation: op,
 	}, ok...)
 	if err != nil {
 		return nil, err
@@ -248,7 +249,7 @@ func (c *Client) DeleteLineItem(ctx context.Context, lineItemURL string) error {
 	if lineItemURL == "" {
 		return fmt.Errorf("%w: no line item URL", ErrInvalidLineItem)
 	}
-	resp, err := c.caller.Do(ctx, svchttp.Request{Method: http.MethodDelete, URL: lineItemURL},
+	resp, err := c.caller.Do(ctx, svchttp.Request{Method: http.MethodDelete, URL: lineItemURL, Operation: telemetry.OpLineItemDelete},
 		http.StatusOK, http.StatusAccepted, http.StatusNoContent)
 	if err != nil {
 		return err

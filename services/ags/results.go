@@ -6,6 +6,7 @@ import (
 	"iter"
 	"strconv"
 
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/services/internal/svchttp"
 )
 
@@ -80,7 +81,7 @@ func (c *Client) Results(ctx context.Context, lineItemURL string, q ResultsQuery
 			yield(Result{}, err)
 			return
 		}
-		for r, err := range svchttp.ArrayPages[Result](ctx, c.caller, first, MediaTypeResultContainer) {
+		for r, err := range svchttp.ArrayPages[Result](ctx, c.caller, first, MediaTypeResultContainer, telemetry.OpResultsList) {
 			if !yield(r, err) || err != nil {
 				return
 			}

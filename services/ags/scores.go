@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/services/internal/svchttp"
 )
 
@@ -225,6 +226,7 @@ func (c *Client) PostScore(ctx context.Context, lineItemURL string, s Score) err
 	}
 	resp, err := c.caller.Do(ctx, svchttp.Request{
 		Method: http.MethodPost, URL: target, Body: body, ContentType: MediaTypeScore,
+		Operation: telemetry.OpScorePost,
 	}, http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent)
 	if err != nil {
 		return err

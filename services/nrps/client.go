@@ -10,6 +10,11 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
@@ -132,6 +137,12 @@ type options struct {
 	maxItems     int
 	maxRedirects int
 	crossOrigin  bool
+
+	// meters, tracers, propagator: the OpenTelemetry options
+	// (telemetry.go); nil uses the global ones.
+	meters     metric.MeterProvider
+	tracers    trace.TracerProvider
+	propagator propagation.TextMapPropagator
 }
 
 // WithMaxResponseBytes bounds each page's body to n bytes (default
@@ -236,6 +247,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		MaxItems:             o.maxItems,
 		MaxRedirects:         o.maxRedirects,
 		CrossOriginRedirects: o.crossOrigin,
+		Telemetry:            telemetry.NewService(scope, o.meters, o.tracers, o.propagator),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("nrps: %w", err)

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/services/internal/svchttp"
 )
@@ -31,6 +32,7 @@ import (
 type Members struct {
 	ctx    context.Context
 	caller *svchttp.Caller
+	op     string // the operation each page is counted as
 	next   string // the next page's URL; "" after the last page
 	seen   map[string]struct{}
 
@@ -57,7 +59,7 @@ type Members struct {
 // Next.
 func (c *Client) Members(ctx context.Context, q Query) *Members {
 	first, err := c.membershipsURL(q)
-	return &Members{ctx: ctx, caller: c.caller, next: first, err: err, seen: make(map[string]struct{}),
+	return &Members{ctx: ctx, caller: c.caller, op: telemetry.OpMembersList, next: first, err: err, seen: make(map[string]struct{}),
 		maxPages: c.caller.MaxPages(), maxItems: c.caller.MaxItems()}
 }
 
@@ -66,7 +68,7 @@ func (c *Client) Members(ctx context.Context, q Query) *Members {
 // earlier read (NRPS 2.0 §2.4.3). Members removed since come with status
 // Deleted. The URL must be on the registration's platform.
 func (c *Client) Differences(ctx context.Context, differencesURL string) *Members {
-	m := &Members{ctx: ctx, caller: c.caller, next: differencesURL, seen: make(map[string]struct{}),
+	m := &Members{ctx: ctx, caller: c.caller, op: telemetry.OpDifferencesList, next: differencesURL, seen: make(map[string]struct{}),
 		maxPages: c.caller.MaxPages(), maxItems: c.caller.MaxItems()}
 	if differencesURL == "" {
 		m.err = fmt.Errorf("%w: empty differences URL", ErrBadURL)
@@ -137,7 +139,7 @@ func (m *Members) open() error {
 		return fmt.Errorf("%w (%d)", ErrTooManyPages, m.maxPages)
 	}
 	m.seen[url] = struct{}{}
-	resp, err := m.caller.Do(m.ctx, svchttp.Request{Method: http.MethodGet, URL: url, Accept: MediaTypeMembershipContainer}, http.StatusOK)
+	resp, err := m.caller.Do(m.ctx, svchttp.Request{Method: http.MethodGet, URL: url, Accept: MediaTypeMembershipContainer, Operation: m.op}, http.StatusOK)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ltikit/ltikit/internal/errbody"
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/toolkey"
 )
@@ -141,6 +145,25 @@ func WithHostPolicy(allow func(reg registration.Registration, u *url.URL) bool) 
 // (warn). Tokens and assertions are never logged. Default: no logging.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
+// WithMeterProvider sets the OpenTelemetry MeterProvider the Client
+// records with (default: the global one, otel.GetMeterProvider): token
+// requests as ltikit.service.calls (operation token.request, with the HTTP
+// status and result) and their duration, and ltikit.token.cache.lookups
+// by hit or miss. docs/observability.md lists the metrics.
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *Client) { c.meters = mp } }
+
+// WithTracerProvider sets the OpenTelemetry TracerProvider of the
+// Client's token request spans (default: the global one).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *Client) { c.tracers = tp } }
+
+// WithPropagator sets the propagator that writes the trace context of the
+// caller's context into the headers of token requests and of the requests
+// [Client.Do] sends (default: the global one, otel.GetTextMapPropagator,
+// read on each request).
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(c *Client) { c.propagator = p }
+}
+
 // Client is a [Source] that gets access tokens with the OAuth 2 client
 // credentials grant and a JWT client assertion (RFC 6749 §4.4, RFC 7523,
 // 1EdTech Security Framework §4.1), caches them per issuer, client_id and
@@ -162,6 +185,15 @@ type Client struct {
 	requestTimeout time.Duration
 	maxRedirects   int
 	crossOrigin    bool
+
+	// meters, tracers, propagator: the OpenTelemetry options; tel, the
+	// instruments New resolves from them, and the cache lookup counter.
+	meters     metric.MeterProvider
+	tracers    trace.TracerProvider
+	propagator propagation.TextMapPropagator
+	tel        *telemetry.Service
+	lookups    metric.Int64Counter
+	hit, miss  telemetry.Attrs
 
 	group singleflight.Group
 
@@ -226,8 +258,16 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	case c.maxRedirects < 0:
 		return nil, errors.New("token: max redirects must not be negative")
 	}
+	c.tel = telemetry.NewService(scope, c.meters, c.tracers, c.propagator)
+	c.lookups = telemetry.Counter(telemetry.MeterProvider(c.meters).Meter(scope), telemetry.MetricTokenCacheLookup,
+		"{lookup}", "Access token lookups in the token cache, by result (hit, miss).")
+	c.hit = telemetry.NewAttrs(telemetry.KeyCacheResult.String("hit"))
+	c.miss = telemetry.NewAttrs(telemetry.KeyCacheResult.String("miss"))
 	return c, nil
 }
+
+// scope is the instrumentation scope of the Client's metrics and spans.
+const scope = "github.com/ltikit/ltikit/services/token"
 
 // NormalizeScopes returns scopes sorted, without duplicates and empty
 // strings: the scope set a token is cached under and the order the scope
@@ -262,8 +302,10 @@ func keyOf(reg registration.Registration, scopes []string) cacheKey {
 func (c *Client) Token(ctx context.Context, reg registration.Registration, scopes []string) (string, error) {
 	k := keyOf(reg, scopes)
 	if tok, ok := c.cached(k); ok {
+		c.lookups.Add(ctx, 1, c.hit.Add...)
 		return tok, nil
 	}
+	c.lookups.Add(ctx, 1, c.miss.Add...)
 	// A caller that has gone away starts no fetch; checked here because the
 	// select below picks at random when both the result and ctx are ready.
 	if err := ctx.Err(); err != nil {
@@ -326,12 +368,23 @@ func (c *Client) store(k cacheKey, e *entry) {
 	c.cache[k] = e
 }
 
-// fetch runs the client credentials grant and caches the result.
+// fetch runs the client credentials grant and caches the result, in a
+// span of its own, counted as a token.request service call.
 func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cacheKey) (string, error) {
 	endpoint, err := tokenEndpoint(reg)
 	if err != nil {
 		return "", err
 	}
+	ctx, call := c.tel.Start(ctx, telemetry.OpTokenRequest, http.MethodPost, endpoint)
+	status := 0
+	tok, err := c.grant(ctx, reg, k, endpoint, &status)
+	call.End(ctx, status, err)
+	return tok, err
+}
+
+// grant is fetch's work; it sets *status to the token endpoint's HTTP
+// status once it answers.
+func (c *Client) grant(ctx context.Context, reg registration.Registration, k cacheKey, endpoint string, status *int) (string, error) {
 	start := c.now()
 	assertion, err := c.Assertion(ctx, reg)
 	if err != nil {
@@ -351,6 +404,7 @@ func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cac
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	c.tel.Inject(ctx, req.Header)
 	// Redirects are not followed: the assertion goes to the token
 	// endpoint only, and a 3xx answer is a refusal.
 	hc := *c.http
@@ -364,6 +418,7 @@ func (c *Client) fetch(ctx context.Context, reg registration.Registration, k cac
 		return "", fmt.Errorf("%w: requesting a token: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
+	*status = resp.StatusCode
 	var tr *Response
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		var body []byte

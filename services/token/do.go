@@ -215,7 +215,7 @@ func (c *Client) doAuthorized(ctx context.Context, reg registration.Registration
 	if err != nil {
 		return nil, err
 	}
-	resp, err := send(ctx, hc, req, tok, req.Body)
+	resp, err := c.send(ctx, hc, req, tok, req.Body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -240,14 +240,16 @@ func (c *Client) doAuthorized(ctx context.Context, reg registration.Registration
 		}
 		return nil, err
 	}
-	return send(ctx, hc, req, fresh, body)
+	return c.send(ctx, hc, req, fresh, body)
 }
 
-// send sends a clone of req with the bearer token and body.
-func send(ctx context.Context, hc *http.Client, req *http.Request, tok string, body io.ReadCloser) (*http.Response, error) {
+// send sends a clone of req with the bearer token, body and the trace
+// context of ctx.
+func (c *Client) send(ctx context.Context, hc *http.Client, req *http.Request, tok string, body io.ReadCloser) (*http.Response, error) {
 	r := req.Clone(ctx)
 	r.Body = body
 	r.Header.Set("Authorization", "Bearer "+tok)
+	c.tel.Inject(ctx, r.Header)
 	resp, err := hc.Do(r)
 	return resp, unreachable(err)
 }

@@ -48,6 +48,16 @@
 // client_id, scopes and lifetimes only), never part of an error, and
 // [Response] prints its token redacted.
 //
+// # Metrics and traces
+//
+// Token requests are counted and timed as the service operation
+// token.request by HTTP status and result, each in a client span, and
+// [Client.Token] counts its cache hits and misses, through the
+// OpenTelemetry API ([WithMeterProvider], [WithTracerProvider]; the global
+// providers by default). Token requests and the requests [Client.Do] sends
+// carry the caller's trace context in their headers ([WithPropagator]).
+// docs/observability.md lists the metrics.
+//
 // # Errors
 //
 // Every error of this package carries a stable code, found with

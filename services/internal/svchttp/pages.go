@@ -14,8 +14,9 @@ import (
 // current one, and each page's elements are decoded one by one. Iteration
 // stops at the first error, which is yielded with the zero T: past the
 // Caller's page cap (the next page is not requested) ErrTooManyPages, past
-// its item cap ErrTooManyItems.
-func ArrayPages[T any](ctx context.Context, c *Caller, first, accept string) iter.Seq2[T, error] {
+// its item cap ErrTooManyItems. Each page is a call named op (see
+// Request.Operation).
+func ArrayPages[T any](ctx context.Context, c *Caller, first, accept, op string) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		seen := make(map[string]struct{})
@@ -31,7 +32,7 @@ func ArrayPages[T any](ctx context.Context, c *Caller, first, accept string) ite
 			}
 			seen[next] = struct{}{}
 			pages++
-			resp, err := c.Do(ctx, Request{Method: http.MethodGet, URL: next, Accept: accept}, http.StatusOK)
+			resp, err := c.Do(ctx, Request{Method: http.MethodGet, URL: next, Accept: accept, Operation: op}, http.StatusOK)
 			if err != nil {
 				yield(zero, err)
 				return

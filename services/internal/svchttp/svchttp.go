@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ltikit/ltikit/internal/errbody"
+	"github.com/ltikit/ltikit/internal/telemetry"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/internal/redirect"
@@ -167,6 +168,9 @@ type Request struct {
 	// Body is the request body, nil for none. It is kept so the request
 	// can be sent again after a 401.
 	Body []byte
+	// Operation names the call in metrics and spans (one of the
+	// telemetry.Op… constants); empty counts it as "request".
+	Operation string
 }
 
 // Doer is the optional ability of a token.Source to send service requests
@@ -191,6 +195,7 @@ type Caller struct {
 	maxItems     int
 	maxRedirects int
 	crossOrigin  bool
+	tel          *telemetry.Service
 }
 
 // Config configures a Caller.
@@ -228,6 +233,10 @@ type Config struct {
 	// other origins on the platform (or allowed by HostPolicy), without the
 	// Authorization header; never from https to http.
 	CrossOriginRedirects bool
+	// Telemetry counts, times and traces every call and carries the
+	// trace context in its headers; nil uses the global OpenTelemetry
+	// providers and propagator.
+	Telemetry *telemetry.Service
 }
 
 // New returns a Caller. It fails when the Source is nil.
@@ -247,6 +256,10 @@ func New(cfg Config) (*Caller, error) {
 		maxItems:     cfg.MaxItems,
 		maxRedirects: max(cfg.MaxRedirects, 0),
 		crossOrigin:  cfg.CrossOriginRedirects,
+		tel:          cfg.Telemetry,
+	}
+	if c.tel == nil {
+		c.tel = telemetry.NewService("github.com/ltikit/ltikit/services", nil, nil, nil)
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBody
@@ -352,42 +365,59 @@ var ErrBadURL = lti.NewSentinel(lti.CodeForeignHost, "lti service: bad service U
 //
 // No request is made, and no token requested, when the URL is not on the
 // platform's origins (ErrForeignHost) or ctx is done.
+//
+// Every call is counted and timed (until the response headers) by
+// req.Operation, HTTP status and result, in a client span whose trace
+// context the request's headers carry.
 func (c *Caller) Do(ctx context.Context, req Request, ok ...int) (*http.Response, error) {
+	op := req.Operation
+	if op == "" {
+		op = "request"
+	}
+	ctx, call := c.tel.Start(ctx, op, req.Method, req.URL)
+	resp, status, err := c.do(ctx, req, ok)
+	call.End(ctx, status, err)
+	return resp, err
+}
+
+// do is Do's work; status is the HTTP status of the answer, 0 when none
+// came.
+func (c *Caller) do(ctx context.Context, req Request, ok []int) (*http.Response, int, error) {
 	u, err := c.CheckURL(req.URL)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	l := waitlimit.Start(ctx, c.timeout, ErrTimeout)
 	var resp *http.Response
 	if c.doer != nil {
-		hr, err := newRequest(l.Context(), req)
+		hr, err := c.newRequest(l.Context(), req)
 		if err != nil {
 			l.Release()
-			return nil, err
+			return nil, 0, err
 		}
 		resp, err = c.doer.Do(l.Context(), c.reg, c.scopes, hr)
 		if err != nil {
 			l.Release()
-			return nil, wrapTransport(ctx, req.Method, u, l.Err(err))
+			return nil, 0, wrapTransport(ctx, req.Method, u, l.Err(err))
 		}
 	} else if resp, err = c.doInternal(l.Context(), u, req); err != nil {
 		l.Release()
-		return nil, l.Err(err)
+		return nil, 0, l.Err(err)
 	}
 	l.Pause()
 	resp.Body = l.Body(resp.Body) // closing it ends the call
 	if !success(resp.StatusCode, ok) {
-		return nil, newHTTPError(req.Method, u, resp)
+		return nil, resp.StatusCode, newHTTPError(req.Method, u, resp)
 	}
 	if resp.ContentLength > c.maxBody {
 		drain(resp)
-		return nil, fmt.Errorf("%w (%d bytes announced, limit %d)", ErrResponseTooLarge, resp.ContentLength, c.maxBody)
+		return nil, resp.StatusCode, fmt.Errorf("%w (%d bytes announced, limit %d)", ErrResponseTooLarge, resp.ContentLength, c.maxBody)
 	}
 	resp.Body = &maxReader{rc: resp.Body, left: c.maxBody}
-	return resp, nil
+	return resp, resp.StatusCode, nil
 }
 
 // doInternal is the equivalent of (*token.Client).Do for any Source: the
@@ -398,7 +428,7 @@ func (c *Caller) doInternal(ctx context.Context, u *url.URL, req Request) (*http
 		if err != nil {
 			return nil, fmt.Errorf("lti service: access token: %w", err)
 		}
-		hr, err := newRequest(ctx, req)
+		hr, err := c.newRequest(ctx, req)
 		if err != nil {
 			return nil, err
 		}
@@ -416,7 +446,9 @@ func (c *Caller) doInternal(ctx context.Context, u *url.URL, req Request) (*http
 	}
 }
 
-func newRequest(ctx context.Context, req Request) (*http.Request, error) {
+// newRequest builds the HTTP request of req, with the trace context of
+// ctx in its headers.
+func (c *Caller) newRequest(ctx context.Context, req Request) (*http.Request, error) {
 	var body io.Reader
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
@@ -432,6 +464,7 @@ func newRequest(ctx context.Context, req Request) (*http.Request, error) {
 	if req.Body != nil && req.ContentType != "" {
 		hr.Header.Set("Content-Type", req.ContentType)
 	}
+	c.tel.Inject(ctx, hr.Header)
 	return hr, nil
 }
 
