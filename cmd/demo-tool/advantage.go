@@ -58,11 +58,11 @@ func (a *app) setUpAdvantage() error {
 		return err
 	}
 	a.tokens, err = token.New(token.Config{Signer: a.keys},
-		token.WithLogger(a.log), token.WithHTTPClient(&http.Client{Timeout: serviceTimeout}))
+		token.WithLogger(a.log), token.WithHTTPClient(&http.Client{Timeout: serviceTimeout}), token.WithMeterProvider(a.meters))
 	if err != nil {
 		return err
 	}
-	a.responder, err = deeplink.New(deeplink.Config{Signer: a.keys})
+	a.responder, err = deeplink.New(deeplink.Config{Signer: a.keys}, deeplink.WithMeterProvider(a.meters))
 	if err != nil {
 		return err
 	}
@@ -90,12 +90,12 @@ func (a *app) mountAdvantage(e *echo.Echo) {
 // as launches do (through --lookup-cache), so a registration changed or
 // removed since the launch is seen within the same time.
 func (a *app) agsClient(l *launch.Launch) (*ags.Client, error) {
-	return ags.New(ags.Config{Registration: l.Registration, Endpoint: *l.Claims.AGS, Source: a.tokens})
+	return ags.New(ags.Config{Registration: l.Registration, Endpoint: *l.Claims.AGS, Source: a.tokens}, ags.WithMeterProvider(a.meters))
 }
 
 // nrpsClient is the NRPS client for the launch's claim.
 func (a *app) nrpsClient(l *launch.Launch) (*nrps.Client, error) {
-	return nrps.New(nrps.Config{Registration: l.Registration, Endpoint: *l.Claims.NRPS, Source: a.tokens})
+	return nrps.New(nrps.Config{Registration: l.Registration, Endpoint: *l.Claims.NRPS, Source: a.tokens}, nrps.WithMeterProvider(a.meters))
 }
 
 // serviceFailure is a failed service call as shown to the user: a status,

@@ -145,10 +145,13 @@ func TestPages(t *testing.T) {
 	}
 }
 
+// TestRequestID: without trusted proxies every request gets a new id,
+// whatever X-Request-Id it sends (TestRequestIDFromTrustedProxy has the
+// proxies).
 func TestRequestID(t *testing.T) {
 	_, srv := newTestApp(t)
 	for _, tc := range []struct{ in, want string }{
-		{"lb-7f3a_01", "lb-7f3a_01"},
+		{"lb-7f3a_01", ""},
 		{"", ""},
 		{"<script>", ""},
 		{strings.Repeat("a", 65), ""},
@@ -169,19 +172,26 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
-func TestHealthzDatabaseDown(t *testing.T) {
+// TestReadyzDatabaseClosed: /readyz answers 503 naming the database when
+// it is closed, while /healthz, the liveness check, still answers 200.
+func TestReadyzDatabaseClosed(t *testing.T) {
 	a, srv := newTestApp(t)
 	if err := a.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(srv.URL + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("healthz with the database closed: %d %s", resp.StatusCode, body)
+	for path, want := range map[string]int{pathReadyz: http.StatusServiceUnavailable, pathHealthz: http.StatusOK} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s with the database closed: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+		if path == pathReadyz && !strings.Contains(string(body), `"database":"unavailable"`) {
+			t.Errorf("%s does not name the database: %s", path, body)
+		}
 	}
 }
 
@@ -236,7 +246,7 @@ func TestParseServe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(withOpsDefaults(tc.want), got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})

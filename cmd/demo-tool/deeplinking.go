@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -122,10 +123,10 @@ func (a *app) newPicker(req *deeplink.Request, s *session.Session) *picker {
 
 // newDeepLinking returns the picker of a deep linking launch, or a message
 // saying why the request cannot be answered.
-func (a *app) newDeepLinking(l *launch.Launch, s *session.Session) (*picker, string) {
+func (a *app) newDeepLinking(ctx context.Context, l *launch.Launch, s *session.Session) (*picker, string) {
 	req, err := deeplink.ParseRequest(l)
 	if err != nil {
-		a.log.Warn("deep linking request unusable", slog.String("error", err.Error()))
+		a.log.WarnContext(ctx, "deep linking request unusable", slog.String("error", err.Error()))
 		return nil, "This deep linking request cannot be answered: " + lti.AsError(err).Description() + "."
 	}
 	return a.newPicker(req, s), ""
@@ -180,7 +181,7 @@ func (a *app) respondDeepLinking(c echo.Context) error {
 	}
 	resp.Log = fmt.Sprintf("demo-tool deep linking response: %d item(s)", len(resp.Items))
 	if err := resp.Validate(); err != nil {
-		a.log.Warn("deep linking response refused", slog.String("error", err.Error()))
+		a.log.WarnContext(c.Request().Context(), "deep linking response refused", slog.String("error", err.Error()))
 		msg := "The platform would not accept this choice."
 		if errors.Is(err, deeplink.ErrMultipleNotAccepted) {
 			msg = "The platform accepts one item only."

@@ -13,6 +13,7 @@
 //
 //	demo-tool                      same as: demo-tool serve --sandbox (no arguments at all)
 //	demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL] [--trusted-proxies CIDR,...]
+//	                [--state-store URL] [--metrics-addr ADDR] [--log-format text|json] [--shutdown-timeout 15s] [--purge-interval 5m]
 //	demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL [--token-url URL [--token-audience AUD]] [--deployment-id ID]... [--db DSN]
 //	demo-tool platform list [--json] [--db DSN]
 //	demo-tool platform show --issuer ISS [--client-id ID] [--json] [--db DSN]
@@ -60,6 +61,9 @@
 //	                                  otherwise an SQLite file path (default ./demo-tool.db);
 //	                                  a DSN with a password belongs in LTIKIT_DB: the process
 //	                                  list shows flags, and the tool warns about one in --db
+//	--state-store LTIKIT_STATE_STORE  a redis:// or rediss:// URL: login states, their nonces
+//	                                  and launch sessions in Redis (adapters/redis), the rest
+//	                                  in --db (default: everything in --db)
 //	--sandbox     LTIKIT_SANDBOX      serve the sandbox LMS at /sandbox/ and register it in the
 //	                                  database (true/false; default false)
 //	--sandbox-url LTIKIT_SANDBOX_URL  the sandbox LMS's public URL, its issuer
@@ -74,14 +78,23 @@
 //	--trusted-proxies LTIKIT_TRUSTED_PROXIES  comma-separated IPs or CIDRs of the reverse proxies
 //	                                  in front of the tool; the access log takes the client
 //	                                  address from X-Forwarded-For (its right-most address that
-//	                                  is not a trusted proxy) only when the connection comes
-//	                                  from one. Default none: the connection's address
+//	                                  is not a trusted proxy), and the request id from
+//	                                  X-Request-Id, only when the connection comes from one.
+//	                                  Default none: the connection's address and a new id
 //	--new-deployments LTIKIT_NEW_DEPLOYMENTS  refuse (default) or record: what a verified launch
 //	                                  with an unknown deployment_id of a registered platform
 //	                                  does (launch.RecordDeployments stores it and accepts it)
 //	--open-registration LTIKIT_OPEN_REGISTRATION  approve every Dynamic Registration without a
 //	                                  one-time link; for sandboxes only (needs --sandbox or a
 //	                                  loopback base URL)
+//	--metrics-addr LTIKIT_METRICS_ADDR  host:port of a listener of its own for /metrics,
+//	                                  /healthz and /readyz; the main listener then serves no
+//	                                  /metrics (see Operations)
+//	--log-format LTIKIT_LOG_FORMAT    text (default) or json
+//	--shutdown-timeout LTIKIT_SHUTDOWN_TIMEOUT  how long the requests in flight at SIGTERM or
+//	                                  SIGINT may take to finish (default 15s)
+//	--purge-interval LTIKIT_PURGE_INTERVAL  how often expired login states, nonces and launch
+//	                                  sessions are deleted (default 5m)
 //
 // # Dynamic Registration
 //
@@ -173,7 +186,13 @@
 //	GET|POST /grade                  send a grade (Assignment and Grade Services), after a launch
 //	GET      /roster                 the course roster (Names and Role Provisioning Services), after a launch
 //	POST     /deep-linking           the deep linking picker's answer
-//	GET      /healthz                200 {"status":"ok"} while the database answers, else 503
+//	GET      /healthz                liveness: 200 {"status":"ok"} while the process serves HTTP;
+//	                                 it asks no database (before, it pinged the database)
+//	GET      /readyz                 readiness: 200 {"status":"ok","checks":{"database":"ok"}}
+//	                                 when the database (and with --state-store, "state_store":
+//	                                 Redis) answers within 2 s, else 503 {"status":"unavailable",…}
+//	                                 naming the check that failed
+//	GET      /metrics                Prometheus metrics (see Operations)
 //	GET      /                       the tool's registration details
 //	GET      /config                 what to enter in an LMS (?lms=moodle, canvas, …), as 'config'
 //	GET      /lti/canvas.json        Canvas's developer key configuration (its "Enter URL" method)
@@ -296,7 +315,50 @@
 //
 // # Logs
 //
-// Logs are structured (log/slog, text) on standard error, one line per
-// request with its request id (the X-Request-Id response header). Query
-// strings, tokens, state and nonce values are never logged.
+// Logs are structured (log/slog) on standard error, text or, with
+// --log-format json, one JSON object per line. Every request has a request
+// id, answered in the X-Request-Id response header and carried by every
+// line logged while handling it (request_id): the access log line (method,
+// path without the query, status, bytes, duration, the client's address),
+// the refusal lines of logins and launches, and the application's own. The
+// id is new and random, unless the connection comes from a trusted proxy
+// (--trusted-proxies) that sent a plain X-Request-Id (1 to 64 letters,
+// digits, '-' and '_'): then it is kept, so the proxy's log and the tool's
+// share it. Query strings, tokens, state and nonce values are never
+// logged.
+//
+// # Operations
+//
+// serve records OpenTelemetry metrics (docs/observability.md) with an SDK
+// MeterProvider of its own whose reader is the OpenTelemetry Prometheus
+// exporter, passed to every component that records (launches, logins,
+// storage calls, key set fetches and cache, service calls and tokens, deep
+// linking responses, the purge); nothing is set globally. /metrics serves
+// them with the Go runtime's and the process's metrics. With
+// --metrics-addr they are served only on that listener (with /healthz and
+// /readyz), to be kept off the public network. Without it, the main
+// listener serves /metrics only when both --addr and the base URL are
+// loopback, a tool only this machine reaches: a tool with a public base
+// URL, even one listening on loopback behind a reverse proxy on the same
+// host, would publish them through the proxy, so it serves none there.
+//
+// On SIGTERM or SIGINT, serve closes its listeners (new connections are
+// refused), lets every connection already accepted send its request, and
+// waits for the requests in flight to finish, for at most
+// --shutdown-timeout; then it stops the purge, closes the database and
+// exits 0 (1 when requests had to be cut off). A second signal stops the
+// process at once.
+//
+// Every --purge-interval, expired login states, nonces and launch sessions
+// are deleted. On PostgreSQL each round first takes a transaction-level
+// advisory lock (pg_try_advisory_xact_lock, keyed by the schema), so that
+// of several nodes sharing the database one purges at a time and the
+// others skip the round; SQLite needs none; with --state-store there is no
+// purge, as Redis expires its keys. The rounds are the metrics
+// ltikit.demo.purge.runs (by result: ok, skipped, error),
+// ltikit.demo.purge.rows and ltikit.demo.purge.duration.
+//
+// docs/operations.md is the operator's guide: TLS behind a reverse proxy,
+// clocks, key rotation, database sizing, several nodes, backups, and what
+// to alert on.
 package main

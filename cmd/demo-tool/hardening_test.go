@@ -106,8 +106,10 @@ func accessLine(t *testing.T, n *node, id string) string {
 	}
 }
 
-// getWithXFF sends GET /healthz with X-Forwarded-For xff and request id id.
-func getWithXFF(t *testing.T, n *node, id, xff string) {
+// getWithXFF sends GET /healthz with X-Forwarded-For xff and request id
+// id, and returns the request id the tool answered (id itself only when
+// the connection came from a trusted proxy).
+func getWithXFF(t *testing.T, n *node, id, xff string) string {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, n.url+"/healthz", nil)
 	if err != nil {
@@ -120,6 +122,7 @@ func getWithXFF(t *testing.T, n *node, id, xff string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	return resp.Header.Get(headerRequestID)
 }
 
 // TestAccessLogTrustsNoProxyByDefault: without --trusted-proxies the
@@ -127,8 +130,11 @@ func getWithXFF(t *testing.T, n *node, id, xff string) {
 func TestAccessLogTrustsNoProxyByDefault(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "t.db"))
-	getWithXFF(t, n, "spoof1", "203.0.113.9")
-	line := accessLine(t, n, "spoof1")
+	id := getWithXFF(t, n, "spoof1", "203.0.113.9")
+	if id == "spoof1" || id == "" {
+		t.Errorf("the request id %q of a client that is no trusted proxy was answered as %q", "spoof1", id)
+	}
+	line := accessLine(t, n, id)
 	if !strings.Contains(line, "remote=127.0.0.1") || strings.Contains(line, "203.0.113.9") {
 		t.Errorf("access log trusts X-Forwarded-For from an untrusted client:\n%s", line)
 	}

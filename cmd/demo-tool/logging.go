@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -23,21 +24,51 @@ func requestIDFrom(ctx context.Context) string {
 // headerRequestID carries the request id, in and out.
 const headerRequestID = "X-Request-Id"
 
-// requestID gives every request an id: the incoming X-Request-Id when it
-// is short and plain (a load balancer's), otherwise a new random one. The
-// id goes into the request context, where the logger finds it, and back in
-// the response header.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		id := r.Header.Get(headerRequestID)
-		if !plainID(id) {
-			id = newRequestID()
+// requestID gives every request an id: the incoming X-Request-Id when the
+// connection comes from one of the trusted proxies (--trusted-proxies) and
+// the id is short and plain (a load balancer's), otherwise a new random
+// one, so a client cannot choose the id its requests are logged under.
+// The id goes into the request context, where the logger finds it for
+// every line logged while handling the request, and back in the
+// X-Request-Id response header.
+func requestID(proxies []*net.IPNet) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			id := ""
+			if fromProxy(r, proxies) {
+				id = r.Header.Get(headerRequestID)
+			}
+			if !plainID(id) {
+				id = newRequestID()
+			}
+			c.Response().Header().Set(headerRequestID, id)
+			c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+			return next(c)
 		}
-		c.Response().Header().Set(headerRequestID, id)
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
-		return next(c)
 	}
+}
+
+// fromProxy reports whether the connection of r comes from one of
+// proxies: its peer address, never a header.
+func fromProxy(r *http.Request, proxies []*net.IPNet) bool {
+	if len(proxies) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range proxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func newRequestID() string {

@@ -16,6 +16,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM starts serve's graceful shutdown; after
+	// it the signals have their default action again, so a second one ends
+	// the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -70,6 +77,9 @@ func dispatch(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	if dbFlagHasPassword(args) {
 		slog.New(slog.NewTextHandler(stderr, nil)).Warn("the --db flag carries a database password, which any local user can read in the process list; put the DSN in LTIKIT_DB instead")
+	}
+	if stateStoreFlagHasPassword(args) {
+		slog.New(slog.NewTextHandler(stderr, nil)).Warn("the --state-store flag carries a Redis password, which any local user can read in the process list; put the URL in LTIKIT_STATE_STORE instead")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -191,14 +201,19 @@ var envFlags = []envFlag{
 	{"--addr", "LTIKIT_ADDR", "serve: listen address (default 127.0.0.1:8080; port 0 picks a free one)"},
 	{"--base-url", "LTIKIT_BASE_URL", "serve, config, registration link: the tool's public base URL (serve's default: http://<addr>); every URL the tool sends out is built from it, never from the Host header"},
 	{"--db", "LTIKIT_DB", "every command but config: postgres://… or postgresql://… for PostgreSQL, otherwise an SQLite file path (default ./demo-tool.db). Give a DSN with a password in LTIKIT_DB, not --db: the process list shows flags to every local user (the tool warns when --db has a password). The commands that only read (platform list|show, deployment list, export, keys list, registration links) open an SQLite file read-only and create nothing"},
+	{"--state-store", "LTIKIT_STATE_STORE", "serve: a redis:// or rediss:// URL (redis://[:password@]host:port/db): keep login states, their nonces and launch sessions in Redis, platforms, deployments and keys in --db (default: everything in --db). ?prefix=… sets the key prefix (default ltikit:). Give a URL with a password in LTIKIT_STATE_STORE, not --state-store"},
 	{"--sandbox", "LTIKIT_SANDBOX", "serve: serve a sandbox LMS at /sandbox/ and register it in the database (true or false; default false, except with no arguments at all)"},
 	{"--sandbox-url", "LTIKIT_SANDBOX_URL", "serve: the sandbox's public URL and issuer (default <base-url>/sandbox; its path must end in /sandbox)"},
 	{"--lookup-cache", "LTIKIT_LOOKUP_CACHE", "serve: how long a platform or deployment read from the database is reused, a duration like 30s or 5m (default 30s; 0: read it on every launch). Additions are seen at once, changes within this long"},
 	{"--partitioned-cookies", "LTIKIT_PARTITIONED_COOKIES", "serve: give the tool's cookies the Partitioned attribute (CHIPS), so a browser that blocks third-party cookies keeps them in the platform's frame (true or false; default true)"},
 	{"--platform-storage", "LTIKIT_PLATFORM_STORAGE", "serve: when the platform sends lti_storage_target, also bind the launch through the platform's storage (true or false; default true)"},
-	{"--trusted-proxies", "LTIKIT_TRUSTED_PROXIES", "serve: comma-separated IPs or CIDRs of the reverse proxies in front of the tool; the access log then takes the client address from X-Forwarded-For (its right-most address that is not a trusted proxy). Default none: the connection's address"},
+	{"--trusted-proxies", "LTIKIT_TRUSTED_PROXIES", "serve: comma-separated IPs or CIDRs of the reverse proxies in front of the tool; the access log then takes the client address from X-Forwarded-For (its right-most address that is not a trusted proxy), and the request id from their X-Request-Id. Default none: the connection's address, and a new id for every request"},
 	{"--new-deployments", "LTIKIT_NEW_DEPLOYMENTS", "serve: what a verified launch with an unknown deployment_id of a registered platform does: refuse (default, 403 unknown_deployment) or record (store the deployment and accept the launch; Canvas makes a deployment per account or course)"},
 	{"--open-registration", "LTIKIT_OPEN_REGISTRATION", "serve: approve every Dynamic Registration at /lti/register without a one-time link; for sandboxes only (needs --sandbox or a loopback base URL; true or false)"},
+	{"--metrics-addr", "LTIKIT_METRICS_ADDR", "serve: a host:port of its own for /metrics (Prometheus), /healthz and /readyz, like 10.0.0.5:9090; the main listener then serves no /metrics. Without it, the main listener serves /metrics only when both --addr and the base URL are loopback"},
+	{"--log-format", "LTIKIT_LOG_FORMAT", "serve: text (default) or json: one log line per record on standard error, each line logged while handling a request with its request_id"},
+	{"--shutdown-timeout", "LTIKIT_SHUTDOWN_TIMEOUT", "serve: on SIGTERM or SIGINT, stop accepting connections and let the requests in flight finish for at most this long, a duration like 15s (default 15s); then close the database. A second signal stops at once"},
+	{"--purge-interval", "LTIKIT_PURGE_INTERVAL", "serve: how often expired login states, nonces and launch sessions are deleted from the database, a duration (default 5m); on PostgreSQL one node at a time (an advisory lock). None with --state-store: Redis expires them"},
 }
 
 // flagsTable is the help's table of flags and environment variables: three
@@ -234,6 +249,8 @@ Usage:
   demo-tool serve [--addr 127.0.0.1:8080] [--base-url URL] [--db DSN] [--sandbox] [--sandbox-url URL]
                   [--lookup-cache 30s] [--trusted-proxies CIDR,...] [--new-deployments refuse|record]
                   [--open-registration] [--partitioned-cookies=false] [--platform-storage=false]
+                  [--state-store URL] [--metrics-addr ADDR] [--log-format text|json]
+                  [--shutdown-timeout 15s] [--purge-interval 5m]
   demo-tool platform add --issuer ISS --client-id ID --auth-url URL --jwks-url URL
                          [--token-url URL [--token-audience AUD]] [--deployment-id ID]... [--db DSN]
   demo-tool platform list [--json] [--db DSN]
@@ -272,7 +289,11 @@ Endpoints:
   GET|POST /grade                    send a grade (AGS), linked from the launch page
   GET      /roster                   the course roster (NRPS), linked from the launch page
   POST     /deep-linking             the deep linking picker's answer
-  GET      /healthz                  health check (the database answers)
+  GET      /healthz                  liveness: 200 while the process serves HTTP (asks no database)
+  GET      /readyz                   readiness: 200 when the database (and --state-store) answer within
+                                     2 s, else 503 naming the check that failed
+  GET      /metrics                  Prometheus metrics: on --metrics-addr, or here when --addr and the
+                                     base URL are both loopback
   GET      /config                   what to enter in an LMS (?lms=moodle, canvas, …), as 'demo-tool config'
   GET      /lti/register/TOKEN       LTI Dynamic Registration with a one-time link (registration link);
                                      /lti/register without one with --open-registration

@@ -257,7 +257,7 @@ func (a *app) renderLaunch(c echo.Context, l *launch.Launch, s *session.Session)
 	}
 	page.Services = a.launchServices(l, s)
 	if l.IsDeepLinking() {
-		page.Picker, page.PickerError = a.newDeepLinking(l, s)
+		page.Picker, page.PickerError = a.newDeepLinking(r.Context(), l, s)
 		return a.renderPageCSP(c, http.StatusOK, "launch", formCSP, page)
 	}
 	return a.renderPage(c, http.StatusOK, "launch", page)

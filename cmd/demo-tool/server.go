@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/ltikit/ltikit/deeplink"
 	"github.com/ltikit/ltikit/dynreg"
@@ -36,9 +37,9 @@ const (
 	// maxBodyBytes bounds every request body: larger ones are refused with
 	// 413 before any handler reads them. It is the launch pipeline's own
 	// limit, so a body the pipeline would refuse never reaches it.
-	maxBodyBytes    = launch.DefaultMaxBodyBytes
-	shutdownTimeout = 10 * time.Second
-	healthTimeout   = 2 * time.Second
+	maxBodyBytes = launch.DefaultMaxBodyBytes
+	// healthTimeout bounds /readyz's checks of the database and Redis.
+	healthTimeout = 2 * time.Second
 )
 
 // defaultLookupCache is --lookup-cache's default: a platform or deployment
@@ -55,6 +56,7 @@ type serveConfig struct {
 	Addr       string
 	BaseURL    string // empty: http://<listen address>
 	DB         string
+	StateStore string // --state-store: Redis for states, nonces and launch sessions; empty: DB
 	Sandbox    bool
 	SandboxURL string // empty: BaseURL + "/sandbox"
 	// LookupCache is how long a registration or deployment found in the
@@ -77,6 +79,17 @@ type serveConfig struct {
 	// deployment_id of a registered platform and stores the deployment
 	// (--new-deployments record); false refuses it (unknown_deployment).
 	RecordDeployments bool
+	// MetricsAddr is --metrics-addr: a listener of its own for /metrics,
+	// /healthz and /readyz; empty: see metricsOnMain (ops.go).
+	MetricsAddr string
+	// LogFormat is --log-format: text or json.
+	LogFormat string
+	// ShutdownTimeout bounds the wait for requests in flight at SIGTERM
+	// or SIGINT (--shutdown-timeout).
+	ShutdownTimeout time.Duration
+	// PurgeInterval is how often expired states, nonces and launch
+	// sessions are deleted (--purge-interval; purge.go).
+	PurgeInterval time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// access log believes (--trusted-proxies); none: the connection's
 	// address is logged.
@@ -109,6 +122,9 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	var proxies string
 	f.fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	f.fromEnv("trusted-proxies", "LTIKIT_TRUSTED_PROXIES")
+	f.fs.StringVar(&cfg.StateStore, "state-store", "", "a redis:// URL: keep login states, nonces and launch sessions in Redis (default: in --db)")
+	f.fromEnv("state-store", "LTIKIT_STATE_STORE")
+	opsFlags(f, &cfg)
 	db := f.dbFlag()
 	// Every problem is reported at once.
 	c := &checker{}
@@ -117,6 +133,12 @@ func parseServe(args []string, getenv env) (serveConfig, error) {
 	}
 	cfg.UnpartitionedCookies, cfg.NoPlatformStorage = !partitioned, !platformStorage
 	cfg.DB = *db
+	checkOps(f, c, cfg)
+	if cfg.StateStore != "" {
+		if err := checkStateStore(f.name("state-store"), cfg.StateStore); err != nil {
+			c.fail("%s", err.Error())
+		}
+	}
 	switch newDeps {
 	case "refuse":
 	case "record":
@@ -231,19 +253,33 @@ func defaultBaseURL(addr net.Addr) string {
 }
 
 // serve runs demo-tool serve until ctx is cancelled (SIGINT, SIGTERM), then
-// shuts down gracefully.
+// shuts down gracefully: it stops accepting connections, lets the requests
+// in flight finish within --shutdown-timeout, stops the purge and closes
+// the database.
 func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	cfg, err := parseServe(args, getenv)
 	if err != nil {
 		return err
 	}
-	log := slog.New(contextHandler{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
+	log := newLogger(cfg.LogFormat, stderr)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close()
+	var opsLn net.Listener // --metrics-addr
+	if cfg.MetricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("serve: --metrics-addr: %w", err)
+		}
+		defer opsLn.Close()
+	}
+	tel, err := newMetricsPipeline(log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer tel.shutdown(context.WithoutCancel(ctx))
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL(ln.Addr())
 	}
@@ -251,13 +287,22 @@ func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Wri
 		cfg.SandboxURL = cfg.BaseURL + "/sandbox"
 	}
 
-	store, err := openBackend(ctx, cfg.DB, log, true)
+	// No sweeper of the adapter's: startPurge below runs the purge, one
+	// node at a time.
+	db, err := openBackend(ctx, cfg.DB, log, false)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var store backend = db
+	if cfg.StateStore != "" {
+		if store, err = withStateStore(ctx, db, cfg.StateStore); err != nil {
+			db.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	defer store.Close()
 
-	app, err := newApp(cfg, store, log)
+	app, err := newApp(cfg, store, log, withMeters(tel.provider, tel.handler))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -266,6 +311,11 @@ func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Wri
 			return fmt.Errorf("serve: registering the sandbox platform: %w", err)
 		}
 	}
+	stopPurge, err := startPurge(cfg, db, log, tel.provider)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer stopPurge() // before the database closes
 
 	srv := &http.Server{
 		Handler:           app.echo,
@@ -277,34 +327,58 @@ func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Wri
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	printStartup(stdout, cfg, ln.Addr())
+	mainSrv := newServer(srv, ln)
+	go mainSrv.serve()
+	var ops *server // --metrics-addr; nil: none, and a nil channel below
+	var opsServed chan error
+	if opsLn != nil {
+		ops = newServer(app.opsServer(log), opsLn)
+		opsServed = ops.served
+		go ops.serve()
+	}
+	printStartup(stdout, cfg, ln.Addr(), opsLn)
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
-		slog.String("db", describeDB(cfg.DB)), slog.Bool("sandbox", cfg.Sandbox), slog.Int("trusted_proxies", len(cfg.TrustedProxies)))
+		slog.String("db", describeDB(cfg.DB)), slog.String("state_store", describeStateStore(cfg.StateStore)), slog.Bool("sandbox", cfg.Sandbox), slog.Int("trusted_proxies", len(cfg.TrustedProxies)))
 
 	select {
-	case err := <-served:
+	case err := <-mainSrv.served:
+		_ = shutdown(cfg.ShutdownTimeout, ops)
 		return fmt.Errorf("serve: %w", err)
+	case err := <-opsServed:
+		_ = shutdown(cfg.ShutdownTimeout, mainSrv)
+		return fmt.Errorf("serve: --metrics-addr: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("serve: shutdown: %w", err)
+	log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	if err := shutdown(cfg.ShutdownTimeout, mainSrv, ops); err != nil {
+		log.Error("shutdown", slog.String("error", err.Error()))
+		return fmt.Errorf("serve: %w", err)
 	}
+	// The deferred calls stop the purge, then close the database.
 	log.Info("stopped")
 	return nil
 }
 
-func printStartup(w io.Writer, cfg serveConfig, addr net.Addr) {
+// printStartup prints where the tool listens and what to register; opsLn
+// is --metrics-addr's listener, or nil.
+func printStartup(w io.Writer, cfg serveConfig, addr net.Addr, opsLn net.Listener) {
 	fmt.Fprintf(w, "demo-tool listening on %s\n", addr)
 	fmt.Fprintf(w, "  base URL:      %s\n", cfg.BaseURL)
 	fmt.Fprintf(w, "  database:      %s\n", describeDB(cfg.DB))
+	if cfg.StateStore != "" {
+		fmt.Fprintf(w, "  state store:   %s (login states, nonces, launch sessions)\n", describeStateStore(cfg.StateStore))
+	}
 	fmt.Fprintf(w, "  login URL:     %s%s\n", cfg.BaseURL, pathLogin)
 	fmt.Fprintf(w, "  redirect URI:  %s%s\n", cfg.BaseURL, pathLaunch)
 	fmt.Fprintf(w, "  JWKS URL:      %s%s\n", cfg.BaseURL, pathJWKS)
+	switch {
+	case opsLn != nil:
+		fmt.Fprintf(w, "  metrics:       http://%s%s (and %s, %s)\n", opsLn.Addr(), pathMetrics, pathHealthz, pathReadyz)
+	case metricsOnMain(cfg):
+		fmt.Fprintf(w, "  metrics:       http://%s%s\n", addr, pathMetrics)
+	default:
+		fmt.Fprintf(w, "  metrics:       not on this public listener: serve them with --metrics-addr\n")
+	}
 	if cfg.Sandbox {
 		fmt.Fprintf(w, "  sandbox LMS:   issuer %s, client_id %s, deployment %s\n", cfg.SandboxURL, sandboxClientID, sandboxDeploymentID)
 		fmt.Fprintf(w, "\nOpen %s/ in a browser and click a launch link.\n", cfg.SandboxURL)
@@ -326,9 +400,11 @@ type app struct {
 	sessions  *session.Manager    // launch sessions, in the database
 	dlAnswers *marks              // answered deep linking requests, by session id
 	log       *slog.Logger
-	sandbox   *ltitest.Platform // nil without --sandbox
-	dynreg    *dynreg.Handler   // LTI Dynamic Registration at /lti/register (dynreg.go)
-	links     *regLinks         // its one-time links
+	meters    metric.MeterProvider // what every component records with; nil: the global one
+	metrics   http.Handler         // /metrics (ops.go); nil: none
+	sandbox   *ltitest.Platform    // nil without --sandbox
+	dynreg    *dynreg.Handler      // LTI Dynamic Registration at /lti/register (dynreg.go)
+	links     *regLinks            // its one-time links
 	echo      *echo.Echo
 }
 
@@ -336,8 +412,11 @@ type app struct {
 // endpoints, the launch page, the pages after the launch behind the launch
 // sessions, the sandbox and the health check.
 // cfg.BaseURL must be set (and cfg.SandboxURL with cfg.Sandbox).
-func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
+func newApp(cfg serveConfig, store backend, log *slog.Logger, opts ...appOption) (*app, error) {
 	a := &app{cfg: cfg, store: store, log: log}
+	for _, o := range opts {
+		o(a)
+	}
 	var err error
 	a.lookups = store
 	if cfg.LookupCache > 0 {
@@ -346,7 +425,8 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 		a.lookups = storage.CacheLookups(store, storage.CacheConfig{TTL: cfg.LookupCache})
 	}
 	launchOpts := []launch.Option{launch.WithLogger(log), launch.WithErrorHandler(a.renderLTIError),
-		launch.WithPartitionedCookie(!cfg.UnpartitionedCookies), launch.WithPlatformStorage(!cfg.NoPlatformStorage)}
+		launch.WithPartitionedCookie(!cfg.UnpartitionedCookies), launch.WithPlatformStorage(!cfg.NoPlatformStorage),
+		launch.WithMeterProvider(a.meters)}
 	if cfg.RecordDeployments {
 		launchOpts = append(launchOpts, launch.WithDeploymentPolicy(launch.RecordDeployments(store, a.newDeployment)))
 	}
@@ -375,10 +455,10 @@ func newApp(cfg serveConfig, store backend, log *slog.Logger) (*app, error) {
 	e.Logger.SetOutput(io.Discard)
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	e.Use(requestID, accessLog(log), middleware.Recover(), middleware.BodyLimit(fmt.Sprint(maxBodyBytes)+"B"), securityHeaders)
+	e.Use(requestID(cfg.TrustedProxies), accessLog(log), middleware.Recover(), middleware.BodyLimit(fmt.Sprint(maxBodyBytes)+"B"), securityHeaders)
 
 	e.GET("/", a.index)
-	e.GET("/healthz", a.healthz)
+	a.mountOps(e) // /healthz, /readyz, /metrics
 	e.Match([]string{http.MethodGet, http.MethodPost}, pathLogin, echolti.LoginHandler(a.tool))
 	// A successful launch starts its launch session (one row) and shows
 	// the launch page, whose links and forms carry the session.
@@ -402,17 +482,6 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		return next(c)
 	}
-}
-
-func (a *app) healthz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
-	defer cancel()
-	c.Response().Header().Set("Cache-Control", "no-store")
-	if err := a.store.Ping(ctx); err != nil {
-		a.log.ErrorContext(ctx, "health check: database unavailable", slog.String("error", err.Error()))
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // handleError renders errors that reach Echo: its own (404, 405, 413) and
