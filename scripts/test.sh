@@ -9,6 +9,10 @@
 # starting it with Debian's packages when it can), creates a throwaway
 # database, passes its DSN to the tests and drops it afterwards.
 # With CI=true a missing database fails the run; it never skips.
+# Redis: LTIKIT_TEST_REDIS_URL is used as is when set; otherwise Debian's
+# redis-server is installed when missing and started on 127.0.0.1:6379 when
+# nothing answers there (the fault and cluster tests start private servers
+# of their own with the same binary). With CI=true a missing Redis fails.
 # Chromium (for the browser tests) is installed with apt-get when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +40,25 @@ ensure_postgres() {
   return 1
 }
 
+ensure_redis_binaries() {
+  if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+    log "redis-server missing; installing Debian's redis-server"
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || return 1
+  fi
+}
+
+ensure_redis() {
+  ensure_redis_binaries || return 1
+  if redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then return 0; fi
+  log "Redis is down; starting redis-server on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no >/dev/null || return 1
+  for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG && return 0
+    sleep 1
+  done
+  return 1
+}
+
 created_db=""
 cleanup() {
   if [ -n "$created_db" ]; then
@@ -56,6 +79,18 @@ if [ -z "${LTIKIT_TEST_POSTGRES_DSN:-}" ]; then
   else
     log "PostgreSQL is not reachable: database tests will skip (they fail under CI=true)"
   fi
+fi
+
+if [ -n "${LTIKIT_TEST_REDIS_URL:-}" ]; then
+  ensure_redis_binaries || { [ "${CI:-}" != "true" ] || { log "redis-server could not be installed and CI=true: failing"; exit 1; }; }
+elif ensure_redis; then
+  export LTIKIT_TEST_REDIS_URL="redis://127.0.0.1:6379/0"
+  log "using Redis at $LTIKIT_TEST_REDIS_URL"
+elif [ "${CI:-}" = "true" ]; then
+  log "Redis is not reachable and CI=true: failing"
+  exit 1
+else
+  log "Redis is not reachable: Redis tests will skip (they fail under CI=true)"
 fi
 
 # The browser tests of cmd/demo-tool need Debian's chromium.
@@ -80,12 +115,15 @@ if ! "$staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#v}"; t
   go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
 "$staticcheck" ./...
-# The tests run on two Go toolchains: the oldest release still supported
-# upstream, which go.mod's go line names as the floor, and the newest. The
-# go command fetches a toolchain it does not have from the Go module proxy
-# (GOTOOLCHAIN). LTIKIT_TEST_TOOLCHAINS replaces the list, e.g. "local" for
-# the machine's own Go only.
-toolchains="${LTIKIT_TEST_TOOLCHAINS:-go1.26.8 go1.27.3}"
+# CI (CI=true) runs the tests on two Go toolchains: the oldest release
+# still supported upstream, which go.mod's go line names as the floor, and
+# the newest. The go command fetches a toolchain it does not have from the
+# Go module proxy (GOTOOLCHAIN). Outside CI one run on the machine's own Go
+# ("local") is the default, the quick loop of a developer; the same tests,
+# once. LTIKIT_TEST_TOOLCHAINS replaces the list either way, e.g.
+# "go1.26.8 go1.27.3" for both outside CI.
+if [ "${CI:-}" = "true" ]; then default_toolchains="go1.26.8 go1.27.3"; else default_toolchains="local"; fi
+toolchains="${LTIKIT_TEST_TOOLCHAINS:-$default_toolchains}"
 # gotestsum (from the Go module proxy) prints each package and each failing
 # test as it finishes, and a summary line per run; the slowest tests are
 # listed at the end of each run.
@@ -95,12 +133,22 @@ if ! "$gotestsum" --version 2>/dev/null | grep -q "${gotestsum_version#v}"; then
   log "installing gotestsum $gotestsum_version from the Go module proxy"
   go install "gotest.tools/gotestsum@$gotestsum_version"
 fi
+# Most of the tests' time is waiting (browsers, databases, servers that
+# time out), so twice as many test binaries as CPUs run at once; go test's
+# default is one per CPU.
+parallel=$(( $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) * 2 ))
+# -race turns on checkptr, which checks every unsafe pointer conversion at
+# run time. modernc.org/sqlite is SQLite's C translated to Go, unsafe
+# pointer arithmetic throughout, and checkptr on it was a quarter of the
+# CPU of the SQLite tests. It stays on for every other package (ltikit
+# itself has no unsafe code), and the race detector stays on for all.
+gcflags='modernc.org/...=-d=checkptr=0'
 results="$(mktemp -d)"
 trap 'cleanup; rm -rf "$results"' EXIT
 for tc in $toolchains; do
   log "go test -race ($tc: $(GOTOOLCHAIN=$tc go version))"
   GOTOOLCHAIN=$tc "$gotestsum" --format pkgname-and-test-fails --format-hide-empty-pkg \
-    --jsonfile "$results/$tc.json" -- -race -count=1 -timeout 20m "$@" ./...
+    --jsonfile "$results/$tc.json" -- -race -gcflags="$gcflags" -count=1 -p "$parallel" -timeout 20m "$@" ./...
   log "slowest tests ($tc, over 3s)"
   "$gotestsum" tool slowest --jsonfile "$results/$tc.json" --threshold 3s | head -15 || true
 done

@@ -159,6 +159,7 @@ func ptr(f float64) *float64 { return &f }
 // kid across a restart), a grade sent by a learner and by an instructor
 // through AGS and recorded by the sandbox, and the roster read through NRPS.
 func TestAdvantageEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tool.db")
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--sandbox", "--db", db)
@@ -450,6 +451,7 @@ func TestAdvantageEndToEnd(t *testing.T) {
 // included) as a real LMS is: its token endpoint fetches the tool's key
 // set from the tool's JWKS URL over HTTP.
 func TestAdvantageExternalPlatform(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	e.platform.SetToolJWKSURL(e.node.url + pathJWKS)
 	e.platform.AddMembers(3)

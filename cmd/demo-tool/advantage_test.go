@@ -22,6 +22,7 @@ import (
 // an SQLite file and on PostgreSQL: a claim that succeeds once across two
 // connection pools (two nodes), release, expiry and the sweep.
 func TestMarks(t *testing.T) {
+	t.Parallel()
 	for name, dsn := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "records.db") },
 		"postgres": postgresDSN,
@@ -107,6 +108,7 @@ func TestMarks(t *testing.T) {
 // A storage failure of the sessions is a 503 storage_unavailable page, not
 // a 500 or a page that pretends there is no session.
 func TestSessionsFailClosed(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	browser := jsonBrowser()
 	resp, err := a.sandbox.Launch(t.Context(), browser, a.sandbox.WithNRPS())
@@ -135,6 +137,7 @@ func (failingSessions) PutSession(context.Context, session.Record) error {
 // A launch whose session cannot be stored answers 503 storage_unavailable,
 // not a launch page whose links lead nowhere.
 func TestLaunchSessionStoreFails(t *testing.T) {
+	t.Parallel()
 	a, _ := newTestAppWith(t, func(b backend) backend { return failingSessions{b} })
 	for _, browser := range []*http.Client{jsonBrowser(), ltitest.NewBrowser()} {
 		resp, err := a.sandbox.Launch(t.Context(), browser, a.sandbox.WithNRPS())
@@ -151,6 +154,7 @@ func TestLaunchSessionStoreFails(t *testing.T) {
 // in the tool's own records table; a new launch in the same browser
 // deletes the session it carried.
 func TestLaunchStoresOneSession(t *testing.T) {
+	t.Parallel()
 	a, _ := newTestApp(t)
 	count := func(table string) int64 {
 		t.Helper()
@@ -185,6 +189,7 @@ func TestLaunchStoresOneSession(t *testing.T) {
 }
 
 func TestSandboxLaunchParameters(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestApp(t)
 	for _, tc := range []struct {
 		query  string
@@ -211,6 +216,7 @@ func TestSandboxLaunchParameters(t *testing.T) {
 // TestAdvantageUnavailable checks what the pages say when a launch does
 // not allow them, or the platform fails.
 func TestAdvantageUnavailable(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	launchHTML := func(t *testing.T, opts ...ltitest.LaunchOption) (*http.Client, string) {
 		t.Helper()

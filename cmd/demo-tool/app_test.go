@@ -57,6 +57,7 @@ func newTestAppWith(t testing.TB, wrap func(backend) backend) (*app, *httptest.S
 }
 
 func TestSandboxLaunches(t *testing.T) {
+	t.Parallel()
 	a, _ := newTestApp(t)
 	for _, tc := range []struct {
 		name string
@@ -105,6 +106,7 @@ func TestSandboxLaunches(t *testing.T) {
 }
 
 func TestPages(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) response {
@@ -149,6 +151,7 @@ func TestPages(t *testing.T) {
 // whatever X-Request-Id it sends (TestRequestIDFromTrustedProxy has the
 // proxies).
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestApp(t)
 	for _, tc := range []struct{ in, want string }{
 		{"lb-7f3a_01", ""},
@@ -175,6 +178,7 @@ func TestRequestID(t *testing.T) {
 // TestReadyzDatabaseClosed: /readyz answers 503 naming the database when
 // it is closed, while /healthz, the liveness check, still answers 200.
 func TestReadyzDatabaseClosed(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	if err := a.store.Close(); err != nil {
 		t.Fatal(err)
@@ -196,6 +200,7 @@ func TestReadyzDatabaseClosed(t *testing.T) {
 }
 
 func TestParseServe(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -254,6 +259,7 @@ func TestParseServe(t *testing.T) {
 }
 
 func TestDefaultBaseURL(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"127.0.0.1:8080": "http://127.0.0.1:8080",
 		"0.0.0.0:8080":   "http://localhost:8080",
@@ -271,6 +277,7 @@ func TestDefaultBaseURL(t *testing.T) {
 }
 
 func TestDBKind(t *testing.T) {
+	t.Parallel()
 	for dsn, want := range map[string]string{
 		"demo-tool.db":               "sqlite",
 		"/var/lib/demo/tool.sqlite":  "sqlite",

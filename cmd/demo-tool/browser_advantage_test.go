@@ -36,6 +36,7 @@ func pageText(ctx context.Context) string {
 // (items ticked by clicking), the signed response the tool's page posts
 // back to the sandbox, and the sandbox's page showing the verified items.
 func TestBrowserDeepLinking(t *testing.T) {
+	t.Parallel()
 	ctx := newChromium(t)
 	n, toolBase, sandbox := crossSiteNode(t)
 	shots := screenshotDir(t)
@@ -105,6 +106,7 @@ func TestBrowserDeepLinking(t *testing.T) {
 // launch page's links and the grade form's hidden fields.
 // TestBrowserFramedAdvantage runs the same pages in the platform's iframe.
 func TestBrowserGradeAndRoster(t *testing.T) {
+	t.Parallel()
 	ctx := newChromium(t)
 	n, _, sandbox := crossSiteNode(t)
 	shots := screenshotDir(t)

@@ -29,6 +29,7 @@ import (
 // closed". The platform adopts the tool's URLs from the registration, so
 // its launch link then goes to the tool.
 func TestBrowserDynamicRegistration(t *testing.T) {
+	t.Parallel()
 	ctx := newChromium(t)
 	lms, err := ltitest.NewPlatform(ltitest.Config{ClientID: "dr-client", DeploymentID: "dr-deployment"})
 	if err != nil {

@@ -95,6 +95,7 @@ func framedNode(t *testing.T, flags ...string) (*node, string, string) {
 }
 
 func TestBrowserFramedLaunch(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name        string
 		flags       []string
@@ -172,6 +173,7 @@ func TestBrowserFramedLaunch(t *testing.T) {
 //     (CHIPS) session cookie is kept for the sandbox's site, and carries
 //     the session too: the tool's page without the token works.
 func TestBrowserFramedAdvantage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name        string
 		flags       []string

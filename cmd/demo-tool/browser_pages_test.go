@@ -53,6 +53,7 @@ const pageLayoutJS = `(() => {
 // status cells on one line; a screenshot of each goes to screenshotDir
 // (LTIKIT_TEST_SCREENSHOT_DIR), named pages-<page>-<width>.png.
 func TestBrowserPagesAtTwoWidths(t *testing.T) {
+	t.Parallel()
 	ctx := newChromium(t)
 	n, toolBase, sandbox := crossSiteNode(t)
 	shots := screenshotDir(t)

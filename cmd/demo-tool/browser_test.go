@@ -26,10 +26,17 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// browsers bounds how many Chromiums the package's parallel tests run at
+// once: a browser loading a page takes a CPU, and the machines that run
+// these tests may have two. Each test holds one browser at a time.
+var browsers = make(chan struct{}, 2)
+
 // newChromium starts headless Chromium for the test (see
-// internal/browsertest).
+// internal/browsertest), once fewer than cap(browsers) others run.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
+	browsers <- struct{}{}
+	t.Cleanup(func() { <-browsers })
 	return browsertest.Chromium(t, 1280, 1400, 90*time.Second)
 }
 
@@ -76,6 +83,7 @@ func screenshotDir(t *testing.T) string {
 // `go run ./cmd/demo-tool`), step 2 would be same-site and would not test
 // SameSite=None.
 func TestBrowserSandboxLaunch(t *testing.T) {
+	t.Parallel()
 	ctx := newChromium(t)
 	port := freePort(t)
 	toolBase := fmt.Sprintf("http://localhost:%d", port)

@@ -36,6 +36,7 @@ func runInProcess(t *testing.T, env map[string]string, args ...string) (int, str
 // that write and for those that only read; a command that only reads
 // creates no file.
 func TestCLIDatabasePathErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := writeTestFile(t, dir, "a-file", "x")
 	add := func(db string) []string {
@@ -90,6 +91,7 @@ func TestCLIDatabasePathErrors(t *testing.T) {
 // variable is reported as VARIABLE=value, never as the flag, with the
 // format expected; every bad variable at once.
 func TestCLIEnvVarErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -145,6 +147,7 @@ func TestCLIEnvVarErrorsNameTheVariable(t *testing.T) {
 // with the flag and the format it takes: durations, booleans, URLs,
 // addresses.
 func TestCLIParseErrorsSayTheFormat(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -177,6 +180,7 @@ func TestCLIParseErrorsSayTheFormat(t *testing.T) {
 // TestCLIEveryProblemAtOnce: each command reports every missing flag and
 // every invalid value in one message, the database's too.
 func TestCLIEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	badDB := map[string]string{"LTIKIT_DB": "mysql://x"}
 	for _, tc := range []struct {
 		name string
@@ -225,6 +229,7 @@ func TestCLIEveryProblemAtOnce(t *testing.T) {
 // descriptions, the flags table (flag, variable, use) and the endpoints
 // (method, path, use) each start at one column.
 func TestHelpAligned(t *testing.T) {
+	t.Parallel()
 	code, help, _ := runInProcess(t, nil, "help")
 	if code != exitOK {
 		t.Fatalf("help: exit %d", code)
@@ -312,6 +317,7 @@ func TestHelpAligned(t *testing.T) {
 // the help's flags table, in 'demo-tool help' and in the README's demo
 // tool section.
 func TestEnvVarsDocumented(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +374,7 @@ func TestEnvVarsDocumented(t *testing.T) {
 // tables are missing; after a write they list, and 'keys list' still makes
 // no key.
 func TestCLIReadOnlyPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	dir := t.TempDir()
 	for _, args := range [][]string{{"platform", "list"}, {"keys", "list"}, {"export"}, {"registration", "links"}} {

@@ -60,6 +60,7 @@ func runUnprivileged(t *testing.T, dir string, args ...string) cliResult {
 // As root the binary runs as nobody, the file and directory being
 // nobody's, so that the permissions hold.
 func TestCLIReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Reachable by the unprivileged user: the test's directory and its
 	// parent (0700 from os.MkdirTemp).
@@ -166,6 +167,7 @@ func TestCLIReadOnlyDatabase(t *testing.T) {
 // none, even when it could write (its own user's writable file); the JWKS
 // of a server would.
 func TestCLIKeysListMakesNoKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := emptyDB(t, dir, "tool.db")
 	for range 2 {

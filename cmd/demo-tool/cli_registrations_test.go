@@ -188,6 +188,7 @@ func addArgs(db string, p platformJSON) []string {
 // each answers one usage error listing every problem, and never creates
 // the database.
 func TestCLIFlagsChecked(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "never.db")
 	add := func(extra ...string) []string {
@@ -263,6 +264,7 @@ func TestCLIFlagsChecked(t *testing.T) {
 // TestCLIPlainHTTPWarning: plain http URLs are accepted, with a warning
 // unless the host is loopback, and an issuer that is not a URL with one.
 func TestCLIPlainHTTPWarning(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "w.db")
 	p := func(iss, auth, jwks, token string) []string {
@@ -298,6 +300,7 @@ func TestCLIPlainHTTPWarning(t *testing.T) {
 // TestCLIPlatformLifecycle adds platforms and deployments, shows, lists
 // and removes them, in order in one SQLite file.
 func TestCLIPlatformLifecycle(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "life.db")
 	for _, p := range []platformJSON{moodleP, canvasP, canvas2P} {
@@ -379,6 +382,7 @@ func TestCLIPlatformLifecycle(t *testing.T) {
 // TestCLIExportImportRoundTrip: export, import into an empty database,
 // export again gives the same bytes; importing it again changes nothing.
 func TestCLIExportImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db1, db2 := filepath.Join(dir, "one.db"), filepath.Join(dir, "two.db")
 	static := staticP(t)
@@ -458,6 +462,7 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 // stored one fails the whole import unless --replace, which overwrites it
 // and keeps its deployments.
 func TestCLIImportConflicts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "c.db")
 	for _, p := range []platformJSON{moodleP, canvas2P} {
@@ -507,6 +512,7 @@ func TestCLIImportConflicts(t *testing.T) {
 // TestCLIImportInvalid: a document that is not valid, or holds an invalid
 // platform, is refused as a whole, every problem listed, nothing written.
 func TestCLIImportInvalid(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "i.db")
 	mustCLI(t, dir, addArgs(db, canvas2P)...)
@@ -593,6 +599,7 @@ func TestCLIImportInvalid(t *testing.T) {
 // TestCLIExportImportPostgres runs the round trip and the removals on
 // PostgreSQL.
 func TestCLIExportImportPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	dir := t.TempDir()
 	src := docOf(t, dir, "src.json", 1, moodleP, staticP(t), canvasP, canvas2P)
@@ -637,6 +644,7 @@ func TestCLIExportImportPostgres(t *testing.T) {
 // a removal made by the CLI at the next launch (with a cache, when its
 // entry expires).
 func TestCLIRemoveReachesServer(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "srv.db")
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--db", db, "--lookup-cache", "0")

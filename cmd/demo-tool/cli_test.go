@@ -15,6 +15,7 @@ import (
 // database the earlier ones left. The first platform add uses the
 // deprecated --deployment, which stays an alias of --deployment-id.
 func TestCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "cli.db")
 	moodle := []string{"platform", "add", "--db", db,
@@ -142,6 +143,7 @@ func TestCLI(t *testing.T) {
 // old one published for the grace period. TestCLIKeysRotatePublishesBeforeUse covers the default,
 // delayed rotation.
 func TestCLIKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "keys.db")
 	type key struct {

@@ -56,6 +56,7 @@ func checkGolden(t *testing.T, name, got string) {
 }
 
 func TestConfigCommandGolden(t *testing.T) {
+	t.Parallel()
 	for _, id := range lmsIDs {
 		t.Run(id, func(t *testing.T) {
 			code, out, errOut := runConfig(t, nil, "--lms", id, "--base-url", guideBaseURL)
@@ -81,6 +82,7 @@ func TestConfigCommandGolden(t *testing.T) {
 }
 
 func TestConfigCommand(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -121,6 +123,7 @@ func TestConfigCommand(t *testing.T) {
 // TestConfigPage checks the /config page of every LMS: each label and
 // value of the config command appears, with the server's base URL.
 func TestConfigPage(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	get := func(path string) response {
 		resp, err := http.Get(srv.URL + path)
@@ -172,6 +175,7 @@ func TestConfigPage(t *testing.T) {
 // TestConfigURLsAreServed checks that every URL the config output and the
 // Canvas JSON name is a route of the server: none answers 404 or 405.
 func TestConfigURLsAreServed(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	served := func(t *testing.T, raw string) {
@@ -240,6 +244,7 @@ var canvasPlacements = []string{"account_navigation", "similarity_detection", "a
 // target_link_uri, a public key, the Canvas extension with its settings
 // and placements, a privacy level and scopes Canvas knows.
 func TestCanvasJSON(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	resp, err := http.Get(srv.URL + pathCanvasJSON)
 	r := readResponse(t, resp, err)
@@ -324,6 +329,7 @@ func guideBlock(guide, cmdline string) (out string, start, end int, ok bool) {
 // what 'demo-tool config --lms <name> --base-url https://tool.example.com'
 // prints, so a guide never disagrees with the command.
 func TestGuidesMatchConfig(t *testing.T) {
+	t.Parallel()
 	for _, id := range lmsIDs {
 		t.Run(id, func(t *testing.T) {
 			path := filepath.Join("..", "..", "docs", "lms", id+".md")
@@ -393,6 +399,7 @@ func shellWords(line string) []string {
 // LMS's config prints, its placeholders filled in, against a database: the
 // flags it names are the command's.
 func TestConfigPlatformAddCommandRuns(t *testing.T) {
+	t.Parallel()
 	fill := map[string]string{"--client-id": "client-1", "--deployment-id": "deployment-1"}
 	for _, id := range lmsIDs {
 		t.Run(id, func(t *testing.T) {

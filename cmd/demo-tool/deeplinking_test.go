@@ -20,6 +20,7 @@ var jwtFieldRe = regexp.MustCompile(`name="JWT" value="([^"]+)"`)
 // application in process: the picker, the signed response, and the
 // sandbox's verification of it.
 func TestDeepLinking(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 	kid := func() string {
 		k, err := a.keys.ActiveKey(t.Context())

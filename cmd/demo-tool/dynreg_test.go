@@ -42,6 +42,7 @@ func newDynregApp(t *testing.T, cfg serveConfig) (*app, *httptest.Server) {
 // link or --open-registration, says so in words an administrator can act
 // on, and fetches nothing from the platform first.
 func TestDynregRefusals(t *testing.T) {
+	t.Parallel()
 	a, srv := newDynregApp(t, serveConfig{})
 	lms, err := ltitest.NewPlatform(ltitest.Config{})
 	if err != nil {
@@ -101,6 +102,7 @@ func TestDynregRefusals(t *testing.T) {
 // URL (or the base URL an admin pasted) registers a platform without a
 // link, and the platform's launch is then accepted.
 func TestDynregOpenRegistration(t *testing.T) {
+	t.Parallel()
 	a, srv := newDynregApp(t, serveConfig{OpenRegistration: true})
 	lms, err := ltitest.NewPlatform(ltitest.Config{ClientID: "open-client", DeploymentID: "open-deployment"})
 	if err != nil {
@@ -136,6 +138,7 @@ func TestDynregOpenRegistration(t *testing.T) {
 // launch with an unknown deployment_id of a registered platform and
 // stores it; without it the launch is refused and nothing is stored.
 func TestRecordNewDeployments(t *testing.T) {
+	t.Parallel()
 	for _, record := range []bool{false, true} {
 		t.Run(map[bool]string{false: "refuse", true: "record"}[record], func(t *testing.T) {
 			a, srv := newDynregApp(t, serveConfig{RecordDeployments: record})
@@ -194,6 +197,7 @@ func TestRecordNewDeployments(t *testing.T) {
 // body is what a real Moodle answered to a kid it did not know: HTTP 400,
 // text/html, malformed JSON.
 func TestServiceErrorWords(t *testing.T) {
+	t.Parallel()
 	a, _ := newDynregApp(t, serveConfig{})
 	_, err := token.ParseResponse(http.StatusBadRequest, []byte(`{ "error" : ""kid" invalid, unable to lookup correct key" }`))
 	if err == nil {

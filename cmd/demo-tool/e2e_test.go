@@ -142,6 +142,7 @@ func (e *e2e) launch(t *testing.T, browser *http.Client, opts ...ltitest.LaunchO
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	var secrets []string // token, state and nonce values that must never be logged
 

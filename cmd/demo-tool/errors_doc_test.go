@@ -234,6 +234,7 @@ func scanModuleErrors(t *testing.T) (vars, types []string) {
 // the library is known here, classifies to its code, and no sentinel can
 // be modified: its dynamic type has no field that can be set.
 func TestEveryErrorHasACode(t *testing.T) {
+	t.Parallel()
 	vars, types := scanModuleErrors(t)
 	for _, name := range vars {
 		if _, ok := moduleSentinels[name]; !ok {
@@ -281,6 +282,7 @@ func TestEveryErrorHasACode(t *testing.T) {
 // TestErrorsDoc: docs/errors.md names every code, every exported error
 // variable and every error type.
 func TestErrorsDoc(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "docs", "errors.md"))
 	if err != nil {
 		t.Fatal(err)

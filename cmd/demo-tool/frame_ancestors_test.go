@@ -24,6 +24,7 @@ import (
 // site, so even the partitioned session cookie would reach the frame)
 // framing the same roster URL, token included, gets nothing rendered.
 func TestBrowserFrameAncestors(t *testing.T) {
+	t.Parallel()
 	ctx := newChromium(t)
 	n, toolBase, sandbox := framedNode(t)
 	blockThirdPartyCookies(t, ctx)

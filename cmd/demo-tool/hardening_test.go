@@ -43,6 +43,7 @@ func runBriefly(t *testing.T, dir string, env []string, args ...string) (res cli
 // registration into the database they name. Only no arguments at all is
 // the sandbox shortcut (TestServeDefaults).
 func TestFlagsWithoutSubcommandRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "prod.db")
 	for _, args := range [][]string{
@@ -72,6 +73,7 @@ func TestFlagsWithoutSubcommandRefused(t *testing.T) {
 // TestServeWithoutSandboxWritesNoSandbox: serve without --sandbox serves
 // no sandbox and registers none.
 func TestServeWithoutSandboxWritesNoSandbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "prod.db")
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--db", db)
@@ -128,6 +130,7 @@ func getWithXFF(t *testing.T, n *node, id, xff string) string {
 // TestAccessLogTrustsNoProxyByDefault: without --trusted-proxies the
 // access log has the connection's address, whatever X-Forwarded-For says.
 func TestAccessLogTrustsNoProxyByDefault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "t.db"))
 	id := getWithXFF(t, n, "spoof1", "203.0.113.9")
@@ -144,6 +147,7 @@ func TestAccessLogTrustsNoProxyByDefault(t *testing.T) {
 // LTIKIT_TRUSTED_PROXIES) the access log has the right-most address of
 // X-Forwarded-For that is not a trusted proxy.
 func TestAccessLogTrustedProxies(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string
@@ -177,6 +181,7 @@ func TestAccessLogTrustedProxies(t *testing.T) {
 // the process list) draws a WARN log line pointing to LTIKIT_DB; the same
 // DSN in LTIKIT_DB does not; the password is never printed.
 func TestPasswordOnCommandLineWarns(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const dsn = "postgres://nobody:secret@127.0.0.1:1/x?connect_timeout=2"
 	for _, args := range [][]string{

@@ -15,6 +15,7 @@ import (
 // keyring's rotation delay, and says when; the previous key signs until
 // then. 'keys rotate --now' makes the new key sign at once.
 func TestCLIKeysRotatePublishesBeforeUse(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "keys.db")
 	type key struct {

@@ -130,6 +130,7 @@ func logRecords(t *testing.T, logs string) []map[string]any {
 // and the service calls are counted, and the purge runs. Every refusal's
 // log line carries the request id its response had.
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tool.db")
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json", "--purge-interval", "1s")
@@ -340,6 +341,7 @@ func ltikitLines(raw string) string {
 // are served there, and the main listener serves no /metrics; a public
 // base URL alone also keeps /metrics off the main listener.
 func TestMetricsAddr(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	metricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	n := startNode(t, dir, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "a.db"), "--metrics-addr", metricsAddr)
@@ -504,6 +506,7 @@ func waitReadyz(t *testing.T, base string, status int) readyzAnswer {
 // login during each outage is refused with storage_unavailable, and
 // /metrics counts it and the failed storage call.
 func TestReadyzDependencyDown(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	pgURL, err := url.Parse(dsn)
 	if err != nil {

@@ -27,6 +27,7 @@ func postgresDSN(t *testing.T) string {
 // and the id_token cannot be replayed on A, nor used twice by racing
 // posts to both nodes.
 func TestMultiNode(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	// The load balancer's address: never dialled, only the URL the tool
 	// builds its redirect URI and target_link_uri check from.

@@ -35,6 +35,7 @@ func withOpsDefaults(c serveConfig) serveConfig {
 }
 
 func TestParseServeOps(t *testing.T) {
+	t.Parallel()
 	base := serveConfig{Addr: defaultAddr, DB: defaultDB, LookupCache: defaultLookupCache}
 	with := func(f func(*serveConfig)) serveConfig {
 		c := withOpsDefaults(base)
@@ -92,6 +93,7 @@ func TestParseServeOps(t *testing.T) {
 // --metrics-addr is given and both the listen address and the base URL
 // are loopback.
 func TestMetricsOnMain(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		addr, base, metricsAddr string
 		want                    bool
@@ -118,6 +120,7 @@ func TestMetricsOnMain(t *testing.T) {
 // when the connection comes from a trusted proxy and the id is plain;
 // X-Forwarded-For never makes a client a proxy.
 func TestRequestIDFromTrustedProxy(t *testing.T) {
+	t.Parallel()
 	proxies, err := parseTrustedProxies("--trusted-proxies", "10.0.0.0/8, 192.0.2.7")
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +163,7 @@ func TestRequestIDFromTrustedProxy(t *testing.T) {
 // TestLogFormat: --log-format json writes one JSON object per line, and a
 // line logged with a request's context carries its request_id.
 func TestLogFormat(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{logText, logJSON} {
 		var buf bytes.Buffer
 		log := newLogger(format, &buf)
@@ -190,6 +194,7 @@ func TestLogFormat(t *testing.T) {
 // handlers passes the request's context (the ...Context or LogAttrs
 // forms), so its line carries the request id.
 func TestHandlersLogWithTheRequest(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +219,7 @@ func TestHandlersLogWithTheRequest(t *testing.T) {
 // TestHealthzReadyz: /healthz and /readyz answer small JSON documents,
 // never cached.
 func TestHealthzReadyz(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestApp(t)
 	for path, want := range map[string]string{
 		pathHealthz: `{"status":"ok"}`,
@@ -234,6 +240,7 @@ func TestHealthzReadyz(t *testing.T) {
 // TestShutdownCutsOffAtTheBound: a request still running when the
 // shutdown's bound runs out is cut off, and shutdown says so.
 func TestShutdownCutsOffAtTheBound(t *testing.T) {
+	t.Parallel()
 	entered, release := make(chan struct{}), make(chan struct{})
 	defer close(release)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -36,6 +36,7 @@ func titleOf(page []byte) string {
 }
 
 func TestRefusalHeading(t *testing.T) {
+	t.Parallel()
 	_, srv := newTestApp(t)
 	for _, tc := range []struct {
 		name, method, path, body, want string
@@ -69,6 +70,7 @@ func TestRefusalHeading(t *testing.T) {
 }
 
 func TestStamp(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ raw, iso, text string }{
 		{"2026-12-04T10:41:07.123Z", "2026-12-04T10:41:07Z", "4 Dec 2026, 10:41 UTC"},
 		{"2026-12-04T11:41:07+01:00", "2026-12-04T10:41:07Z", "4 Dec 2026, 10:41 UTC"},
@@ -89,6 +91,7 @@ func TestStamp(t *testing.T) {
 // and error pages, the refused empty score, names and readable times in
 // the gradebooks, and the deep-linked items launched from the sandbox.
 func TestTeacherPages(t *testing.T) {
+	t.Parallel()
 	a, srv := newTestApp(t)
 
 	t.Run("links back to the launch page", func(t *testing.T) {

@@ -129,6 +129,7 @@ func purgeCounts(t *testing.T, reader *sdkmetric.ManualReader) (runs map[string]
 // purges, node B's round is skipped, and B purges once A is done; a node
 // on another schema of the same database is not held up by A's lock.
 func TestPurgeOneNodeAtATime(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	a, b := openPurgeNode(t, dsn), openPurgeNode(t, dsn)
 	other := openPurgeNode(t, postgresDSN(t)) // another schema
@@ -186,6 +187,7 @@ func TestPurgeOneNodeAtATime(t *testing.T) {
 // on one schema while they write expired states: never two purges at
 // once, no round fails, and every expired row is deleted exactly once.
 func TestPurgeRace(t *testing.T) {
+	t.Parallel()
 	const nodes, rounds, perRound = 6, 8, 5
 	dsn := postgresDSN(t)
 	var in, maxIn atomic.Int32
@@ -237,6 +239,7 @@ func TestPurgeRace(t *testing.T) {
 
 // TestPurgeSQLite: on SQLite, one host's file, a round takes no lock.
 func TestPurgeSQLite(t *testing.T) {
+	t.Parallel()
 	b := openPurgeNode(t, filepath.Join(t.TempDir(), "purge.db"))
 	putExpired(t, b, "s", 7)
 	reader := sdkmetric.NewManualReader()

@@ -17,6 +17,7 @@ import (
 )
 
 func TestRegLinks(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			db1, db2 := linkDBs(t, kind)

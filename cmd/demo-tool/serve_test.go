@@ -18,6 +18,7 @@ import (
 // ./cmd/demo-tool` does: serve --sandbox on an SQLite file in the working
 // directory, configured from the environment.
 func TestServeDefaults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	n := startProcess(t, dir, []string{"LTIKIT_ADDR=127.0.0.1:0"})
 	out := n.stdout.String()
@@ -49,6 +50,7 @@ func TestServeDefaults(t *testing.T) {
 // TestSandboxRestart starts the sandbox twice on one database: the second
 // start finds its registration and deployment and adds nothing.
 func TestSandboxRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "restart.db")
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -74,6 +76,7 @@ func TestSandboxRestart(t *testing.T) {
 // TestServeRefuses checks that serve fails with one line and a non-zero
 // exit on bad flags and on a port in use.
 func TestServeRefuses(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestHumanDuration(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		time.Minute:      "1 minute",
 		30 * time.Minute: "30 minutes",
@@ -34,6 +35,7 @@ func TestHumanDuration(t *testing.T) {
 // TestRenderSessionError checks the pages of the session manager's
 // refusals: each with its status and code, and a hint that says what to do.
 func TestRenderSessionError(t *testing.T) {
+	t.Parallel()
 	a := &app{}
 	for _, tc := range []struct {
 		name    string

@@ -190,6 +190,7 @@ func checkDrained(t *testing.T, tr *idTransport, logs string) {
 // a gate) when SIGTERM arrives, and finish after the tool stopped
 // accepting connections; in the second they run freely.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	const workers = 8
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tool.db")

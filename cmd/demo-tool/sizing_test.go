@@ -33,6 +33,7 @@ var sizedTables = []struct {
 // the tables (on PostgreSQL, with their indexes and TOAST) or the database
 // (SQLite) grew by.
 func TestRowsPerLaunch(t *testing.T) {
+	t.Parallel()
 	const launches = 200
 	sqlite := func(t *testing.T, dir string) string { return filepath.Join(dir, "tool.db") }
 	for _, tc := range []struct {

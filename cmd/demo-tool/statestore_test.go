@@ -18,6 +18,7 @@ import (
 // until the launch takes it, the launch session is a key there too, the
 // platform stays in the SQLite file, and a replay is refused.
 func TestStateStoreRedis(t *testing.T) {
+	t.Parallel()
 	client := redistest.Client(t)
 	prefix := redistest.Prefix(t, client)
 	storeURL := redistest.URL(t)
@@ -86,6 +87,7 @@ func TestStateStoreRedis(t *testing.T) {
 // and rediss:// URLs only, names where a bad value came from, never shows
 // its password, and refuses to serve when Redis does not answer.
 func TestStateStoreFlag(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tool.db")
 	tests := []struct {
