@@ -413,7 +413,7 @@ func (c *Client) grant(ctx context.Context, reg registration.Registration, k cac
 	if err != nil {
 		// The transport's error names the URL as registered; the form (and
 		// with it the assertion) is never part of it.
-		c.warn("token request failed", reg, k, slog.String("method", http.MethodPost),
+		c.warn(ctx, "token request failed", reg, k, slog.String("method", http.MethodPost),
 			slog.String("url", errbody.RawURL(endpoint)), slog.String("error", err.Error()))
 		return "", fmt.Errorf("%w: requesting a token: %w", ErrUnreachable, err)
 	}
@@ -442,9 +442,9 @@ func (c *Client) grant(ctx context.Context, reg registration.Registration, k cac
 			te.Method, te.URL = http.MethodPost, errbody.RawURL(endpoint)
 			te.ContentType = errbody.Clean(resp.Header.Get("Content-Type"), errbody.FieldBytes)
 			te.KeyID = assertionKeyID(assertion)
-			c.warn("token request refused", reg, k, append(te.LogAttrs(), slog.String("error", err.Error()))...)
+			c.warn(ctx, "token request refused", reg, k, append(te.LogAttrs(), slog.String("error", err.Error()))...)
 		} else {
-			c.warn("token request refused", reg, k, slog.String("error", err.Error()))
+			c.warn(ctx, "token request refused", reg, k, slog.String("error", err.Error()))
 		}
 		return "", err
 	}
@@ -471,12 +471,15 @@ func (c *Client) grant(ctx context.Context, reg registration.Registration, k cac
 	return tr.AccessToken, nil
 }
 
-func (c *Client) warn(msg string, reg registration.Registration, k cacheKey, attrs ...slog.Attr) {
+// warn logs a failed token request with ctx, the request's: a handler
+// that adds the request id (or a trace id) from the context puts it on the
+// line.
+func (c *Client) warn(ctx context.Context, msg string, reg registration.Registration, k cacheKey, attrs ...slog.Attr) {
 	if c.log == nil {
 		return
 	}
 	attrs = append([]slog.Attr{slog.String("issuer", reg.Issuer), slog.String("client_id", reg.ClientID), slog.String("scope", k.scopes)}, attrs...)
-	c.log.LogAttrs(context.Background(), slog.LevelWarn, "token: "+msg, attrs...)
+	c.log.LogAttrs(ctx, slog.LevelWarn, "token: "+msg, attrs...)
 }
 
 // tokenEndpoint checks what the grant needs from reg.
