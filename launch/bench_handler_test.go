@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ltikit/ltikit/adapters/memory"
+	"github.com/ltikit/ltikit/internal/cputime"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/launch"
 )
@@ -51,26 +52,12 @@ func benchLaunchHandler(b *testing.B, opts ...launch.Option) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; i < b.N; i++ {
 		h.ServeHTTP(recs[i], reqs[i])
 	}
 	b.StopTimer()
 	if launched != b.N {
 		b.Fatalf("%d of %d launches reached the host's handler (first status %d)", launched, b.N, recs[0].Code)
-	}
-}
-
-// cpuPerOp starts measuring the process's CPU time; the function it
-// returns reports it per iteration as cpu-ns/op. On a machine shared with
-// other work, wall time (ns/op) counts the time the benchmark waited for a
-// CPU; CPU time counts only the work done (the garbage collector's
-// included), so it compares two builds far more steadily.
-func cpuPerOp(b *testing.B) func() {
-	start := processCPU()
-	return func() {
-		if d := processCPU() - start; d > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ltikit/ltikit/adapters/memory"
+	"github.com/ltikit/ltikit/internal/cputime"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
@@ -128,7 +129,7 @@ func BenchmarkValidateLaunch(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := tool.ValidateLaunch(context.Background(), reqs[i]); err != nil {
 			b.Fatal(err)
@@ -153,7 +154,7 @@ func BenchmarkRSAVerify(b *testing.B) {
 	input := []byte(parts[0] + "." + parts[1])
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; i < b.N; i++ {
 		h := sha256.Sum256(input)
 		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
@@ -173,7 +174,7 @@ func BenchmarkInitiateLogin(b *testing.B) {
 	}.Encode()
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; i < b.N; i++ {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://tool.example/lti/login?"+q, nil))

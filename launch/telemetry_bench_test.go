@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/ltikit/ltikit/adapters/memory"
+	"github.com/ltikit/ltikit/internal/cputime"
 	"github.com/ltikit/ltikit/keys"
 	"github.com/ltikit/ltikit/launch"
 )
@@ -55,7 +56,7 @@ func BenchmarkValidateLaunchSDK(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := tool.ValidateLaunch(context.Background(), reqs[i]); err != nil {
 			b.Fatal(err)
@@ -84,7 +85,7 @@ func BenchmarkInitiateLoginSDK(b *testing.B) {
 	}.Encode()
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; i < b.N; i++ {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://tool.example/lti/login?"+q, nil))

@@ -19,6 +19,7 @@ import (
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
 	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
+	"github.com/ltikit/ltikit/internal/cputime"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
@@ -59,12 +60,8 @@ func parallel(b *testing.B, fn func(ctx context.Context, v *values) error) {
 			b.ReportAllocs()
 			procs := runtime.GOMAXPROCS(0)
 			var ops atomic.Int64
-			cpu0, cpuOK := processCPU()
-			defer func() {
-				if cpu1, ok := processCPU(); ok && cpuOK && ops.Load() > 0 {
-					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(ops.Load()), "cpu-ns/op")
-				}
-			}()
+			cpu := cputime.Start()
+			defer func() { cpu.Report(b, ops.Load()) }()
 			if n%procs != 0 {
 				if n != 1 {
 					b.Skipf("%d goroutines cannot be run with GOMAXPROCS=%d", n, procs)

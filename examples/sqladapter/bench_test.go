@@ -12,6 +12,7 @@ import (
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
 	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	"github.com/ltikit/ltikit/examples/sqladapter"
+	"github.com/ltikit/ltikit/internal/cputime"
 	"github.com/ltikit/ltikit/internal/pgtest"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
@@ -117,16 +118,11 @@ func measure(b *testing.B, adapters []benchAdapter, op func(ctx context.Context,
 func measureOne(b *testing.B, n int, a storage.Adapter, op func(ctx context.Context, a storage.Adapter, v *values) error) {
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu0, cpuOK := processCPU()
-	defer func() {
-		// The benchmark process's CPU time per operation (user and system,
-		// every goroutine): what the adapter, database/sql and pgx cost the
-		// tool itself, less sensitive than ns/op to the load of others on
-		// a shared machine. The database server's CPU is not in it.
-		if cpu1, ok := processCPU(); ok && cpuOK && !b.Failed() {
-			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}()
+	// The benchmark process's CPU time per operation: what the adapter,
+	// database/sql and pgx cost the tool itself, less sensitive than
+	// ns/op to the load of others on a shared machine. The database
+	// server's CPU is not in it.
+	defer cputime.PerOp(b)()
 	if n == 1 {
 		v := newValues()
 		for range b.N {

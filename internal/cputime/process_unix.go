@@ -1,15 +1,15 @@
 //go:build unix
 
-package gormadapter_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time the process has used so far, user and
-// system, all threads.
-func processCPU() (time.Duration, bool) {
+// process is the CPU time the process has used, user and system, all
+// threads.
+func process() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
