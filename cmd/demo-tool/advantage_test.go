@@ -31,7 +31,7 @@ func TestMarks(t *testing.T) {
 			ctx := t.Context()
 			d := dsn(t)
 			open := func() *marks {
-				b, err := openBackend(ctx, d, slog.New(slog.DiscardHandler), false)
+				b, err := openBackend(ctx, d, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -31,7 +31,7 @@ func newTestAppWith(t testing.TB, wrap func(backend) backend) (*app, *httptest.S
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	opened, err := openBackend(t.Context(), filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler), false)
+	opened, err := openBackend(t.Context(), filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

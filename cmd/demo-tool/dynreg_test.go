@@ -22,7 +22,7 @@ func newDynregApp(t *testing.T, cfg serveConfig) (*app, *httptest.Server) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	store, err := openBackend(t.Context(), filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler), false)
+	store, err := openBackend(t.Context(), filepath.Join(t.TempDir(), "app.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

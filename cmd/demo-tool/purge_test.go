@@ -21,7 +21,7 @@ import (
 // openPurgeNode opens dsn as one node of the tool does: its own pool.
 func openPurgeNode(t *testing.T, dsn string) *gormBackend {
 	t.Helper()
-	b, err := openBackend(t.Context(), dsn, slog.New(slog.DiscardHandler), false)
+	b, err := openBackend(t.Context(), dsn, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -287,9 +287,8 @@ func serve(ctx context.Context, args []string, getenv env, stdout, stderr io.Wri
 		cfg.SandboxURL = cfg.BaseURL + "/sandbox"
 	}
 
-	// No sweeper of the adapter's: startPurge below runs the purge, one
-	// node at a time.
-	db, err := openBackend(ctx, cfg.DB, log, false)
+	// startPurge below runs the purge, one node at a time.
+	db, err := openBackend(ctx, cfg.DB, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -97,23 +97,21 @@ func describeDB(dsn string) string {
 // GORM adapter, with its default registration and deployment models.
 type gormBackend struct {
 	*gormadapter.Adapter
-	db        *gorm.DB
-	toolKeys  *gormadapter.ToolKeyStore
-	stopSweep func()
+	db       *gorm.DB
+	toolKeys *gormadapter.ToolKeyStore
 }
 
 var _ backend = (*gormBackend)(nil)
 
-// openBackend opens the database dsn names, creates the tables if needed,
-// and, with sweep, starts purging expired states in the background.
-func openBackend(ctx context.Context, dsn string, log *slog.Logger, sweep bool) (*gormBackend, error) {
-	return openStore(ctx, dsn, log, storeOptions{sweep: sweep})
+// openBackend opens the database dsn names and creates the tables if
+// needed. It purges nothing: serve runs the purge (purge.go), one node at a
+// time.
+func openBackend(ctx context.Context, dsn string, log *slog.Logger) (*gormBackend, error) {
+	return openStore(ctx, dsn, log, storeOptions{})
 }
 
 // storeOptions are how openStore opens the database.
 type storeOptions struct {
-	// sweep starts purging expired states in the background.
-	sweep bool
 	// readOnly opens the database for reading only: an SQLite file
 	// read-only (gormsqlite.OpenReadOnly: it must exist, and may be
 	// a file and directory the process cannot write), and no table is
@@ -146,7 +144,7 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger, opts storeOpti
 	if err != nil {
 		return nil, openError(dsn, err)
 	}
-	b := &gormBackend{db: db, stopSweep: func() {}}
+	b := &gormBackend{db: db}
 	if !opts.readOnly {
 		for _, migrate := range []func(context.Context, *gorm.DB) error{gormadapter.Migrate, migrateRecords, migrateRegLinks} {
 			if err := migrate(ctx, db); err != nil {
@@ -168,9 +166,6 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger, opts storeOpti
 			return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), errNoTables)
 		}
 		return nil, fmt.Errorf("database %s: %w", redactDSN(dsn), err)
-	}
-	if opts.sweep && !opts.readOnly {
-		b.stopSweep = b.StartSweeper(0)
 	}
 	return b, nil
 }
@@ -240,10 +235,7 @@ func (b *gormBackend) closeDB() error {
 }
 
 // Close implements backend.
-func (b *gormBackend) Close() error {
-	b.stopSweep()
-	return b.closeDB()
-}
+func (b *gormBackend) Close() error { return b.closeDB() }
 
 // ToolKeys implements backend.
 func (b *gormBackend) ToolKeys() toolkey.Store { return b.toolKeys }
