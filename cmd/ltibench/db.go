@@ -20,7 +20,9 @@ import (
 // pgSchema creates a schema of its own in the database dsn names and
 // returns a DSN whose connections use it (search_path), so each
 // configuration starts from empty tables without needing CREATE DATABASE,
-// and a function that drops the schema again.
+// and a function that drops the schema again. The DSN's connections carry
+// the schema's name as their application_name, so that pg_stat_activity
+// tells the backends serving this configuration (pgBackends).
 func pgSchema(ctx context.Context, dsn, name string) (string, func(), error) {
 	ident := pgx.Identifier{name}.Sanitize()
 	u, drop, err := pgCreate(ctx, dsn, "DROP SCHEMA IF EXISTS "+ident+" CASCADE", "CREATE SCHEMA "+ident)
@@ -29,6 +31,7 @@ func pgSchema(ctx context.Context, dsn, name string) (string, func(), error) {
 	}
 	q := u.Query()
 	q.Set("search_path", name)
+	q.Set("application_name", name)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
 }
@@ -72,6 +75,50 @@ func pgCreate(ctx context.Context, dsn, dropSQL, createSQL string) (*url.URL, fu
 		}
 	}
 	return u, drop, nil
+}
+
+// pgBackends lists the PostgreSQL backends serving one tool: the client
+// backends pg_stat_activity shows with application_name app (a schema of
+// pgSchema) or connected to database datname (the ltijs peer's, of
+// pgDatabase). The connection asking is neither.
+func pgBackends(ctx context.Context, dsn, app, datname string) ([]int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND ((application_name = $1 AND $1 <> '') OR (datname = $2 AND $2 <> ''))`, app, datname)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+// backendCPU reads the CPU time of each backend from /proc (PostgreSQL on
+// this machine); a backend that has exited is left out.
+func backendCPU(pids []int) map[int]time.Duration {
+	out := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		if c, err := procCPU(pid); err == nil {
+			out[pid] = c
+		}
+	}
+	return out
+}
+
+// backendsUsed is the CPU the backends at the end of a measurement spent
+// since its start: a backend that connected meanwhile counts whole, one
+// that disconnected meanwhile is lost (the tools keep pooled connections
+// open). Never below 0.
+func backendsUsed(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, c := range after {
+		d += max(c-before[pid], 0)
+	}
+	return d
 }
 
 // redact hides a DSN's password.

@@ -7,6 +7,8 @@
 //	go run ./cmd/ltibench -targets in-process,demo-tool,ltijs -stores memory,sqlite,postgres \
 //	        -launches 5000 -json bench/results/run.json -chart bench/results/run.svg
 //	go run ./cmd/ltibench -targets in-process -stores sqlite,postgres -fill 100000,1000000
+//	go run ./cmd/ltibench -pin -targets own-process,own-process-2,demo-tool,ltijs -stores postgres,redis \
+//	        -lookup-cache 30s -launches 3000 -warmup 300   # capacity against ltijs, generator on a CPU of its own
 //
 // # A launch
 //
@@ -38,10 +40,14 @@
 //	own-process the same handlers in a child process (ltibench started
 //	            again), measured from /proc like the other processes and
 //	            with the child's exact allocation counters
+//	own-process-2
+//	            scale-out: two own-process nodes on one PostgreSQL schema,
+//	            both configured with one base URL (as behind a load
+//	            balancer); PostgreSQL only (see "Scale-out")
 //	demo-tool   the demo-tool binary (built with go build unless -demo-tool),
 //	            registered with "demo-tool platform add", run with
 //	            "demo-tool serve", on SQLite or PostgreSQL
-//	redis       a store, for in-process and demo-tool: login states and
+//	redis       a store, for in-process, own-process and demo-tool: login states and
 //	            nonces (and demo-tool's launch sessions, --state-store) in
 //	            Redis (adapters/redis, -redis), registrations and
 //	            deployments in PostgreSQL, joined with storage.Combine
@@ -65,12 +71,73 @@
 //
 // Per configuration: launches/s; p50, p90, p99 latency; the server's CPU
 // milliseconds per launch; its allocations and bytes per launch
-// (in-process only); the CPU of PostgreSQL's processes per launch, and of
-// Redis's (every redis-server process, from /proc) on the redis store; the load
-// generator's own CPU per launch (the platform's RSA signing is most of
-// it, and it runs on the same CPUs); the rows written to the login tables
-// per launch; key set fetches during the measured launches; errors; and the
-// replay check.
+// (in-process: the allocs profile; own-process: the child's runtime
+// counters); the store's CPU per launch; the load generator's own CPU per
+// launch (the platform's RSA signing is most of it); the rows written to
+// the login tables per launch; key set fetches during the measured
+// launches; errors; and the replay check.
+//
+// The store's CPU: PostgreSQL's is that of the backends serving the
+// configuration, told apart in pg_stat_activity by the application_name
+// every connection of its schema carries (the schema's name), or, for the
+// ltijs peer, by its database; each backend's CPU comes from /proc. A
+// backend that connects during the measurement counts whole, one that
+// disconnects is lost (the tools keep pooled connections open). The whole
+// server's CPU is printed next to it (pg all): the process tree of the
+// postmaster, with the CPU of the backends it reaped during the
+// measurement (cutime, cstime), so that it never falls when a backend
+// exits; it includes the background writers and every other session's
+// work on that server. Redis's is the same process-tree figure for
+// redis-server, which cannot be split by client. Every difference is
+// clamped at 0.
+//
+// The capacity of a configuration is launches per CPU-second of the tool
+// and its store together, 1000 ÷ (server + store CPU-ms per launch), and
+// the headline ratio is a configuration's capacity ÷ ltijs/postgres's in
+// the same run. Each ltikit configuration's server CPU per launch is also
+// given as a multiple of the launch floor: the process CPU time (getrusage)
+// of an in-process validation (ValidateLaunch: the RSA verify, the claims)
+// plus a login initiation, from the -micro measurement in the same run,
+// with no HTTP and no store (CPU time rather than the wall-clock medians,
+// so that the machine's other work does not inflate it).
+//
+// # Pinning
+//
+// With -pin (Linux, two CPUs or more in ltibench's affinity mask) the load
+// generator gets a CPU of its own: ltibench's process, every thread, is
+// moved to the first CPU of its mask and GOMAXPROCS set to 1; PostgreSQL
+// (each postmaster on this machine and all its processes; backends forked
+// later inherit the CPU) and, with the redis store, redis-server (every
+// thread) are moved to the second, and so is every tool server as it
+// starts (own-process children, demo-tool serve, node), every thread, and
+// again before each measurement for threads born meanwhile. The affinity
+// calls are sched_setaffinity per thread. Every mask changed is recorded
+// and restored at the end, also after an error or on SIGINT or SIGTERM;
+// threads and processes born on the moved CPU in a moved tree get their
+// root's original mask. -pin refuses to run on one CPU, when an affinity
+// call fails, when PostgreSQL or Redis is not on this machine, and with
+// the in-process target, whose server shares the generator's process.
+// The in-process validation and the floors run pinned too, on the
+// generator's CPU. The header prints the placement. Under -pin the
+// launches/s ratio to ltijs (bounded by the generator's one CPU) and the
+// closed-loop p99 (queueing on the tool's one CPU) are printed but are not
+// targets, and the derived ceiling, which assumes shared CPUs, is left
+// out. Other processes of the machine are not moved and may use both CPUs.
+//
+// # Scale-out
+//
+// The own-process-2 target starts two own-process children on one
+// PostgreSQL schema, both with one base URL (a port of 127.0.0.1 nobody
+// serves), so target_link_uri and redirect_uri are the same whichever
+// node answers. The generator plays the load balancer: each login goes to
+// a node chosen at random and its launch post to the other, with the URL's
+// host and port rewritten. The state cookie the first node set travels to
+// the second because cookies are scoped by host, not port (RFC 6265 §8.5;
+// net/http/cookiejar keys its cookies so), and both listen on 127.0.0.1.
+// The replay goes to the node that did not take the launch post. Its
+// capacity is launches per node-CPU-second: all the launches ÷ (both
+// nodes' CPU + the store's), which equals the single node's when a second
+// node costs nothing; each node's CPU per launch is printed too.
 //
 // The server's CPU comes from /proc/<pid>/stat for another process. In
 // process, the load generator and the server share the process's CPU time,
@@ -102,14 +169,33 @@
 // Each launch figure is printed as a ratio to its floor, and, with ltijs,
 // ltikit's launches/s and CPU per launch as ratios to the peer's; with
 // -fill, launches/s with the database filled as a ratio to the empty one.
-// Next to the peer ratios come two figures derived from the measured CPU,
-// marked so and never targets: the ceiling, the launches/s the CPUs could
-// give if the tool's server process cost nothing while each launch still
-// cost the load generator and the database what it cost in the run (CPUs ÷
-// their CPU per launch), as a ratio to the peer; and the capacity ratio,
-// launches per CPU-second of server and database together, ltikit's ÷ the
-// peer's, which is what the launches/s ratio approaches when the generator
-// has CPUs of its own.
+// Without -pin, next to the peer ratios comes a figure derived from the
+// measured CPU, marked so and never a target: the ceiling, the launches/s
+// the CPUs could give if the tool's server process cost nothing while each
+// launch still cost the load generator and the database what it cost in
+// the run (CPUs ÷ their CPU per launch), as a ratio to the peer.
+//
+// # Targets
+//
+// Printed with met or MISSED; -strict fails the run on a miss:
+//
+//   - capacity ÷ ltijs/postgres's, checked when ltijs ran in the same
+//     invocation and -lookup-cache was given: own-process/postgres ≥ 15 ×,
+//     demo-tool/postgres ≥ 12 ×, own-process/redis ≥ 25 ×;
+//   - demo-tool's server CPU per launch ≤ 1.3 × own-process's on the same
+//     store;
+//   - own-process-2: capacity per node-CPU-second ≥ 0.90 × own-process/
+//     postgres's in the same run (within 10 %; more passes) and the rows
+//     written per launch unchanged;
+//   - every ltikit configuration: ≤ 2 rows written to the SQL login tables
+//     per launch, 0 key set fetches during the measured launches;
+//   - the in-process validation: ≤ 2.0 × the RSA verify, ≤ 150
+//     allocations, ≤ 24 KiB; with -fill, ≥ 0.90 × the empty database's
+//     launches/s; ltikit's server CPU ≤ 1/10 of ltijs's; without -pin,
+//     ≥ 10 × ltijs's launches/s and p99 ≤ 10 ms at -clients.
+//
+// Errors, a replay that is not refused and a configuration that could not
+// run fail the run with or without -strict.
 // The machine may be shared: -repeat n measures each configuration n times
 // on the same server and reports the run with the median launches/s, and
 // the load average before and after is printed with the results.
@@ -124,5 +210,8 @@
 // configuration could not run; with -strict also when a target is missed.
 //
 // TestSmoke runs a few hundred launches on the memory store, SQLite and
-// PostgreSQL (LTIKIT_TEST_POSTGRES_DSN) as part of go test ./...
+// PostgreSQL (LTIKIT_TEST_POSTGRES_DSN) as part of go test ./...;
+// TestOwnProcessRedisAndScaleOut runs own-process on PostgreSQL and Redis
+// and own-process-2, and TestPinRestore moves a process tree and restores
+// it.
 package main

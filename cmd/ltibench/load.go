@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -24,8 +25,8 @@ import (
 // site is a running tool the generator launches: where its login URL is,
 // what target_link_uri to launch, and how to read its costs.
 type site struct {
-	target string // in-process, demo-tool or ltijs
-	store  string // memory, sqlite or postgres
+	target string // in-process, own-process, own-process-2, demo-tool or ltijs
+	store  string // memory, sqlite, postgres or redis
 
 	loginURL   string
 	targetLink string
@@ -33,8 +34,16 @@ type site struct {
 	// launch post with (ltijs redirects to its app route with an ltik).
 	follow bool
 
-	// pid is the server process, 0 when the server runs in this process.
-	pid int
+	// pids are the server processes, none when the server runs in this
+	// process; one per node.
+	pids []int
+	// nodes are the base URLs the nodes of a scale-out target listen on,
+	// behind front, the base URL all of them are configured with (as
+	// behind a load balancer): loginURL and targetLink are on front, and
+	// each launch sends its login to one node and its launch post to
+	// another. Empty for a single server.
+	nodes []string
+	front string
 	// writes counts the rows the launches wrote so far, nil when unknown.
 	writes func(ctx context.Context) (int64, error)
 	// fill stores registrations and login states (see fill), nil when the
@@ -44,6 +53,10 @@ type site struct {
 	// stats reads the server process's allocation counters, nil when
 	// they cannot be read (in process they come from the allocs profile).
 	stats func(ctx context.Context) (memStats, error)
+	// pgApp and pgDB tell the PostgreSQL backends serving the site (see
+	// pgBackends): the application_name of its connections, or its
+	// database; both empty when it keeps nothing in PostgreSQL.
+	pgApp, pgDB string
 	// logTail returns the end of the server's log, for errors.
 	logTail func() string
 	close   func() error
@@ -73,9 +86,25 @@ func newGenerator(p *ltitest.Platform, clients int) *generator {
 
 // posted is a launch post as sent, kept to replay it.
 type posted struct {
+	// action is where the replay goes: where the launch was posted, or,
+	// on a scale-out target, the node that did not take the post (the
+	// one the login went to).
 	action  string
 	form    url.Values
 	cookies []*http.Cookie
+	// loginNode and postNode are the nodes the login and the launch post
+	// went to (both 0 for a single server).
+	loginNode, postNode int
+}
+
+// onNode rewrites a URL on the site's front base URL to the same path on
+// node i.
+func (s *site) onNode(u string, i int) (string, error) {
+	rest, ok := strings.CutPrefix(u, s.front)
+	if !ok || rest != "" && rest[0] != '/' {
+		return "", fmt.Errorf("%.100s is not under the nodes' base URL %s", u, s.front)
+	}
+	return s.nodes[i] + rest, nil
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -97,8 +126,16 @@ func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, 
 		"client_id":         {p.ClientID()},
 		"lti_deployment_id": {p.DeploymentID()},
 	}
+	loginURL, node := s.loginURL, 0
+	if len(s.nodes) > 1 {
+		node = rand.IntN(len(s.nodes))
+		var err error
+		if loginURL, err = s.onNode(s.loginURL, node); err != nil {
+			return 0, nil, err
+		}
+	}
 	t0 := time.Now()
-	resp, body, err := g.post(ctx, client, s.loginURL, login)
+	resp, body, err := g.post(ctx, client, loginURL, login)
 	d1 := time.Since(t0)
 	if err != nil {
 		return 0, nil, fmt.Errorf("login: %w", err)
@@ -125,11 +162,27 @@ func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, 
 	}
 	action := auth.Get("redirect_uri")
 	form := url.Values{"id_token": {token}, "state": {auth.Get("state")}}
+	replayTo, other := action, 0
+	if len(s.nodes) > 1 {
+		// The launch post goes to another node than the login. Both are on
+		// 127.0.0.1, and cookies are scoped by host, not port (RFC 6265
+		// §8.5; net/http/cookiejar keys them so), so the state cookie node
+		// login set travels with it, as it would behind a load balancer.
+		// The replay goes to the login's node.
+		other = (node + 1 + rand.IntN(len(s.nodes)-1)) % len(s.nodes)
+		front := action
+		if action, err = s.onNode(front, other); err != nil {
+			return 0, nil, fmt.Errorf("redirect_uri: %w", err)
+		}
+		if replayTo, err = s.onNode(front, node); err != nil {
+			return 0, nil, fmt.Errorf("redirect_uri: %w", err)
+		}
+	}
 	au, err := url.Parse(action)
 	if err != nil {
 		return 0, nil, fmt.Errorf("redirect_uri: %w", err)
 	}
-	rp := &posted{action: action, form: form, cookies: jar.Cookies(au)}
+	rp := &posted{action: replayTo, form: form, cookies: jar.Cookies(au), loginNode: node, postNode: other}
 
 	t1 := time.Now()
 	resp, body, err = g.post(ctx, client, action, form)
@@ -256,8 +309,12 @@ func (g *generator) run(ctx context.Context, s *site, clients, count int, dur ti
 	}
 	start := time.Now()
 	stop := make(chan struct{})
+	// reported is closed when the progress goroutine has written its last
+	// line, so no line races with what the caller writes next.
+	reported := make(chan struct{})
 	if progress != nil {
 		go func() {
+			defer close(reported)
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
 			for {
@@ -275,6 +332,8 @@ func (g *generator) run(ctx context.Context, s *site, clients, count int, dur ti
 				}
 			}
 		}()
+	} else {
+		close(reported)
 	}
 	// The label tells the generator's CPU profile samples (the platform's
 	// signing, the HTTP client) from the server's in-process.
@@ -321,6 +380,7 @@ func (g *generator) run(ctx context.Context, s *site, clients, count int, dur ti
 	}
 	wg.Wait()
 	close(stop)
+	<-reported
 	st.wall = time.Since(start)
 	st.launches = len(st.latencies) + st.errors
 	slices.Sort(st.latencies)

@@ -55,6 +55,9 @@ type options struct {
 	profileDir     string
 	repeat         int
 	lookupCache    time.Duration
+	// pin places the load generator on one CPU and the tools with their
+	// stores on another (see pinning).
+	pin bool
 }
 
 const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -63,8 +66,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	var o options
 	fs := flag.NewFlagSet("ltibench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	targets := fs.String("targets", "in-process", "comma-separated servers to launch: in-process, own-process, demo-tool, ltijs")
-	stores := fs.String("stores", "memory,sqlite,postgres", "comma-separated stores: memory, sqlite, postgres, redis (states in Redis, registrations in PostgreSQL; in-process and demo-tool only) (demo-tool: sqlite, postgres, redis; ltijs: postgres)")
+	targets := fs.String("targets", "in-process", "comma-separated servers to launch: in-process, own-process, own-process-2 (two own-process nodes on one PostgreSQL, each login sent to one and its launch post to the other), demo-tool, ltijs")
+	stores := fs.String("stores", "memory,sqlite,postgres", "comma-separated stores: memory, sqlite, postgres, redis (states in Redis, registrations in PostgreSQL; in-process, own-process and demo-tool) (demo-tool: sqlite, postgres, redis; own-process-2 and ltijs: postgres)")
 	fs.IntVar(&o.clients, "clients", 8, "concurrent clients (browsers)")
 	fs.IntVar(&o.launches, "launches", 2000, "measured launches per configuration; 0 runs for -duration instead")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per configuration when -launches is 0")
@@ -93,6 +96,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.repeat, "repeat", 1, "measure each configuration this many times on the same server and report the run with the median launches/s (the machine may be shared)")
 	fs.DurationVar(&o.lookupCache, "lookup-cache", 0, "serve registrations and deployments from storage.CacheLookups with this TTL (in-process, own-process; demo-tool --lookup-cache); 0: from the database on every launch")
 	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …)")
+	fs.BoolVar(&o.pin, "pin", false, "Linux, 2+ CPUs: the load generator (this process, GOMAXPROCS 1) on one CPU; the tools under test, PostgreSQL and redis-server on another; every affinity changed is restored at the end (not with -targets in-process)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -106,8 +110,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	o.targets = splitList(*targets)
 	o.stores = splitList(*stores)
 	for _, t := range o.targets {
-		if t != "in-process" && t != "own-process" && t != "demo-tool" && t != "ltijs" {
+		if t != "in-process" && t != "own-process" && t != "own-process-2" && t != "demo-tool" && t != "ltijs" {
 			return o, fmt.Errorf("-targets: unknown target %q", t)
+		}
+		if t == "in-process" && o.pin {
+			return o, errors.New("-pin: the in-process target serves from ltibench's own process, which -pin confines to the load generator's CPU, so tool and generator would share one CPU; measure own-process instead")
 		}
 	}
 	for _, s := range o.stores {
@@ -162,6 +169,7 @@ type bench struct {
 	tmp      string
 	demoBin  string
 	progress io.Writer
+	pin      *pinning // nil without -pin
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -229,7 +237,25 @@ func execute(ctx context.Context, opts options, stderr io.Writer) (*results, err
 	}
 	defer b.platform.Close()
 
+	if opts.pin {
+		p, err := b.placeStores(opts)
+		if p != nil {
+			defer func() {
+				if err := p.restore(); err != nil {
+					fmt.Fprintf(stderr, "ltibench: -pin: %v\n", err)
+				}
+			}()
+		}
+		if err != nil {
+			return nil, err
+		}
+		b.pin = p
+	}
 	res := newResults(opts)
+	if b.pin != nil {
+		res.Topology = &b.pin.topo
+		res.Machine.SharedNote = fmt.Sprintf("-pin: the load generator on CPU %d, the tool under test with its store on CPU %d (other processes of the machine may still use both)", b.pin.genCPU, b.pin.toolCPU)
+	}
 	if opts.micro > 0 {
 		fmt.Fprintf(b.progress, "in-process validation against the RSA-2048 verify floor (%s)\n", opts.micro)
 		m, err := micro(ctx, b.platform, opts.micro)
@@ -265,15 +291,49 @@ func execute(ctx context.Context, opts options, stderr io.Writer) (*results, err
 	return res, errors.Join(errs...)
 }
 
+// placeStores is -pin's set-up: this process on the generator's CPU,
+// PostgreSQL (when a configuration uses it) and Redis (with the redis
+// store) on the tools'. It refuses a store it cannot place. The pinning
+// it returns, when not nil, must be restored even on error.
+func (b *bench) placeStores(opts options) (*pinning, error) {
+	p, err := newPinning()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.generator(); err != nil {
+		return p, err
+	}
+	usesPG, usesRedis := slices.Contains(opts.targets, "ltijs") || slices.Contains(opts.targets, "own-process-2"), false
+	for _, st := range opts.stores {
+		usesPG = usesPG || st == "postgres" || st == "redis"
+		usesRedis = usesRedis || st == "redis"
+	}
+	if usesPG {
+		if !localURL(opts.postgres) {
+			return p, fmt.Errorf("-pin: PostgreSQL at %s is not on this machine, so it cannot be placed on a CPU", redact(opts.postgres))
+		}
+		if err := p.store("postgres", "PostgreSQL (the postmaster and all its processes)"); err != nil {
+			return p, err
+		}
+	}
+	if usesRedis {
+		if !localURL(opts.redis) {
+			return p, fmt.Errorf("-pin: Redis at %s is not on this machine, so it cannot be placed on a CPU", redactRedis(opts.redis))
+		}
+		if err := p.store(redisCommand, "Redis (redis-server, all its threads)"); err != nil {
+			return p, err
+		}
+	}
+	p.note(fmt.Sprintf("CPU %d: the tool under test (own-process children, demo-tool serve, node for ltijs), every thread, moved as it starts and checked again before each measurement", p.toolCPU))
+	return p, nil
+}
+
 // supported reports whether target runs on store.
 func supported(target, store string) bool {
-	if store == "redis" {
-		return target == "in-process" || target == "demo-tool"
-	}
 	switch target {
 	case "demo-tool":
 		return store != "memory"
-	case "ltijs":
+	case "ltijs", "own-process-2":
 		return store == "postgres"
 	}
 	return true
@@ -284,7 +344,9 @@ func (b *bench) start(ctx context.Context, target, store string) (*site, error) 
 	case "in-process":
 		return b.startInProcess(ctx, store)
 	case "own-process":
-		return b.startOwnProcess(ctx, store)
+		return b.startOwnProcess(ctx, target, store, 1)
+	case "own-process-2":
+		return b.startOwnProcess(ctx, target, store, 2)
 	case "demo-tool":
 		return b.startDemoTool(ctx, store)
 	case "ltijs":
@@ -305,7 +367,19 @@ func (b *bench) configuration(ctx context.Context, target, store string) ([]row,
 		if err := s.close(); err != nil {
 			fmt.Fprintf(b.progress, "stopping %s: %v\n", s.name(), err)
 		}
+		if b.pin != nil {
+			for _, pid := range s.pids {
+				b.pin.forget(pid)
+			}
+		}
 	}()
+	if b.pin != nil {
+		for _, pid := range s.pids {
+			if err := b.pin.tool(pid); err != nil {
+				return nil, err
+			}
+		}
+	}
 	g := newGenerator(b.platform, b.opts.clients)
 	defer g.transport.CloseIdleConnections()
 
@@ -360,7 +434,7 @@ func (b *bench) measureRepeated(ctx context.Context, g *generator, s *site, fill
 func (b *bench) measure(ctx context.Context, g *generator, s *site, filled string, warm bool) (row, error) {
 	o := b.opts
 	r := row{Target: s.target, Store: s.store, Clients: o.clients, Filled: filled,
-		AllocsPerLaunch: -1, BytesPerLaunch: -1, DBCPUMsPerLaunch: -1, RedisCPUMsPerLaunch: -1, WritesPerLaunch: -1}
+		AllocsPerLaunch: -1, BytesPerLaunch: -1, DBCPUMsPerLaunch: -1, DBServerCPUMsPerLaunch: -1, RedisCPUMsPerLaunch: -1, WritesPerLaunch: -1}
 	label := "warm-up"
 	if o.warmup > 0 && !warm {
 		w := g.run(ctx, s, min(o.clients, o.warmup), o.warmup, 0, label, b.progress)
@@ -371,6 +445,13 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		}
 	}
 
+	if b.pin != nil {
+		// Threads a server created while it was being moved, and anything
+		// else that strayed, back on the tools' CPU.
+		if err := b.pin.resweep(); err != nil {
+			return r, err
+		}
+	}
 	jwks0 := b.platform.KeySetRequests()
 	var writes0 int64
 	if s.writes != nil {
@@ -383,20 +464,15 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		cpuProfile bytes.Buffer
 		allocs0    allocTotals
 		self0      time.Duration
-		proc0      time.Duration
-		db0        time.Duration
+		proc0      []time.Duration
 		profiling  bool
 	)
 	dbCPU := s.store == "postgres" || s.store == "redis"
-	if dbCPU {
-		db0 = commandCPU("postgres")
-	}
-	var redis0 time.Duration
+	db0, dbOK := serverCPU("postgres")
+	backends0 := b.backendCPU(ctx, s)
 	redisCPU := s.store == "redis"
-	if redisCPU {
-		redis0 = commandCPU(redisCommand)
-	}
-	if s.pid == 0 {
+	redis0, redisOK := serverCPU(redisCommand)
+	if len(s.pids) == 0 {
 		runtime.GC()
 		var err error
 		if allocs0, err = readAllocs(); err != nil {
@@ -406,9 +482,12 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 			profiling = true
 		}
 	} else {
-		var err error
-		if proc0, err = procCPU(s.pid); err != nil {
-			return r, err
+		for _, pid := range s.pids {
+			c, err := procCPU(pid)
+			if err != nil {
+				return r, err
+			}
+			proc0 = append(proc0, c)
 		}
 	}
 	var stats0 memStats
@@ -427,7 +506,7 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 	st := g.run(ctx, s, o.clients, o.launches, o.duration, label, b.progress)
 
 	self := selfCPU() - self0
-	if s.pid == 0 {
+	if len(s.pids) == 0 {
 		cpu := self
 		if profiling {
 			pprof.StopCPUProfile()
@@ -466,13 +545,25 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		r.genCPU = time.Duration(float64(cpu) * genFrac)
 		r.CPUSource = "CPU profile labels (role=server) × process CPU time"
 	} else {
-		proc1, err := procCPU(s.pid)
-		if err != nil {
-			return r, err
+		var nodes []time.Duration
+		var sources []string
+		for i, pid := range s.pids {
+			proc1, err := procCPU(pid)
+			if err != nil {
+				return r, err
+			}
+			nodes = append(nodes, proc1-proc0[i])
+			r.serverCPU += proc1 - proc0[i]
+			sources = append(sources, "/proc/"+strconv.Itoa(pid)+"/stat")
 		}
-		r.serverCPU = proc1 - proc0
+		if ok := len(st.latencies); len(nodes) > 1 && ok > 0 {
+			r.Nodes = len(nodes)
+			for _, c := range nodes {
+				r.NodeCPUMsPerLaunch = append(r.NodeCPUMsPerLaunch, ms(c)/float64(ok))
+			}
+		}
 		r.genCPU = self
-		r.CPUSource = "/proc/" + strconv.Itoa(s.pid) + "/stat"
+		r.CPUSource = strings.Join(sources, " + ")
 		if s.stats != nil {
 			if stats1, err := s.stats(ctx); err == nil && len(st.latencies) > 0 {
 				n := float64(len(st.latencies))
@@ -481,12 +572,17 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 			}
 		}
 	}
-	var dbUsed, redisUsed time.Duration
+	dbUsed, dbAll, redisUsed := time.Duration(-1), time.Duration(-1), time.Duration(-1)
 	if dbCPU {
-		dbUsed = commandCPU("postgres") - db0
+		dbAll = cpuSince("postgres", db0, dbOK)
+		if backends0 != nil {
+			if backends1 := b.backendCPU(ctx, s); backends1 != nil {
+				dbUsed = backendsUsed(backends0, backends1)
+			}
+		}
 	}
 	if redisCPU {
-		redisUsed = commandCPU(redisCommand) - redis0
+		redisUsed = cpuSince(redisCommand, redis0, redisOK)
 	}
 	r.JWKSFetches = b.platform.KeySetRequests() - jwks0
 	if s.writes != nil {
@@ -508,10 +604,13 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		r.MaxMs = ms(st.latencies[ok-1])
 		r.CPUMsPerLaunch = ms(r.serverCPU) / float64(ok)
 		r.GenCPUMs = ms(r.genCPU) / float64(ok)
-		if dbCPU {
+		if dbUsed >= 0 {
 			r.DBCPUMsPerLaunch = ms(dbUsed) / float64(ok)
 		}
-		if redisCPU {
+		if dbAll >= 0 {
+			r.DBServerCPUMsPerLaunch = ms(dbAll) / float64(ok)
+		}
+		if redisUsed >= 0 {
 			r.RedisCPUMsPerLaunch = ms(redisUsed) / float64(ok)
 		}
 	}
@@ -533,6 +632,25 @@ func (b *bench) measure(ctx context.Context, g *generator, s *site, filled strin
 		return r, errNoLaunch
 	}
 	return r, nil
+}
+
+// backendCPU reads the CPU so far of the PostgreSQL backends serving s
+// (pgBackends): nil when s keeps nothing in PostgreSQL or they cannot be
+// read (PostgreSQL on another machine).
+func (b *bench) backendCPU(ctx context.Context, s *site) map[int]time.Duration {
+	if s.pgApp == "" && s.pgDB == "" {
+		return nil
+	}
+	pids, err := pgBackends(ctx, b.opts.postgres, s.pgApp, s.pgDB)
+	if err != nil {
+		fmt.Fprintf(b.progress, "  %s: listing its PostgreSQL backends: %v\n", s.name(), err)
+		return nil
+	}
+	cpu := backendCPU(pids)
+	if len(pids) > 0 && len(cpu) == 0 {
+		return nil
+	}
+	return cpu
 }
 
 func tail(s *site) string {

@@ -17,9 +17,9 @@ import (
 // The redis store: login states and their nonces (and demo-tool's launch
 // sessions) in Redis through adapters/redis, registrations and deployments
 // in PostgreSQL through the GORM adapter, joined with storage.Combine as a
-// host would. Redis's CPU per launch is measured as PostgreSQL's is: the
-// CPU time of every redis-server process, from /proc, around the measured
-// launches.
+// host would; for in-process, own-process and demo-tool. Redis's CPU per
+// launch is measured as PostgreSQL's is (serverCPU): the CPU time of the
+// redis-server processes, from /proc, around the measured launches.
 
 // defaultRedis is -redis's default when LTIKIT_TEST_REDIS_URL is unset.
 const defaultRedis = "redis://127.0.0.1:6379/0"
@@ -68,6 +68,23 @@ func (b *bench) redisAdapter(ctx context.Context, db *gormadapter.Adapter) (stor
 		return nil, nil, err
 	}
 	return storage.Combine(db, db, states, states), cleanup, nil
+}
+
+// childRedis is the own-process redis store, in the child: the GORM
+// adapter db for registrations and deployments, states and nonces in the
+// Redis at rawURL under prefix (the parent deletes the keys).
+func childRedis(ctx context.Context, db *gormadapter.Adapter, rawURL, prefix string) (storage.Adapter, func(), error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis URL %s: %w", redactRedis(rawURL), err)
+	}
+	client := redis.NewClient(opt)
+	states, err := redisadapter.New(ctx, client, redisadapter.WithPrefix(prefix))
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	return storage.Combine(db, db, states, states), func() { client.Close() }, nil
 }
 
 // demoToolStateStore is demo-tool's --state-store for a configuration: -redis

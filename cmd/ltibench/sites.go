@@ -77,6 +77,16 @@ func (b *bench) openSQL(ctx context.Context, store, name string) (dsn string, db
 	return dsn, db, cleanup, nil
 }
 
+// pgApp is the application_name of the PostgreSQL connections of a
+// configuration whose schema openSQL named name, "" when the store keeps
+// nothing in PostgreSQL.
+func (b *bench) pgApp(store, name string) string {
+	if sqlStore(store) != "postgres" {
+		return ""
+	}
+	return b.prefix + name
+}
+
 // sqlCounters sets the site's row counter and filler on db.
 func sqlCounters(s *site, db *gorm.DB) error {
 	sqlDB, err := db.DB()
@@ -111,6 +121,7 @@ func (b *bench) startInProcess(ctx context.Context, store string) (*site, error)
 		if err != nil {
 			return nil, err
 		}
+		s.pgApp = b.pgApp(store, "inprocess_"+store)
 		cleanup = done
 		if err := registerSQL(ctx, db, reg, dep); err != nil {
 			done()
@@ -137,7 +148,7 @@ func (b *bench) startInProcess(ctx context.Context, store string) (*site, error)
 	default:
 		return nil, fmt.Errorf("unknown store %q", store)
 	}
-	base, stop, err := serveHandlers(withLookupCache(adapter, b.opts.lookupCache), "server")
+	base, stop, err := serveHandlers(withLookupCache(adapter, b.opts.lookupCache), "server", "")
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -174,17 +185,22 @@ func registerSQL(ctx context.Context, db *gorm.DB, reg registration.Registration
 }
 
 // serveHandlers serves a launch.Tool on adapter at a new port of
-// 127.0.0.1 and returns its base URL. Every goroutine the server starts
+// 127.0.0.1 and returns the base URL it listens on. The tool's BaseURL is
+// baseURL, or that address when baseURL is empty (the nodes of a
+// scale-out target share one). Every goroutine the server starts
 // inherits the pprof label role, so a CPU profile tells the server's
 // samples from the load generator's. /ltibench/stats answers the
 // process's allocation counters.
-func serveHandlers(adapter storage.Adapter, role string) (string, func() error, error) {
+func serveHandlers(adapter storage.Adapter, role, baseURL string) (string, func() error, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	tool, err := launch.New(launch.Config{Storage: adapter, BaseURL: base},
+	if baseURL == "" {
+		baseURL = base
+	}
+	tool, err := launch.New(launch.Config{Storage: adapter, BaseURL: baseURL},
 		launch.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		ln.Close()
@@ -223,8 +239,14 @@ const childEnv = "LTIBENCH_SERVE"
 
 // childConfig is what the child needs: the store and the platform.
 type childConfig struct {
-	Store         string        `json:"store"`
-	DSN           string        `json:"dsn,omitempty"`
+	Store string `json:"store"`
+	DSN   string `json:"dsn,omitempty"`
+	// RedisURL and RedisPrefix are the redis store's Redis and key prefix.
+	RedisURL    string `json:"redis_url,omitempty"`
+	RedisPrefix string `json:"redis_prefix,omitempty"`
+	// BaseURL is the tool's base URL when it is not the address the child
+	// listens on: the front of a scale-out target's nodes.
+	BaseURL       string        `json:"base_url,omitempty"`
 	Issuer        string        `json:"issuer"`
 	ClientID      string        `json:"client_id"`
 	AuthEndpoint  string        `json:"auth_endpoint"`
@@ -265,7 +287,7 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 		}
 		defer stopSweep()
 		adapter = m
-	case "sqlite", "postgres":
+	case "sqlite", "postgres", "redis":
 		var db *gorm.DB
 		var err error
 		if c.Store == "sqlite" {
@@ -273,8 +295,17 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 		} else {
 			db, err = gormpostgres.Open(c.DSN)
 		}
+		var sqlAdapter *gormadapter.Adapter
 		if err == nil {
-			adapter, err = gormadapter.New(ctx, db)
+			sqlAdapter, err = gormadapter.New(ctx, db)
+			adapter = sqlAdapter
+		}
+		if err == nil && c.Store == "redis" {
+			var stopRedis func()
+			adapter, stopRedis, err = childRedis(ctx, sqlAdapter, c.RedisURL, c.RedisPrefix)
+			if err == nil {
+				defer stopRedis()
+			}
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "ltibench server: %v\n", err)
@@ -284,7 +315,7 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ltibench server: unknown store %q\n", c.Store)
 		return 2
 	}
-	base, stopServer, err := serveHandlers(withLookupCache(adapter, c.LookupCache), "server")
+	base, stopServer, err := serveHandlers(withLookupCache(adapter, c.LookupCache), "server", c.BaseURL)
 	if err != nil {
 		fmt.Fprintf(stderr, "ltibench server: %v\n", err)
 		return 1
@@ -301,19 +332,23 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 // child process (this binary again), measured from /proc like demo-tool,
 // with the child's own allocation counters: a cross-check of the
 // in-process attribution, and the handlers' cost without a framework.
-func (b *bench) startOwnProcess(ctx context.Context, store string) (*site, error) {
+// With nodes > 1 (the own-process-2 target) it starts that many children
+// on one store, all configured with one base URL (see site.nodes).
+func (b *bench) startOwnProcess(ctx context.Context, target, store string, nodes int) (*site, error) {
 	p := b.platform
 	reg, dep := p.Registration(), p.Deployment()
 	cfg := childConfig{Store: store, Issuer: reg.Issuer, ClientID: reg.ClientID, AuthEndpoint: reg.AuthEndpoint,
 		TokenEndpoint: p.TokenEndpoint(), KeySetURL: reg.KeySetURL, DeploymentID: dep.DeploymentID,
 		LookupCache: b.opts.lookupCache}
-	s := &site{target: "own-process", store: store}
+	name := strings.ReplaceAll(target, "-", "")
+	s := &site{target: target, store: store}
 	cleanup := func() {}
 	if store != "memory" {
-		dsn, db, done, err := b.openSQL(ctx, store, "ownprocess_"+store)
+		dsn, db, done, err := b.openSQL(ctx, sqlStore(store), name+"_"+store)
 		if err != nil {
 			return nil, err
 		}
+		s.pgApp = b.pgApp(store, name+"_"+store)
 		cleanup = done
 		if err := registerSQL(ctx, db, reg, dep); err != nil {
 			done()
@@ -325,42 +360,89 @@ func (b *bench) startOwnProcess(ctx context.Context, store string) (*site, error
 		}
 		cfg.DSN = dsn
 	}
+	if store == "redis" {
+		_, prefix, stop, err := b.openRedis(ctx, name)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		dropSQL := cleanup
+		cleanup = func() { stop(); dropSQL() }
+		cfg.RedisURL, cfg.RedisPrefix = b.opts.redis, prefix
+	}
+	if nodes > 1 {
+		// The nodes' common base URL: a port of 127.0.0.1 nobody serves,
+		// only ever rewritten to a node's (site.onNode).
+		port, err := freePort()
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		cfg.BaseURL = "http://127.0.0.1:" + strconv.Itoa(port)
+		s.front = cfg.BaseURL
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
 	js, _ := json.Marshal(cfg)
-	cmd := exec.Command(exe)
-	cmd.Env = append(cleanEnv(), childEnv+"="+string(js))
-	c, err := startChild(s, cmd, cleanup)
-	if err != nil {
-		return nil, err
+	var bases []string
+	for i := range max(nodes, 1) {
+		cmd := exec.Command(exe)
+		cmd.Env = append(cleanEnv(), childEnv+"="+string(js))
+		c, err := startChild(s, cmd, cleanup)
+		if err != nil {
+			if s.close != nil {
+				s.close()
+			}
+			return nil, err
+		}
+		cleanup = func() {} // the first child's close runs it
+		const ready = "ltibench server listening on "
+		if err := c.waitLog(ctx, ready, 60*time.Second); err != nil {
+			s.close()
+			return nil, fmt.Errorf("own-process server %d: %w", i+1, err)
+		}
+		line := c.logs.String()
+		line = line[strings.Index(line, ready)+len(ready):]
+		base, _, _ := strings.Cut(line, "\n")
+		bases = append(bases, strings.TrimSpace(base))
 	}
-	const ready = "ltibench server listening on "
-	if err := c.waitLog(ctx, ready, 60*time.Second); err != nil {
-		s.close()
-		return nil, fmt.Errorf("own-process server: %w", err)
+	if nodes > 1 {
+		s.nodes = bases
+		s.loginURL, s.targetLink = s.front+"/lti/login", s.front+"/lti/launch"
+	} else {
+		s.loginURL, s.targetLink = bases[0]+"/lti/login", bases[0]+"/lti/launch"
 	}
-	line := c.logs.String()
-	line = line[strings.Index(line, ready)+len(ready):]
-	base, _, _ := strings.Cut(line, "\n")
-	base = strings.TrimSpace(base)
-	s.loginURL, s.targetLink = base+"/lti/login", base+"/lti/launch"
 	s.stats = func(ctx context.Context) (memStats, error) {
-		var m memStats
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ltibench/stats", nil)
-		if err != nil {
-			return m, err
+		var sum memStats
+		for _, base := range bases {
+			m, err := readStats(ctx, base)
+			if err != nil {
+				return sum, err
+			}
+			sum.Mallocs += m.Mallocs
+			sum.TotalAlloc += m.TotalAlloc
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return m, err
-		}
-		defer resp.Body.Close()
-		return m, json.NewDecoder(resp.Body).Decode(&m)
+		return sum, nil
 	}
 	return s, nil
+}
+
+// readStats reads an own-process server's /ltibench/stats.
+func readStats(ctx context.Context, base string) (memStats, error) {
+	var m memStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ltibench/stats", nil)
+	if err != nil {
+		return m, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return m, err
+	}
+	defer resp.Body.Close()
+	return m, json.NewDecoder(resp.Body).Decode(&m)
 }
 
 // launchPage is what the in-process tool shows after a launch: a small
@@ -489,7 +571,8 @@ func (b *bench) startDemoTool(ctx context.Context, store string) (*site, error) 
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base, "--db", dsn,
 		"--lookup-cache", b.opts.lookupCache.String())
 	cmd.Env = append(cleanEnv(), env...)
-	s := &site{target: "demo-tool", store: store, loginURL: base + "/lti/login", targetLink: base + "/lti/launch"}
+	s := &site{target: "demo-tool", store: store, loginURL: base + "/lti/login", targetLink: base + "/lti/launch",
+		pgApp: b.pgApp(store, "demotool_"+store)}
 	c, err := startChild(s, cmd, cleanup)
 	if err != nil {
 		return nil, err
@@ -524,10 +607,10 @@ type child struct {
 	exited chan error // receives cmd.Wait's result once
 }
 
-// startChild starts cmd with its output kept in a log, and sets the
-// site's pid, logTail and close: close stops the process (SIGTERM, then
-// SIGKILL after 15 s) and then runs cleanup. A start that fails runs
-// cleanup at once.
+// startChild starts cmd with its output kept in a log, and adds it to the
+// site's pids, logTail and close: close stops the process (SIGTERM, then
+// SIGKILL after 15 s), then the site's processes started before it, then
+// runs cleanup. A start that fails runs cleanup at once.
 func startChild(s *site, cmd *exec.Cmd, cleanup func()) (*child, error) {
 	c := &child{cmd: cmd, logs: &logFile{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
@@ -536,8 +619,15 @@ func startChild(s *site, cmd *exec.Cmd, cleanup func()) (*child, error) {
 		return nil, err
 	}
 	go func() { c.exited <- cmd.Wait() }()
-	s.pid = cmd.Process.Pid
-	s.logTail = func() string { return c.logs.tail(2000) }
+	s.pids = append(s.pids, cmd.Process.Pid)
+	prevTail, prevClose := s.logTail, s.close
+	s.logTail = func() string {
+		t := c.logs.tail(2000)
+		if prevTail != nil {
+			t = prevTail() + "\n" + t
+		}
+		return t
+	}
 	s.close = func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -546,8 +636,12 @@ func startChild(s *site, cmd *exec.Cmd, cleanup func()) (*child, error) {
 			_ = cmd.Process.Kill()
 			<-c.exited
 		}
+		var err error
+		if prevClose != nil {
+			err = prevClose()
+		}
 		cleanup()
-		return nil
+		return err
 	}
 	return c, nil
 }
@@ -626,7 +720,8 @@ func (b *bench) startLTIJS(ctx context.Context, store string) (*site, error) {
 		"PLATFORM_JWKS_URL="+p.KeySetURL(),
 		"NODE_ENV=production",
 	)
-	s := &site{target: "ltijs", store: store, loginURL: base + "/login", targetLink: base + "/", follow: true}
+	s := &site{target: "ltijs", store: store, loginURL: base + "/login", targetLink: base + "/", follow: true,
+		pgDB: b.prefix + "ltijs"}
 	c, err := startChild(s, cmd, drop)
 	if err != nil {
 		return nil, fmt.Errorf("ltijs peer: %w", err)
