@@ -55,6 +55,7 @@ type options struct {
 	profileDir     string
 	repeat         int
 	lookupCache    time.Duration
+	open           openLoopOptions // -rates and the other open-loop flags (openloop.go)
 }
 
 const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -93,6 +94,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.repeat, "repeat", 1, "measure each configuration this many times on the same server and report the run with the median launches/s (the machine may be shared)")
 	fs.DurationVar(&o.lookupCache, "lookup-cache", 0, "serve registrations and deployments from storage.CacheLookups with this TTL (in-process, own-process; demo-tool --lookup-cache); 0: from the database on every launch")
 	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …)")
+	rates := fs.String("rates", "", "open loop after the closed-loop runs: arrival rates, launches/s or % of the configuration's closed-loop launches/s (e.g. 50,100,25%), or auto (10,25,50,70,85,100,110%); half the closed-loop rate is added for ltikit; empty: no open loop")
+	fs.DurationVar(&o.open.step, "step", 5*time.Second, "open loop: time per rate")
+	fs.IntVar(&o.open.launches, "step-launches", 0, "open loop: launches per rate instead of -step")
+	fs.DurationVar(&o.open.p99Cap, "p99-cap", time.Second, "open loop: no higher rate once a rate's p99 exceeds this")
+	fs.StringVar(&o.open.arrivals, "arrivals", "uniform", "open loop: uniform (fixed intervals) or poisson (exponential gaps)")
+	fs.StringVar(&o.open.chart, "latency-chart", "", "open loop: draw p99 against the offered rate into this SVG file")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -117,6 +124,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.clients < 1 || o.launches < 0 || o.warmup < 0 || (o.launches == 0 && o.duration <= 0) || o.repeat < 1 {
 		return o, errors.New("-clients and -repeat must be positive, -launches and -warmup not negative, -duration positive when -launches is 0")
+	}
+	if err := o.open.parse(*rates); err != nil {
+		return o, err
 	}
 	if *fill != "" {
 		r, s, ok := strings.Cut(*fill, ",")
@@ -260,6 +270,9 @@ func execute(ctx context.Context, opts options, stderr io.Writer) (*results, err
 				res.Failed = append(res.Failed, fmt.Sprintf("%s/%s: %v", target, store, err))
 			}
 		}
+	}
+	if err := b.openLoop(ctx, res); err != nil {
+		errs = append(errs, err)
 	}
 	res.finish()
 	return res, errors.Join(errs...)

@@ -21,6 +21,8 @@ type results struct {
 	Rows        []row         `json:"configurations"`
 	Comparisons []comparison  `json:"comparisons,omitempty"`
 	Failed      []string      `json:"failed,omitempty"`
+	// OpenLoop is the open-loop latency at fixed arrival rates (-rates).
+	OpenLoop *openLoopResult `json:"open_loop,omitempty"`
 }
 
 type machineInfo struct {
@@ -433,6 +435,7 @@ func writeTable(w io.Writer, r *results) {
 		}
 		fmt.Fprintln(w)
 	}
+	writeOpenLoop(w, r)
 	for _, x := range r.Rows {
 		for _, e := range x.ErrorSamples {
 			fmt.Fprintf(w, "error in %s/%s: %s\n", x.Target, x.Store, e)
