@@ -558,7 +558,7 @@ func writeOpenLoop(w io.Writer, r *results) {
 	fmt.Fprintf(w, "  late: how long after its scheduled start the generator started a launch (ms; up to ~1 ms is the Go runtime's timer granularity);\n")
 	fmt.Fprintf(w, "  (late): its p99 over %s: the generator, which signs every id_token on the same CPUs, did not keep the schedule, and part of\n", lateLimit)
 	fmt.Fprintf(w, "  the latency is its own (or the machine's). p99 from sent: the same launches timed from their actual start, lateness left out.\n")
-	fmt.Fprintf(w, "  p99.9 (nearest rank) is a step's maximum when it has fewer than 1000 launches.\n")
+	fmt.Fprintf(w, "  Percentiles are nearest rank: p99 is a step's maximum below 100 launches, p99.9 below 1000.\n")
 	for _, ser := range ol.Series {
 		name := ser.Target + "/" + ser.Store
 		switch {
@@ -578,7 +578,7 @@ func writeOpenLoop(w io.Writer, r *results) {
 			fmt.Fprintf(w, "    %s\n", h.Text)
 		}
 		if late := lateSteps(ser.Steps); late != "" {
-			fmt.Fprintf(w, "    the generator started launches late (p99 > %s) at %s\n", lateLimit, late)
+			fmt.Fprintf(w, "    the generator did not keep the schedule (late p99 > %s) at %s: there part of the latency is the generator's or the machine's\n", lateLimit, late)
 		}
 	}
 	fmt.Fprintln(w)

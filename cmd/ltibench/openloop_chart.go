@@ -131,8 +131,8 @@ func latencyChartSVG(r *results) string {
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555" font-size="11">%s</text>`+"\n", legendX+28, ly+18, html.EscapeString(note))
 	}
-	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">latency: from each launch's scheduled start to the end of its launch post, the platform's signing excluded; hollow: errors or launches not sent</text>`+"\n", height-28)
-	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">saturation: the configuration's closed-loop launches/s in the same run; load average %s at the start, %s when drawn</text>`+"\n",
+	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">latency: from each launch's scheduled start to its launch post's answer, the platform's signing excluded; hollow: errors or unsent</text>`+"\n", height-28)
+	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">saturation: the closed-loop launches/s in the same run; load average %s at the start, %s at the end</text>`+"\n",
 		height-12, html.EscapeString(r.Machine.LoadStart), html.EscapeString(loadAvg()))
 	b.WriteString("</svg>\n")
 	return b.String()
