@@ -150,9 +150,9 @@
 // Per step: offered and achieved launches/s (successes ÷ the time from
 // the first scheduled start to the last answer), p50, p90, p99, p99.9 and
 // the maximum, errors, lateness and the most launches in flight. Per
-// configuration: the highest offered rate up to which every step, from the
-// lowest, kept p99 within 10 ms and within 100 ms (measured steps, never
-// interpolated), and for the ltikit targets the target, p99 ≤ 10
+// configuration: the highest offered rate whose step kept p99 within 10
+// ms and within 100 ms (measured steps, never interpolated; lower steps
+// that did not are listed), and for the ltikit targets the target, p99 ≤ 10
 // ms at half the saturation rate, met or missed (-strict fails on a miss).
 // -latency-chart draws p99 against the offered rate (both on log scales),
 // one line per configuration, with the 10 ms line dashed; the -json

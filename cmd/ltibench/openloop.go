@@ -119,14 +119,17 @@ type openSeries struct {
 	Skipped        string     `json:"skipped,omitempty"`
 	Error          string     `json:"error,omitempty"`
 	// MaxRateP99Le10Ms and MaxRateP99Le100Ms are the highest offered rate
-	// of the measured steps, counted from the lowest, up to which p99
-	// stays within 10 and 100 ms without errors; 0 when the lowest step
-	// is already over. The ...Last flags say the last measured step was
-	// still within, so the rate may be higher.
-	MaxRateP99Le10Ms      float64 `json:"max_rate_p99_le_10ms"`
-	MaxRateP99Le10MsLast  bool    `json:"max_rate_p99_le_10ms_is_last_step,omitempty"`
-	MaxRateP99Le100Ms     float64 `json:"max_rate_p99_le_100ms"`
-	MaxRateP99Le100MsLast bool    `json:"max_rate_p99_le_100ms_is_last_step,omitempty"`
+	// of a measured step whose p99 was within 10 and 100 ms, with no
+	// errors and every launch sent; 0 when no step was. The ...Last flags
+	// say it was the last step run, so the rate may be higher; the
+	// ...Over lists are the lower rates whose step was not within (on a
+	// shared machine, mostly a small step's p99 caught by other work).
+	MaxRateP99Le10Ms      float64   `json:"max_rate_p99_le_10ms"`
+	MaxRateP99Le10MsLast  bool      `json:"max_rate_p99_le_10ms_is_last_step,omitempty"`
+	MaxRateP99Le10MsOver  []float64 `json:"lower_rates_over_10ms,omitempty"`
+	MaxRateP99Le100Ms     float64   `json:"max_rate_p99_le_100ms"`
+	MaxRateP99Le100MsLast bool      `json:"max_rate_p99_le_100ms_is_last_step,omitempty"`
+	MaxRateP99Le100MsOver []float64 `json:"lower_rates_over_100ms,omitempty"`
 	// HalfSaturation is ltikit's target: p99 at half the saturation rate.
 	HalfSaturation *halfSaturation `json:"half_saturation,omitempty"`
 }
@@ -481,21 +484,25 @@ func (s openStep) within(limit float64) bool {
 // summarise computes the highest rates within 10 and 100 ms and, for the
 // ltikit targets, the half-saturation check.
 func (ser *openSeries) summarise() {
-	highest := func(limit float64) (float64, bool) {
-		best := 0.0
+	highest := func(limit float64) (best float64, last bool, over []float64) {
+		at := -1
 		for i, s := range ser.Steps {
-			if !s.within(limit) {
-				return best, false
-			}
-			best = s.OfferedPerS
-			if i == len(ser.Steps)-1 {
-				return best, true
+			if s.within(limit) {
+				at = i
 			}
 		}
-		return best, false
+		if at < 0 {
+			return 0, false, nil
+		}
+		for _, s := range ser.Steps[:at] {
+			if !s.within(limit) {
+				over = append(over, s.OfferedPerS)
+			}
+		}
+		return ser.Steps[at].OfferedPerS, at == len(ser.Steps)-1, over
 	}
-	ser.MaxRateP99Le10Ms, ser.MaxRateP99Le10MsLast = highest(openLoopTargetMs)
-	ser.MaxRateP99Le100Ms, ser.MaxRateP99Le100MsLast = highest(openLoopLooseMs)
+	ser.MaxRateP99Le10Ms, ser.MaxRateP99Le10MsLast, ser.MaxRateP99Le10MsOver = highest(openLoopTargetMs)
+	ser.MaxRateP99Le100Ms, ser.MaxRateP99Le100MsLast, ser.MaxRateP99Le100MsOver = highest(openLoopLooseMs)
 	if ser.Target == "ltijs" || ser.SaturationPerS <= 0 {
 		return
 	}
@@ -569,8 +576,8 @@ func writeOpenLoop(w io.Writer, r *results) {
 			fmt.Fprintf(w, "  %s: no step measured: %s\n", name, ser.Error)
 			continue
 		}
-		fmt.Fprintf(w, "  %s: saturation %.0f/s (closed loop); p99 ≤ 10 ms up to %s, ≤ 100 ms up to %s (measured steps, none interpolated)\n",
-			name, ser.SaturationPerS, upTo(ser.MaxRateP99Le10Ms, ser.MaxRateP99Le10MsLast), upTo(ser.MaxRateP99Le100Ms, ser.MaxRateP99Le100MsLast))
+		fmt.Fprintf(w, "  %s: saturation %.0f/s (closed loop); p99 ≤ 10 ms at up to %s; ≤ 100 ms at up to %s (the highest measured steps, none interpolated)\n",
+			name, ser.SaturationPerS, upTo(ser.MaxRateP99Le10Ms, ser.MaxRateP99Le10MsLast, ser.MaxRateP99Le10MsOver), upTo(ser.MaxRateP99Le100Ms, ser.MaxRateP99Le100MsLast, ser.MaxRateP99Le100MsOver))
 		if ser.Stopped != "" {
 			fmt.Fprintf(w, "    %s\n", ser.Stopped)
 		}
@@ -584,14 +591,26 @@ func writeOpenLoop(w io.Writer, r *results) {
 	fmt.Fprintln(w)
 }
 
-func upTo(rate float64, last bool) string {
-	switch {
-	case rate <= 0:
+func upTo(rate float64, last bool, over []float64) string {
+	if rate <= 0 {
 		return "no measured rate"
-	case last:
-		return fmt.Sprintf("%.0f/s (the highest step run)", rate)
 	}
-	return fmt.Sprintf("%.0f/s", rate)
+	out := fmt.Sprintf("%.0f/s", rate)
+	var notes []string
+	if last {
+		notes = append(notes, "the highest step run")
+	}
+	if len(over) > 0 {
+		var r []string
+		for _, v := range over {
+			r = append(r, fmt.Sprintf("%.0f/s", v))
+		}
+		notes = append(notes, "over at the lower "+strings.Join(r, ", "))
+	}
+	if len(notes) > 0 {
+		out += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return out
 }
 
 func lateSteps(steps []openStep) string {

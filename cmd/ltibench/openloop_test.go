@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -179,7 +180,8 @@ func TestSummarise(t *testing.T) {
 		step(40, 2, 0), step(100, 4, 0), step(200, 8, 0), step(280, 30, 0), step(340, 9, 0), step(400, 150, 0),
 	}}
 	ser.summarise()
-	if ser.MaxRateP99Le10Ms != 200 || ser.MaxRateP99Le10MsLast || ser.MaxRateP99Le100Ms != 340 || ser.MaxRateP99Le100MsLast {
+	if ser.MaxRateP99Le10Ms != 340 || ser.MaxRateP99Le10MsLast || !slices.Equal(ser.MaxRateP99Le10MsOver, []float64{280}) ||
+		ser.MaxRateP99Le100Ms != 340 || ser.MaxRateP99Le100MsLast || len(ser.MaxRateP99Le100MsOver) != 0 {
 		t.Errorf("highest rates: %+v", ser)
 	}
 	if h := ser.HalfSaturation; h == nil || !h.Met || h.P99Ms != 8 || !strings.Contains(h.Text, ": met") {
@@ -187,12 +189,17 @@ func TestSummarise(t *testing.T) {
 	}
 	ser.Steps[2].Errors = 1
 	ser.summarise()
-	if ser.MaxRateP99Le10Ms != 100 || ser.HalfSaturation.Met {
+	if ser.MaxRateP99Le10Ms != 340 || !slices.Equal(ser.MaxRateP99Le10MsOver, []float64{200, 280}) || ser.HalfSaturation.Met {
 		t.Errorf("with errors at 200/s: %+v %+v", ser, ser.HalfSaturation)
 	}
 	peer := openSeries{Target: "ltijs", Store: "postgres", SaturationPerS: 50, Steps: []openStep{step(5, 20, 0), step(25, 50, 0)}}
 	peer.summarise()
 	if peer.HalfSaturation != nil || peer.MaxRateP99Le10Ms != 0 || peer.MaxRateP99Le100Ms != 25 || !peer.MaxRateP99Le100MsLast {
+		t.Errorf("peer: %+v", peer)
+	}
+	peer.Steps = append(peer.Steps, step(40, 900, 0))
+	peer.summarise()
+	if peer.MaxRateP99Le100Ms != 25 || peer.MaxRateP99Le100MsLast {
 		t.Errorf("peer: %+v", peer)
 	}
 }
