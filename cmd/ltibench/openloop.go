@@ -576,7 +576,7 @@ func writeOpenLoop(w io.Writer, r *results) {
 			fmt.Fprintf(w, "  %s: no step measured: %s\n", name, ser.Error)
 			continue
 		}
-		fmt.Fprintf(w, "  %s: saturation %.0f/s (closed loop); p99 ≤ 10 ms at up to %s; ≤ 100 ms at up to %s (the highest measured steps, none interpolated)\n",
+		fmt.Fprintf(w, "  %s: saturation %.0f/s (closed loop); p99 ≤ 10 ms: %s; ≤ 100 ms: %s (measured steps, none interpolated)\n",
 			name, ser.SaturationPerS, upTo(ser.MaxRateP99Le10Ms, ser.MaxRateP99Le10MsLast, ser.MaxRateP99Le10MsOver), upTo(ser.MaxRateP99Le100Ms, ser.MaxRateP99Le100MsLast, ser.MaxRateP99Le100MsOver))
 		if ser.Stopped != "" {
 			fmt.Fprintf(w, "    %s\n", ser.Stopped)
@@ -593,9 +593,9 @@ func writeOpenLoop(w io.Writer, r *results) {
 
 func upTo(rate float64, last bool, over []float64) string {
 	if rate <= 0 {
-		return "no measured rate"
+		return "no step"
 	}
-	out := fmt.Sprintf("%.0f/s", rate)
+	out := fmt.Sprintf("up to %.0f/s", rate)
 	var notes []string
 	if last {
 		notes = append(notes, "the highest step run")
