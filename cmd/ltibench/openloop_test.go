@@ -172,6 +172,26 @@ func TestStepRatesAndFlags(t *testing.T) {
 	}
 }
 
+// TestOpenLoopFlags checks the open-loop flags reach the options.
+func TestOpenLoopFlags(t *testing.T) {
+	env := func(string) string { return "" }
+	o, err := parseFlags([]string{"-rates", "auto", "-step", "2s", "-arrivals", "poisson", "-p99-cap", "500ms", "-latency-chart", "x.svg"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.open.rates) != len(autoRates) || o.open.step != 2*time.Second || o.open.arrivals != "poisson" || o.open.p99Cap != 500*time.Millisecond || o.open.chart != "x.svg" {
+		t.Errorf("open-loop options %+v", o.open)
+	}
+	if o, err := parseFlags(nil, env, io.Discard); err != nil || len(o.open.rates) != 0 {
+		t.Errorf("default: %v, rates %v (want no open loop)", err, o.open.rates)
+	}
+	for _, bad := range [][]string{{"-rates", "fast"}, {"-rates", "10", "-arrivals", "x"}, {"-rates", "10", "-step", "0"}, {"-p99-cap", "0"}} {
+		if _, err := parseFlags(bad, env, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) succeeded", bad)
+		}
+	}
+}
+
 func TestSummarise(t *testing.T) {
 	step := func(rate, p99 float64, errs int) openStep {
 		return openStep{OfferedPerS: rate, P99Ms: p99, Errors: errs, Launches: 100}
