@@ -152,8 +152,11 @@
 // the maximum, errors, lateness and the most launches in flight. Per
 // configuration: the highest offered rate whose step kept p99 within 10
 // ms and within 100 ms (measured steps, never interpolated; lower steps
-// that did not are listed), and for the ltikit targets the target, p99 ≤ 10
-// ms at half the saturation rate, met or missed (-strict fails on a miss).
+// that did not are listed), and for the ltikit targets the issue's
+// target, p99 ≤ 10 ms at half the saturation rate, met or missed (-strict
+// fails on a miss). The open loop runs on empty tables (never -fill) and
+// once per rate (never -repeat); a configuration whose closed loop failed
+// is skipped.
 // -latency-chart draws p99 against the offered rate (both on log scales),
 // one line per configuration, with the 10 ms line dashed; the -json
 // document holds every step under open_loop.
