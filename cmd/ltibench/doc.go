@@ -200,6 +200,53 @@
 // on the same server and reports the run with the median launches/s, and
 // the load average before and after is printed with the results.
 //
+// # Open loop
+//
+// The closed-loop clients above send a launch only when their previous one
+// has answered, so their p99 at saturation is queueing, and a server that
+// stalls holds back the very launches that would have measured the stall.
+// With -rates, each configuration that ran without errors is started
+// again afresh, warmed up, and driven open-loop: launches start at fixed
+// intervals (-arrivals uniform, the default; poisson draws exponential
+// gaps from a fixed seed) whether or not earlier ones have answered, each
+// in a goroutine of its own, at each rate in turn for -step (or
+// -step-launches launches):
+//
+//	go run ./cmd/ltibench -targets own-process,ltijs -stores postgres -lookup-cache 30s \
+//	        -rates auto -step 5s -latency-chart bench/results/latency.svg
+//
+// -rates takes launches/s and percentages of the configuration's
+// closed-loop launches/s in the same run, its saturation estimate (auto:
+// 10, 25, 50, 70, 85, 100 and 110 %); half of it is always added for the
+// ltikit targets. The rates are run from the lowest, and no higher one
+// once a step's p99 exceeds -p99-cap (1 s) or a launch fails (which fails
+// the run, as in the closed loop); more than 2048 launches in flight end a
+// step, the rest counted as not sent.
+//
+// A launch's latency runs from its scheduled start to the end of its
+// launch post round trip, less the platform's signing between the login's
+// answer and the launch post (as in the closed loop: it is the LMS's work,
+// not the tool's). The time the generator started a launch late is
+// counted, and reported on its own per step ("late"), with the p99 of the
+// launches timed from their actual start next to it: the generator shares
+// the CPUs with the tool, and a late p99 over 2 ms marks a step where it
+// did not keep the schedule (up to about 1 ms is the Go runtime's timer
+// granularity when the process is idle).
+//
+// Per step: offered and achieved launches/s (successes ÷ the time from
+// the first scheduled start to the last answer), p50, p90, p99, p99.9 and
+// the maximum, errors, lateness and the most launches in flight. Per
+// configuration: the highest offered rate whose step kept p99 within 10
+// ms and within 100 ms (measured steps, never interpolated; lower steps
+// that did not are listed), and for the ltikit targets the issue's
+// target, p99 ≤ 10 ms at half the saturation rate, met or missed (-strict
+// fails on a miss). The open loop runs on empty tables (never -fill) and
+// once per rate (never -repeat); a configuration whose closed loop failed
+// is skipped.
+// -latency-chart draws p99 against the offered rate (both on log scales),
+// one line per configuration, with the 10 ms line dashed; the -json
+// document holds every step under open_loop.
+//
 // # Output
 //
 // The table goes to standard output and progress lines to standard error;

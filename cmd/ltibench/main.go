@@ -58,6 +58,8 @@ type options struct {
 	// pin places the load generator on one CPU and the tools with their
 	// stores on another (see pinning).
 	pin bool
+	// open holds -rates and the other open-loop flags (openloop.go).
+	open openLoopOptions
 }
 
 const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -97,6 +99,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.DurationVar(&o.lookupCache, "lookup-cache", 0, "serve registrations and deployments from storage.CacheLookups with this TTL (in-process, own-process; demo-tool --lookup-cache); 0: from the database on every launch")
 	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …)")
 	fs.BoolVar(&o.pin, "pin", false, "Linux, 2+ CPUs: the load generator (this process, GOMAXPROCS 1) on one CPU; the tools under test, PostgreSQL and redis-server on another; every affinity changed is restored at the end (not with -targets in-process)")
+	rates := fs.String("rates", "", "open loop after the closed-loop runs: arrival rates, launches/s or % of the configuration's closed-loop launches/s (e.g. 50,100,25%), or auto (10,25,50,70,85,100,110%); half the closed-loop rate is added for ltikit; empty: no open loop")
+	fs.DurationVar(&o.open.step, "step", 5*time.Second, "open loop: time per rate")
+	fs.IntVar(&o.open.launches, "step-launches", 0, "open loop: launches per rate instead of -step")
+	fs.DurationVar(&o.open.p99Cap, "p99-cap", time.Second, "open loop: no higher rate once a rate's p99 exceeds this")
+	fs.StringVar(&o.open.arrivals, "arrivals", "uniform", "open loop: uniform (fixed intervals) or poisson (exponential gaps)")
+	fs.StringVar(&o.open.chart, "latency-chart", "", "open loop: draw p99 against the offered rate into this SVG file")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -124,6 +132,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.clients < 1 || o.launches < 0 || o.warmup < 0 || (o.launches == 0 && o.duration <= 0) || o.repeat < 1 {
 		return o, errors.New("-clients and -repeat must be positive, -launches and -warmup not negative, -duration positive when -launches is 0")
+	}
+	if err := o.open.parse(*rates); err != nil {
+		return o, err
 	}
 	if *fill != "" {
 		r, s, ok := strings.Cut(*fill, ",")
@@ -287,6 +298,9 @@ func execute(ctx context.Context, opts options, stderr io.Writer) (*results, err
 			}
 		}
 	}
+	if err := b.openLoop(ctx, res); err != nil {
+		errs = append(errs, err)
+	}
 	res.finish()
 	return res, errors.Join(errs...)
 }
@@ -339,7 +353,36 @@ func supported(target, store string) bool {
 	return true
 }
 
+// start starts target on store and, with -pin, places its server
+// processes on the tools' CPU; closing the site forgets them again.
 func (b *bench) start(ctx context.Context, target, store string) (*site, error) {
+	s, err := b.startServer(ctx, target, store)
+	if err != nil || b.pin == nil {
+		return s, err
+	}
+	forget := func() {
+		for _, pid := range s.pids {
+			b.pin.forget(pid)
+		}
+	}
+	for _, pid := range s.pids {
+		if err := b.pin.tool(pid); err != nil {
+			if cerr := s.close(); cerr != nil {
+				fmt.Fprintf(b.progress, "stopping %s: %v\n", s.name(), cerr)
+			}
+			forget()
+			return nil, err
+		}
+	}
+	stop := s.close
+	s.close = func() error {
+		defer forget()
+		return stop()
+	}
+	return s, nil
+}
+
+func (b *bench) startServer(ctx context.Context, target, store string) (*site, error) {
 	switch target {
 	case "in-process":
 		return b.startInProcess(ctx, store)
@@ -367,19 +410,7 @@ func (b *bench) configuration(ctx context.Context, target, store string) ([]row,
 		if err := s.close(); err != nil {
 			fmt.Fprintf(b.progress, "stopping %s: %v\n", s.name(), err)
 		}
-		if b.pin != nil {
-			for _, pid := range s.pids {
-				b.pin.forget(pid)
-			}
-		}
 	}()
-	if b.pin != nil {
-		for _, pid := range s.pids {
-			if err := b.pin.tool(pid); err != nil {
-				return nil, err
-			}
-		}
-	}
 	g := newGenerator(b.platform, b.opts.clients)
 	defer g.transport.CloseIdleConnections()
 

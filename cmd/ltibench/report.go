@@ -29,6 +29,8 @@ type results struct {
 	// Targets are the issue's targets, each met or missed (-strict fails
 	// on a miss).
 	Targets []targetCheck `json:"targets,omitempty"`
+	// OpenLoop is the open-loop latency at fixed arrival rates (-rates).
+	OpenLoop *openLoopResult `json:"open_loop,omitempty"`
 }
 
 // topology is -pin's placement as the results report it.
@@ -339,6 +341,16 @@ func (r *results) finish() {
 		}
 	}
 	r.Targets = r.targets(find)
+	if r.OpenLoop != nil {
+		// The open loop's one target: ltikit's p99 at half its own
+		// saturation rate.
+		for _, ser := range r.OpenLoop.Series {
+			if h := ser.HalfSaturation; h != nil && ser.Error == "" {
+				r.Targets = append(r.Targets, targetCheck{What: ser.Target + "_" + ser.Store + "_open_loop_half_saturation_p99_ms",
+					Value: h.P99Ms, Limit: h.LimitMs, AtMost: true, Met: h.Met, Text: h.Text})
+			}
+		}
+	}
 }
 
 // storeCPU is a row's store CPU per launch: PostgreSQL's and Redis's as
@@ -360,7 +372,8 @@ func storeCPU(w *row) float64 {
 	return w.DBCPUMsPerLaunch
 }
 
-// Targets of issue 18 for the capacity, the demo tool and scale-out.
+// capacityTargets are the targets for the capacity against ltijs, the demo
+// tool's overhead and scale-out.
 var capacityTargets = []struct {
 	target, store string
 	min           float64
@@ -629,6 +642,7 @@ func writeTable(w io.Writer, r *results) {
 		}
 		fmt.Fprintln(w)
 	}
+	writeOpenLoop(w, r)
 	if len(r.Targets) > 0 {
 		fmt.Fprintf(w, "Targets (-strict fails on a miss):\n")
 		for _, t := range r.Targets {
