@@ -145,10 +145,19 @@ parallel=$(( $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) * 2 ))
 gcflags='modernc.org/...=-d=checkptr=0'
 results="$(mktemp -d)"
 trap 'cleanup; rm -rf "$results"' EXIT
+# The slowest tests are listed after a failing run too (they are often why
+# it failed: a timeout on a loaded machine); the script then fails.
+failed=0
 for tc in $toolchains; do
   log "go test -race ($tc: $(GOTOOLCHAIN=$tc go version))"
+  status=0
   GOTOOLCHAIN=$tc "$gotestsum" --format pkgname-and-test-fails --format-hide-empty-pkg \
-    --jsonfile "$results/$tc.json" -- -race -gcflags="$gcflags" -count=1 -p "$parallel" -timeout 20m "$@" ./...
+    --jsonfile "$results/$tc.json" -- -race -gcflags="$gcflags" -count=1 -p "$parallel" -timeout 20m "$@" ./... || status=$?
   log "slowest tests ($tc, over 3s)"
   "$gotestsum" tool slowest --jsonfile "$results/$tc.json" --threshold 3s | head -15 || true
+  if [ "$status" != 0 ]; then
+    log "go test failed on $tc (exit status $status)"
+    failed=1
+  fi
 done
+exit "$failed"

@@ -85,7 +85,7 @@ func jwksKIDs(t *testing.T, b []byte) map[string]bool {
 func TestStaleKeySetReadAfterRotate(t *testing.T) {
 	ctx := context.Background()
 	clk := toolkeytest.NewClock()
-	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now})
+	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now, NewPrivateKey: toolkeytest.KeySource(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestStaleKeySetReadAfterRotate(t *testing.T) {
 func TestStaleActiveReadAfterRotate(t *testing.T) {
 	ctx := context.Background()
 	clk := toolkeytest.NewClock()
-	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now})
+	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now, NewPrivateKey: toolkeytest.KeySource(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package toolkey
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"time"
@@ -68,6 +69,19 @@ type StoreOptions struct {
 	RSABits int
 	// Now is the clock (tests). Default: time.Now.
 	Now func() time.Time
+	// NewPrivateKey, when set, makes the private key of every key the
+	// store creates, in place of rsa.GenerateKey with crypto/rand: bits
+	// is RSABits, and a key of another size, a nil key or an error fails
+	// the store call that asked for it (no key is stored). It is for
+	// hosts whose keys are generated elsewhere (a key management service
+	// or an HSM that exports them) and for tests: generating an RSA key
+	// is slow, most of all under the race detector, and
+	// [github.com/ltikit/ltikit/toolkey/toolkeytest.KeySource] lends
+	// pre-generated keys instead. Each call must return a fresh key,
+	// never one it returned before: two stored keys with one kid break
+	// rotation. It may be called from several goroutines at once.
+	// Default: nil, a fresh key from crypto/rand.
+	NewPrivateKey func(bits int) (*rsa.PrivateKey, error)
 }
 
 // WithDefaults returns o with the defaults filled in, or an error for
@@ -91,8 +105,26 @@ func (o StoreOptions) WithDefaults() (StoreOptions, error) {
 	return o, nil
 }
 
-// GenerateKey makes a new key of o.RSABits bits, created at o.Now(). o must
-// have its defaults filled in (see [StoreOptions.WithDefaults]).
+// GenerateKey makes a new key of o.RSABits bits, created at o.Now(), with
+// o.NewPrivateKey when it is set and crypto/rand otherwise. o must have
+// its defaults filled in (see [StoreOptions.WithDefaults]). Stores make
+// every key with it.
 func (o StoreOptions) GenerateKey() (*Key, error) {
-	return GenerateKey(o.RSABits, o.Now())
+	if o.NewPrivateKey == nil {
+		return GenerateKey(o.RSABits, o.Now())
+	}
+	priv, err := o.NewPrivateKey(o.RSABits)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("toolkey: making a key: %w", err)
+	case priv == nil:
+		return nil, errors.New("toolkey: making a key: NewPrivateKey returned no key")
+	case priv.N == nil || priv.N.BitLen() != o.RSABits:
+		bits := 0
+		if priv.N != nil {
+			bits = priv.N.BitLen()
+		}
+		return nil, fmt.Errorf("toolkey: making a key: NewPrivateKey returned a key of %d bits; want %d", bits, o.RSABits)
+	}
+	return NewKey(priv, o.Now())
 }

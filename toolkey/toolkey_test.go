@@ -40,7 +40,7 @@ func TestMemoryStoreConformance(t *testing.T) {
 
 func newKeyring(t testing.TB, clk *toolkeytest.Clock, opts ...toolkey.KeyringOption) (*toolkey.Keyring, *toolkey.MemoryStore) {
 	t.Helper()
-	o := toolkey.StoreOptions{Grace: time.Hour}
+	o := toolkey.StoreOptions{Grace: time.Hour, NewPrivateKey: toolkeytest.KeySource(t)}
 	if clk != nil {
 		o.Now = clk.Now
 		opts = append(opts, toolkey.WithKeyringClock(clk.Now))
@@ -287,7 +287,7 @@ func (c *countingStore) Published(ctx context.Context) ([]toolkey.PublicKey, err
 // called with a context that has ended answers the context's error every
 // time and does not call the store; a live caller then gets its key.
 func TestCancelledCallerStartsNoStoreCall(t *testing.T) {
-	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{})
+	mem, err := toolkey.NewMemoryStore(toolkey.StoreOptions{NewPrivateKey: toolkeytest.KeySource(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,11 +370,12 @@ func TestKeyValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := rsa.GenerateKey(rand.Reader, 2048)
+	// A lent key is shared with later tests: the broken one is a copy.
+	good, err := toolkeytest.KeySource(t)(toolkey.DefaultRSABits)
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken.D = new(big.Int).Add(broken.D, big.NewInt(2))
+	broken := &rsa.PrivateKey{PublicKey: good.PublicKey, D: new(big.Int).Add(good.D, big.NewInt(2)), Primes: good.Primes}
 	tests := []struct {
 		name string
 		make func() (*toolkey.Key, error)
@@ -412,7 +413,7 @@ func TestKeyValidation(t *testing.T) {
 func TestKeyringCaches(t *testing.T) {
 	ctx := context.Background()
 	clk := toolkeytest.NewClock()
-	store, err := toolkey.NewMemoryStore(toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now})
+	store, err := toolkey.NewMemoryStore(toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now, NewPrivateKey: toolkeytest.KeySource(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestToolKeyConcurrentRotationTwoPools(t *testing.T) {
 			openPool, db1 := migrated(t, b)
 			db2 := openPool(t)
 			clk := toolkeytest.NewClock()
-			opts := toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now}
+			opts := toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now, NewPrivateKey: toolkeytest.KeySource(t)}
 			nodes := []*gormadapter.ToolKeyStore{newToolKeyStore(t, db1, opts), newToolKeyStore(t, db2, opts)}
 			ctx := context.Background()
 			for round := range rounds {
@@ -115,7 +115,7 @@ func TestToolKeySurvivesRestart(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			openPool, db := migrated(t, b)
 			ctx := context.Background()
-			k1, err := newToolKeyStore(t, db, toolkey.StoreOptions{}).Active(ctx)
+			k1, err := newToolKeyStore(t, db, toolkey.StoreOptions{NewPrivateKey: toolkeytest.KeySource(t)}).Active(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +154,7 @@ func TestToolKeyStoreErrors(t *testing.T) {
 			if err := gormadapter.MigrateToolKeys(context.Background(), db); err != nil {
 				t.Fatalf("second MigrateToolKeys: %v", err)
 			}
-			s := newToolKeyStore(t, db, toolkey.StoreOptions{})
+			s := newToolKeyStore(t, db, toolkey.StoreOptions{NewPrivateKey: toolkeytest.KeySource(t)})
 			k, err := s.Active(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -212,7 +212,7 @@ func BenchmarkToolKeyActive(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			_, db := migrated(b, be)
-			s := newToolKeyStore(b, db, toolkey.StoreOptions{})
+			s := newToolKeyStore(b, db, toolkey.StoreOptions{NewPrivateKey: toolkeytest.KeySource(b)})
 			ctx := context.Background()
 			if _, err := s.Active(ctx); err != nil {
 				b.Fatal(err)
@@ -252,8 +252,13 @@ func TestToolKeysActiveFromMigration(t *testing.T) {
 				}
 			}
 			clk := toolkeytest.NewClock()
+			lend := toolkeytest.KeySource(t)
 			row := func(created time.Time, retired bool) string {
-				k, err := toolkey.GenerateKey(0, created)
+				rk, err := lend(toolkey.DefaultRSABits)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k, err := toolkey.NewKey(rk, created)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -289,7 +294,7 @@ func TestToolKeysActiveFromMigration(t *testing.T) {
 					t.Fatalf("MigrateToolKeys: %v", err)
 				}
 			}
-			s := newToolKeyStore(t, db, toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now})
+			s := newToolKeyStore(t, db, toolkey.StoreOptions{Grace: time.Hour, Now: clk.Now, NewPrivateKey: lend})
 			a, err := s.Active(ctx)
 			if err != nil || a.KID() != cur {
 				t.Fatalf("Active after the migration = %v, %v; want the existing key %s", a, err, cur)

@@ -14,16 +14,18 @@ import (
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/token"
 	"github.com/ltikit/ltikit/toolkey"
+	"github.com/ltikit/ltikit/toolkey/toolkeytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const moodleDir = "../../testdata/moodle-4.5"
 
-// newKeyring returns a tool keyring with one in-memory RSA key.
+// newKeyring returns a tool keyring with one in-memory RSA key, lent by
+// toolkeytest.KeySource.
 func newKeyring(tb testing.TB) *toolkey.Keyring {
 	tb.Helper()
-	store, err := toolkey.NewMemoryStore(toolkey.StoreOptions{})
+	store, err := toolkey.NewMemoryStore(toolkey.StoreOptions{NewPrivateKey: toolkeytest.KeySource(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -42,16 +42,36 @@ func hang(t *testing.T) http.HandlerFunc {
 }
 
 // TestTimeout: a platform that never answers ends the call with ErrTimeout
-// within the default timeout, also with a host client without a Timeout.
+// once the timeout has passed, also with a host client without a Timeout.
+// The timeout is DefaultTimeout, 10 s, unless WithTimeout sets a positive
+// one: the default is read off the client, and the waits use short
+// timeouts instead of waiting 10 s.
 func TestTimeout(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
 		t.Parallel()
 		srv := newStub(t, hang(t))
-		c := srv.client(t, &fakeSource{}, srv.endpoint()) // the stub's client has no Timeout
+		if ags.DefaultTimeout != 10*time.Second {
+			t.Fatalf("DefaultTimeout = %s; want 10 s", ags.DefaultTimeout)
+		}
+		const timeout = 300 * time.Millisecond
+		for _, tc := range []struct {
+			opts []ags.Option
+			want time.Duration
+		}{
+			{nil, ags.DefaultTimeout},
+			{[]ags.Option{ags.WithTimeout(0)}, ags.DefaultTimeout},
+			{[]ags.Option{ags.WithTimeout(-time.Second)}, ags.DefaultTimeout},
+			{[]ags.Option{ags.WithTimeout(timeout)}, timeout},
+		} {
+			if got := ags.CallTimeout(srv.client(t, &fakeSource{}, srv.endpoint(), tc.opts...)); got != tc.want {
+				t.Fatalf("%d options: timeout %s; want %s", len(tc.opts), got, tc.want)
+			}
+		}
+		c := srv.client(t, &fakeSource{}, srv.endpoint(), ags.WithTimeout(timeout)) // the stub's client has no Timeout
 		var err error
-		took := within(t, 10*time.Second+5*time.Second, func() { _, err = c.LineItem(t.Context(), "") })
-		if !errors.Is(err, ags.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || took < 10*time.Second-time.Second {
-			t.Fatalf("after %s: %v; want ErrTimeout after the default 10 s", took, err)
+		took := within(t, 15*time.Second, func() { _, err = c.LineItem(t.Context(), "") })
+		if !errors.Is(err, ags.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || took < timeout {
+			t.Fatalf("after %s: %v; want ErrTimeout after the %s timeout", took, err, timeout)
 		}
 	})
 	t.Run("stalled page body", func(t *testing.T) {
@@ -75,14 +95,17 @@ func TestTimeout(t *testing.T) {
 		srv := newStub(t, func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `[{"label":"a","scoreMaximum":1},{"label":"b","scoreMaximum":1},{"label":"c","scoreMaximum":1}]`)
 		})
-		c := srv.client(t, &fakeSource{}, srv.endpoint(), ags.WithTimeout(200*time.Millisecond))
+		// The consumer spends 1.5 s between reads, past the 1 s budget;
+		// the budget leaves the platform's answer room on a loaded
+		// machine under the race detector (200 ms did not always).
+		c := srv.client(t, &fakeSource{}, srv.endpoint(), ags.WithTimeout(time.Second))
 		n := 0
 		for _, err := range c.LineItems(t.Context(), ags.LineItemsQuery{}) {
 			if err != nil {
 				t.Fatalf("after %d items: %v", n, err)
 			}
 			n++
-			time.Sleep(150 * time.Millisecond)
+			time.Sleep(500 * time.Millisecond)
 		}
 		if n != 3 {
 			t.Fatalf("%d items", n)

@@ -14,6 +14,7 @@ import (
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/services/token"
 	"github.com/ltikit/ltikit/toolkey"
+	"github.com/ltikit/ltikit/toolkey/toolkeytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -22,7 +23,7 @@ const moodleDir = "../../testdata/moodle-4.5"
 
 func newKeyring(tb testing.TB) *toolkey.Keyring {
 	tb.Helper()
-	store, err := toolkey.NewMemoryStore(toolkey.StoreOptions{})
+	store, err := toolkey.NewMemoryStore(toolkey.StoreOptions{NewPrivateKey: toolkeytest.KeySource(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}

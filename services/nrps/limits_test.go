@@ -16,7 +16,10 @@ import (
 )
 
 // TestTimeout: a platform that never answers ends the reading with
-// ErrTimeout within the default timeout, with a host client without one.
+// ErrTimeout once the timeout has passed, with a host client without one.
+// The timeout is DefaultTimeout, 10 s, unless WithTimeout sets a positive
+// one: the default is read off the client, and the wait uses a short
+// timeout instead of waiting 10 s.
 func TestTimeout(t *testing.T) {
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
@@ -26,7 +29,24 @@ func TestTimeout(t *testing.T) {
 		case <-stop:
 		}
 	})
-	c := srv.client(t, &fakeSource{}) // the stub's client has no Timeout
+	if nrps.DefaultTimeout != 10*time.Second {
+		t.Fatalf("DefaultTimeout = %s; want 10 s", nrps.DefaultTimeout)
+	}
+	const timeout = 300 * time.Millisecond
+	for _, tc := range []struct {
+		opts []nrps.Option
+		want time.Duration
+	}{
+		{nil, nrps.DefaultTimeout},
+		{[]nrps.Option{nrps.WithTimeout(0)}, nrps.DefaultTimeout},
+		{[]nrps.Option{nrps.WithTimeout(-time.Second)}, nrps.DefaultTimeout},
+		{[]nrps.Option{nrps.WithTimeout(timeout)}, timeout},
+	} {
+		if got := nrps.CallTimeout(srv.client(t, &fakeSource{}, tc.opts...)); got != tc.want {
+			t.Fatalf("%d options: timeout %s; want %s", len(tc.opts), got, tc.want)
+		}
+	}
+	c := srv.client(t, &fakeSource{}, nrps.WithTimeout(timeout)) // the stub's client has no Timeout
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -36,8 +56,8 @@ func TestTimeout(t *testing.T) {
 	select {
 	case err := <-done:
 		took := time.Since(start)
-		if !errors.Is(err, nrps.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || took < 9*time.Second {
-			t.Fatalf("after %s: %v; want ErrTimeout after the default 10 s", took, err)
+		if !errors.Is(err, nrps.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || took < timeout {
+			t.Fatalf("after %s: %v; want ErrTimeout after the %s timeout", took, err, timeout)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the reading did not end within 15 s")

@@ -63,7 +63,7 @@ func servedKIDs(t *testing.T, b []byte) map[string]bool {
 func testKeyringsPublishBeforeSign(t *testing.T, newStore Factory) {
 	ctx := context.Background()
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	stores := []toolkey.Store{node(t), node(t)}
 	rings := make([]*toolkey.Keyring, len(stores))
 	for i, s := range stores {

@@ -66,7 +66,7 @@ func newKID(t *testing.T, pub []toolkey.PublicKey, old ...string) string {
 // published for the grace period after it.
 func testDelayedRotation(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	s1, s2 := node(t), node(t)
 	ctx := context.Background()
 	k1 := activeKID(t, s1, s2)
@@ -124,7 +124,7 @@ func testDelayedRotation(t *testing.T, newStore Factory) {
 // signs at every moment throughout.
 func testRotateWhileWaiting(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	s1, s2 := node(t), node(t)
 	ctx := context.Background()
 	k1 := activeKID(t, s1, s2)
@@ -182,7 +182,7 @@ func testRotateWhileWaiting(t *testing.T, newStore Factory) {
 // signs at once: there is nothing to wait for.
 func testDelayedFirst(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	s1, s2 := node(t), node(t)
 	if err := s1.Rotate(context.Background(), Delay); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func testDelayedFirst(t *testing.T, newStore Factory) {
 // testNegativeDelay: Rotate refuses a negative delay and changes nothing.
 func testNegativeDelay(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	s := node(t)
 	k := active(t, s)
 	if err := s.Rotate(context.Background(), -time.Second); !errors.Is(err, toolkey.ErrNegativeDelay) {

@@ -42,7 +42,10 @@ func (c *Clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// Run runs the conformance suite on the stores newStore makes.
+// Run runs the conformance suite on the stores newStore makes. The
+// options the suite passes lend pre-generated keys ([KeySource]); a store
+// must make every key with [toolkey.StoreOptions.GenerateKey], which uses
+// them.
 func Run(t *testing.T, newStore Factory) {
 	t.Run("ActiveIsStableAndPublished", func(t *testing.T) { testActive(t, newStore) })
 	t.Run("RotationGrace", func(t *testing.T) { testRotation(t, newStore) })
@@ -57,8 +60,10 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("KeyringsPublishBeforeSign", func(t *testing.T) { testKeyringsPublishBeforeSign(t, newStore) })
 }
 
-func options(clk *Clock) toolkey.StoreOptions {
-	return toolkey.StoreOptions{Grace: Grace, Now: clk.Now}
+// options are the store options of a test of the suite: the grace period,
+// the clock and keys lent by [KeySource].
+func options(t *testing.T, clk *Clock) toolkey.StoreOptions {
+	return toolkey.StoreOptions{Grace: Grace, Now: clk.Now, NewPrivateKey: KeySource(t)}
 }
 
 func active(t *testing.T, s toolkey.Store) *toolkey.Key {
@@ -128,9 +133,36 @@ func checkPublished(t *testing.T, pub []toolkey.PublicKey, act *toolkey.Key, now
 
 func testActive(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	opts := options(t, clk)
+	// The store makes its keys with the options' NewPrivateKey (through
+	// StoreOptions.GenerateKey): a host's HSM or KMS keys would otherwise
+	// be ignored.
+	var (
+		mu   sync.Mutex
+		made []*rsa.PublicKey
+	)
+	lend := opts.NewPrivateKey
+	opts.NewPrivateKey = func(bits int) (*rsa.PrivateKey, error) {
+		k, err := lend(bits)
+		if k != nil {
+			mu.Lock()
+			made = append(made, &k.PublicKey)
+			mu.Unlock()
+		}
+		return k, err
+	}
+	node := newStore(t, opts)
 	s1, s2 := node(t), node(t)
 	a := active(t, s1)
+	mu.Lock()
+	fromOption := false
+	for _, p := range made {
+		fromOption = fromOption || p.Equal(a.Public().Key)
+	}
+	mu.Unlock()
+	if !fromOption {
+		t.Errorf("the active key %s was not made by StoreOptions.NewPrivateKey", a.KID())
+	}
 	if b := active(t, s1); b.KID() != a.KID() {
 		t.Fatalf("Active changed from %s to %s without a rotation", a.KID(), b.KID())
 	}
@@ -149,7 +181,7 @@ func testActive(t *testing.T, newStore Factory) {
 
 func testRotation(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	s1, s2 := node(t), node(t)
 	ctx := context.Background()
 	k1 := active(t, s1)
@@ -194,7 +226,7 @@ func testRotation(t *testing.T, newStore Factory) {
 
 func testConcurrentFirst(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	stores := []toolkey.Store{node(t), node(t)}
 	const n = 8
 	var (
@@ -228,7 +260,7 @@ func testConcurrentFirst(t *testing.T, newStore Factory) {
 
 func testConcurrentRotate(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	stores := []toolkey.Store{node(t), node(t)}
 	first := active(t, stores[0])
 	const n = 6
@@ -268,7 +300,7 @@ func testConcurrentRotate(t *testing.T, newStore Factory) {
 
 func testPublishedFirst(t *testing.T, newStore Factory) {
 	clk := NewClock()
-	node := newStore(t, options(clk))
+	node := newStore(t, options(t, clk))
 	s := node(t)
 	pub := published(t, s)
 	if len(pub) != 1 {
@@ -282,7 +314,7 @@ func testPublishedFirst(t *testing.T, newStore Factory) {
 func testFirstKeyRacesRotate(t *testing.T, newStore Factory) {
 	for round := range 3 {
 		clk := NewClock()
-		node := newStore(t, options(clk))
+		node := newStore(t, options(t, clk))
 		stores := []toolkey.Store{node(t), node(t)}
 		var wg sync.WaitGroup
 		errs := make([]error, 6)

@@ -307,6 +307,11 @@ func (c *Caller) Registration() registration.Registration { return c.reg }
 // Scopes returns the scopes requested for every call.
 func (c *Caller) Scopes() []string { return slices.Clone(c.scopes) }
 
+// Timeout returns the bound on each call's wait: Config.Timeout, or
+// DefaultTimeout. The service packages' tests read it to check the
+// default without waiting it out.
+func (c *Caller) Timeout() time.Duration { return c.timeout }
+
 // MaxBody returns the response body bound.
 func (c *Caller) MaxBody() int64 { return c.maxBody }
 
