@@ -109,7 +109,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if res.Status >= http.StatusInternalServerError {
 				level = slog.LevelError
 			}
-			log.LogAttrs(r.Context(), level, "request",
+			logAttrs(r.Context(), log, level, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", res.Status),
@@ -119,6 +119,20 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// logAttrs is log.LogAttrs for the lines every request writes (the access
+// log, an accepted launch), without the caller's program counter: no
+// handler of the tool records the source, and finding it is a walk of the
+// stack for every line.
+func logAttrs(ctx context.Context, log *slog.Logger, level slog.Level, msg string, attrs ...slog.Attr) {
+	h := log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r)
 }
 
 // contextHandler adds the request id of the record's context to every

@@ -9,12 +9,14 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ltikit/ltikit/internal/jsonv2"
 	"github.com/ltikit/ltikit/launch"
 	"github.com/ltikit/ltikit/lti"
 	"github.com/ltikit/ltikit/session"
@@ -25,18 +27,16 @@ var templateFS embed.FS
 
 // pages are the HTML pages, each parsed with the shared layout. html/template
 // escapes every value by context, so nothing a platform sends is echoed
-// unescaped.
+// unescaped. The launch page is not among them: launchpage.go writes it,
+// escaping as html/template does.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"launch", "sandbox", "error", "index", "picker", "grade", "roster", "deeplinks", "scores"} {
-		m[name] = template.Must(template.New("layout.html").Funcs(pageFuncs).
+	for _, name := range []string{"sandbox", "error", "index", "picker", "grade", "roster", "deeplinks", "scores"} {
+		m[name] = template.Must(template.New("layout.html").
 			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return m
 }()
-
-// pageFuncs are the templates' functions.
-var pageFuncs = template.FuncMap{"breakable": breakable}
 
 // breakable escapes s and lets the browser break the line after each
 // underscore (<wbr>): a claim member name such as
@@ -99,19 +99,37 @@ const maxPooledPage = 64 << 10
 
 // renderPageCSP renders the page name with data and the policy csp.
 func (a *app) renderPageCSP(c echo.Context, status int, name, csp string, data any) error {
-	buf := pageBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledPage {
-			buf.Reset()
-			pageBuffers.Put(buf)
-		}
-	}()
-	if err := pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+	return writePage(c, status, csp, func(buf *bytes.Buffer) error {
+		return pages[name].ExecuteTemplate(buf, "layout", data)
+	})
+}
+
+// writePage answers the page that write writes into a pooled buffer, with
+// the policy csp.
+func writePage(c echo.Context, status int, csp string, write func(*bytes.Buffer) error) error {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := write(buf); err != nil {
 		return err
 	}
-	setPageHeadersCSP(c.Response().Header(), csp)
+	h := c.Response().Header()
+	setPageHeadersCSP(h, csp)
+	// With its length known the page goes out as it is, not in chunks, in
+	// one write fewer.
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	// HTMLBlob writes the bytes before it returns; the buffer is reused after.
 	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// getBuffer takes an empty buffer from pageBuffers.
+func getBuffer() *bytes.Buffer { return pageBuffers.Get().(*bytes.Buffer) }
+
+// putBuffer returns buf to pageBuffers, unless it grew too large.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledPage {
+		buf.Reset()
+		pageBuffers.Put(buf)
+	}
 }
 
 func setPageHeaders(h http.Header) { setPageHeadersCSP(h, pageCSP) }
@@ -126,7 +144,13 @@ func setPageHeadersCSP(h http.Header, csp string) {
 // prefersJSON reports whether the Accept header names JSON (as
 // launch.WriteError decides).
 func prefersJSON(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	accept := r.Header.Get("Accept")
+	if !strings.Contains(strings.ToLower(accept), "json") {
+		// No media type in it can be JSON (a browser's Accept): skip
+		// parsing each one.
+		return false
+	}
+	for _, part := range strings.Split(accept, ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 			return true
@@ -161,12 +185,6 @@ type registrationRef struct {
 	ClientID string `json:"client_id"`
 }
 
-// rawClaim returns the claim name exactly as sent, or nil when absent.
-func rawClaim(l *launch.Launch, name string) (json.RawMessage, error) {
-	raw, _, err := l.RawClaim(name)
-	return raw, err
-}
-
 func newLaunchJSON(l *launch.Launch) (*launchJSON, error) {
 	c := l.Claims
 	v := &launchJSON{
@@ -181,22 +199,12 @@ func newLaunchJSON(l *launch.Launch) (*launchJSON, error) {
 		Registration:  registrationRef{Issuer: l.Registration.Issuer, ClientID: l.Registration.ClientID},
 		Claims:        l.RawClaims(),
 	}
-	for _, f := range []struct {
-		name string
-		dst  *json.RawMessage
-	}{
-		{lti.ClaimRoles, &v.Roles},
-		{lti.ClaimContext, &v.Context},
-		{lti.ClaimResourceLink, &v.ResourceLink},
-		{lti.ClaimCustom, &v.Custom},
-		{lti.ClaimDeepLinking, &v.DeepLinking},
-	} {
-		raw, err := rawClaim(l, f.name)
-		if err != nil {
-			return nil, err
-		}
-		*f.dst = raw
+	// The claims as sent, found in one pass (as l.RawClaim finds each).
+	var cs launchClaims
+	if err := jsonv2.Unmarshal(v.Claims, &cs); err != nil {
+		return nil, lti.ErrInvalidToken.WithCause(err)
 	}
+	v.Roles, v.Context, v.ResourceLink, v.Custom, v.DeepLinking = cs.roles, cs.context, cs.resourceLink, cs.custom, cs.deepLinking
 	if v.Roles == nil {
 		v.Roles = json.RawMessage("[]")
 	}
@@ -213,7 +221,7 @@ func (a *app) showLaunch(c echo.Context) error {
 		return err
 	}
 	r := c.Request()
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "launch accepted",
+	logAttrs(r.Context(), a.log, slog.LevelInfo, "launch accepted",
 		slog.String("iss", l.Registration.Issuer),
 		slog.String("client_id", l.Registration.ClientID),
 		slog.String("deployment_id", l.DeploymentID()),
@@ -251,16 +259,19 @@ func (a *app) renderLaunch(c echo.Context, l *launch.Launch, s *session.Session)
 		}
 		return c.JSONBlob(http.StatusOK, body)
 	}
-	page, err := newLaunchPage(l, v)
+	pretty := getBuffer() // the claims, indented, until the page is written
+	defer putBuffer(pretty)
+	page, err := newLaunchPage(l, v, pretty)
 	if err != nil {
 		return err
 	}
 	page.Services = a.launchServices(l, s)
+	csp := pageCSP
 	if l.IsDeepLinking() {
 		page.Picker, page.PickerError = a.newDeepLinking(r.Context(), l, s)
-		return a.renderPageCSP(c, http.StatusOK, "launch", formCSP, page)
+		csp = formCSP
 	}
-	return a.renderPage(c, http.StatusOK, "launch", page)
+	return writePage(c, http.StatusOK, csp, func(buf *bytes.Buffer) error { return writeLaunchPage(buf, page) })
 }
 
 // launchServices are the links to the LTI Advantage pages, each with the
@@ -306,6 +317,9 @@ type field struct {
 func fields(raw json.RawMessage) []field {
 	if len(raw) == 0 {
 		return nil
+	}
+	if fs, ok := fastFields(raw); ok {
+		return fs
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
@@ -359,7 +373,7 @@ type launchPage struct {
 	ResourceLink []field
 	Custom       []field
 	DeepLinking  []field
-	ClaimsJSON   string
+	ClaimsJSON   []byte // every claim, indented
 	ClaimCount   int
 	Services     launchServices
 	Picker       *picker // deep linking launches
@@ -380,7 +394,9 @@ func bindingText(b launch.Binding) string {
 	return string(b)
 }
 
-func newLaunchPage(l *launch.Launch, v *launchJSON) (*launchPage, error) {
+// newLaunchPage is the data of the launch page of l; the claims are
+// indented into pretty, which must outlive the page.
+func newLaunchPage(l *launch.Launch, v *launchJSON, pretty *bytes.Buffer) (*launchPage, error) {
 	c := l.Claims
 	p := &launchPage{
 		L:            v,
@@ -415,12 +431,12 @@ func newLaunchPage(l *launch.Launch, v *launchJSON) (*launchPage, error) {
 			p.Kinds = append(p.Kinds, k.name)
 		}
 	}
-	pretty := bytes.NewBuffer(make([]byte, 0, len(v.Claims)+len(v.Claims)/2))
+	pretty.Grow(len(v.Claims) + len(v.Claims)/2)
 	if err := json.Indent(pretty, v.Claims, "", "  "); err != nil {
 		return nil, err
 	}
-	p.ClaimsJSON = pretty.String()
-	p.ClaimCount = countMembers(pretty.Bytes())
+	p.ClaimsJSON = pretty.Bytes()
+	p.ClaimCount = countMembers(p.ClaimsJSON)
 	return p, nil
 }
 
