@@ -50,8 +50,12 @@ func latencyChartSVG(r *results) string {
 		}
 	}
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">ltibench open loop: p99 latency against the offered rate (%s)</text>`+"\n", html.EscapeString(how))
-	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%d CPUs shared by the load generator, the tool and its database; %s</text>`+"\n",
-		r.Machine.CPUs, html.EscapeString(r.Machine.Started))
+	where := fmt.Sprintf("%d CPUs shared by the load generator, the tool and its database", r.Machine.CPUs)
+	if t := r.Topology; t != nil {
+		where = fmt.Sprintf("-pin: the load generator on CPU %d, the tool with its store on CPU %d", t.GeneratorCPU, t.ToolCPU)
+	}
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s; %s</text>`+"\n",
+		html.EscapeString(where), html.EscapeString(r.Machine.Started))
 	if len(series) == 0 {
 		fmt.Fprintf(&b, `<text x="%d" y="%d">no open-loop step measured</text>`+"\n", px0, (py0+py1)/2)
 		b.WriteString("</svg>\n")
