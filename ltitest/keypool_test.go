@@ -2,11 +2,13 @@ package ltitest
 
 import (
 	"testing"
+
+	"github.com/ltikit/ltikit/internal/keypool"
 )
 
 // TestBuiltInKeys: the built-in keys parse, are RSA-2048 and distinct.
 func TestBuiltInKeys(t *testing.T) {
-	keys, err := parseTestKeys(testKeysPEM)
+	keys, err := keypool.Parse("ltitest", testKeysPEM, KeyBits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +26,7 @@ func TestBuiltInKeys(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if _, err := parseTestKeys([]byte("not PEM")); err == nil {
+	if _, err := keypool.Parse("ltitest", []byte("not PEM"), KeyBits); err == nil {
 		t.Fatal("no keys parsed without an error")
 	}
 }
@@ -37,7 +39,7 @@ func TestKeysLentToOnePlatform(t *testing.T) {
 	// Not parallel: it counts the free built-in keys, which other tests of
 	// the package borrow.
 	builtIn := map[string]bool{}
-	all, err := parseTestKeys(testKeysPEM)
+	all, err := keypool.Parse("ltitest", testKeysPEM, KeyBits)
 	if err != nil {
 		t.Fatal(err)
 	}

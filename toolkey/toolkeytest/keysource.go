@@ -3,13 +3,12 @@ package toolkeytest
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	_ "embed"
-	"encoding/pem"
 	"fmt"
 	"sync"
 	"testing"
 
+	"github.com/ltikit/ltikit/internal/keypool"
 	"github.com/ltikit/ltikit/toolkey"
 )
 
@@ -23,66 +22,8 @@ import (
 //go:embed testkeys.pem
 var testKeysPEM []byte
 
-// pool holds the built-in keys no open [KeySource] has borrowed.
-var pool struct {
-	once sync.Once
-	err  error
-	mu   sync.Mutex
-	free []*rsa.PrivateKey
-}
-
-// borrow returns a built-in key that no open KeySource holds, or nil when
-// every one is lent.
-func borrow() (*rsa.PrivateKey, error) {
-	pool.once.Do(func() { pool.free, pool.err = parseKeys(testKeysPEM) })
-	if pool.err != nil {
-		return nil, pool.err
-	}
-	pool.mu.Lock()
-	defer pool.mu.Unlock()
-	n := len(pool.free)
-	if n == 0 {
-		return nil, nil
-	}
-	k := pool.free[n-1]
-	pool.free = pool.free[:n-1]
-	return k, nil
-}
-
-// giveBack returns borrowed keys to the pool.
-func giveBack(keys []*rsa.PrivateKey) {
-	if len(keys) == 0 {
-		return
-	}
-	pool.mu.Lock()
-	defer pool.mu.Unlock()
-	pool.free = append(pool.free, keys...)
-}
-
-// parseKeys reads the PEM blocks of data as RSA-2048 private keys.
-func parseKeys(data []byte) ([]*rsa.PrivateKey, error) {
-	var keys []*rsa.PrivateKey
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("toolkeytest: built-in key %d: %w", len(keys), err)
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok || rk.N.BitLen() != toolkey.DefaultRSABits {
-			return nil, fmt.Errorf("toolkeytest: built-in key %d is not RSA-%d", len(keys), toolkey.DefaultRSABits)
-		}
-		keys = append(keys, rk)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("toolkeytest: no built-in keys")
-	}
-	return keys, nil
-}
+// pool lends the built-in keys to open KeySources.
+var pool = keypool.New("toolkeytest", testKeysPEM, toolkey.DefaultRSABits)
 
 // KeySource returns a [toolkey.StoreOptions] NewPrivateKey for the stores
 // of tb that lends pre-generated keys instead of generating them:
@@ -110,11 +51,11 @@ func KeySource(tb testing.TB) func(bits int) (*rsa.PrivateKey, error) {
 		keys := held
 		held, closed = nil, true
 		mu.Unlock()
-		giveBack(keys)
+		pool.Return(keys...)
 	})
 	return func(bits int) (*rsa.PrivateKey, error) {
 		if bits == toolkey.DefaultRSABits {
-			k, err := borrow()
+			k, err := pool.Borrow()
 			if err != nil {
 				return nil, err
 			}
@@ -126,7 +67,7 @@ func KeySource(tb testing.TB) func(bits int) (*rsa.PrivateKey, error) {
 					return k, nil
 				}
 				mu.Unlock()
-				giveBack([]*rsa.PrivateKey{k})
+				pool.Return(k)
 			}
 		}
 		k, err := rsa.GenerateKey(rand.Reader, bits)
