@@ -245,7 +245,7 @@ var htmlASCII = [utf8.RuneSelf]string{0: "\uFFFD", '"': "&#34;", '&': "&amp;", '
 // urlAttr writes u as the value of a quoted URL attribute (href) exactly
 // as html/template does: a URL whose scheme is not http, https or mailto
 // becomes "#ZgotmplZ"; bytes that may not appear in a URL are
-// percent-encoded (existing escapes are kept); then the value is escaped
+// percent-encoded (valid escapes are kept); then the value is escaped
 // for the attribute. The links are the tool's own, built from --base-url,
 // so only the last step ever changes them in practice.
 func urlAttr(b *bytes.Buffer, u string) {
@@ -260,7 +260,11 @@ func urlAttr(b *bytes.Buffer, u string) {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 			b.WriteByte(c)
-		case strings.IndexByte("-._~!#$*,/:;=?@[]%", c) >= 0:
+		case strings.IndexByte("-._~!#$*,/:;=?@[]", c) >= 0:
+			b.WriteByte(c)
+		case c == '%' && i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2]):
+			// A valid escape is kept, as html/template keeps it, which
+			// (i+2 < len) re-encodes one that ends the URL.
 			b.WriteByte(c)
 		case c == '&':
 			b.WriteString("&amp;")
@@ -381,4 +385,9 @@ func fastFields(raw json.RawMessage) ([]field, bool) {
 	}
 	slices.SortFunc(o.out, func(a, b field) int { return strings.Compare(a.Key, b.Key) })
 	return o.out, true
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
