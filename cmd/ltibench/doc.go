@@ -240,7 +240,11 @@
 // ms and within 100 ms (measured steps, never interpolated; lower steps
 // that did not are listed), and for the ltikit targets the issue's
 // target, p99 ≤ 10 ms at half the saturation rate, met or missed (-strict
-// fails on a miss). The open loop runs on empty tables (never -fill) and
+// fails on a miss). Each step keeps its five slowest launches with their
+// scheduled start (UTC, to the millisecond) and their login and launch
+// post round trips; those of 100 ms or more are printed under the table,
+// to be lined up with the logs of the tool, PostgreSQL (autovacuum,
+// checkpoints) and the machine. The open loop runs on empty tables (never -fill) and
 // once per rate (never -repeat); a configuration whose closed loop failed
 // is skipped.
 // -latency-chart draws p99 against the offered rate (both on log scales),
@@ -252,7 +256,9 @@
 // The table goes to standard output and progress lines to standard error;
 // -json writes every figure (and how it was measured) to a file, -chart an
 // SVG of launches/s and p99 per configuration, -profiles the CPU profile of
-// each in-process configuration (go tool pprof -tagfocus role=server).
+// each in-process configuration (go tool pprof -tagfocus role=server) and
+// of each own-process child over its whole life (warm-up, runs, replay),
+// numbered in the order the children start.
 // The exit status is 1 when a launch failed, a replay was not refused or a
 // configuration could not run; with -strict also when a target is missed.
 //

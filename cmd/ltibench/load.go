@@ -113,6 +113,12 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // login round trip plus the launch post round trip (and, with follow, the
 // redirect it answers), without the platform's signing in between.
 func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, *posted, error) {
+	lt, rp, err := g.launchTimed(ctx, s, n)
+	return lt.login + lt.post, rp, err
+}
+
+// launchTimed is launch with the two round trips apart.
+func (g *generator) launchTimed(ctx context.Context, s *site, n int) (launchTiming, *posted, error) {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Transport: g.transport, Jar: jar, CheckRedirect: noRedirect, Timeout: 30 * time.Second}
 	p := g.platform
@@ -131,25 +137,25 @@ func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, 
 		node = rand.IntN(len(s.nodes))
 		var err error
 		if loginURL, err = s.onNode(s.loginURL, node); err != nil {
-			return 0, nil, err
+			return launchTiming{}, nil, err
 		}
 	}
 	t0 := time.Now()
 	resp, body, err := g.post(ctx, client, loginURL, login)
 	d1 := time.Since(t0)
 	if err != nil {
-		return 0, nil, fmt.Errorf("login: %w", err)
+		return launchTiming{}, nil, fmt.Errorf("login: %w", err)
 	}
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
-		return 0, nil, fmt.Errorf("login: status %d: %.200s", resp.StatusCode, body)
+		return launchTiming{}, nil, fmt.Errorf("login: status %d: %.200s", resp.StatusCode, body)
 	}
 	loc, err := resp.Location()
 	if err != nil {
-		return 0, nil, fmt.Errorf("login: %w", err)
+		return launchTiming{}, nil, fmt.Errorf("login: %w", err)
 	}
 	auth, err := g.readAuthRequest(loc, sub, hint)
 	if err != nil {
-		return 0, nil, err
+		return launchTiming{}, nil, err
 	}
 
 	claims := p.DefaultClaims(auth.Get("nonce"))
@@ -158,7 +164,7 @@ func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, 
 	claims[lti.ClaimDeploymentID] = p.DeploymentID()
 	token, err := p.MintIDToken(claims)
 	if err != nil {
-		return 0, nil, fmt.Errorf("minting: %w", err)
+		return launchTiming{}, nil, fmt.Errorf("minting: %w", err)
 	}
 	action := auth.Get("redirect_uri")
 	form := url.Values{"id_token": {token}, "state": {auth.Get("state")}}
@@ -172,15 +178,15 @@ func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, 
 		other = (node + 1 + rand.IntN(len(s.nodes)-1)) % len(s.nodes)
 		front := action
 		if action, err = s.onNode(front, other); err != nil {
-			return 0, nil, fmt.Errorf("redirect_uri: %w", err)
+			return launchTiming{}, nil, fmt.Errorf("redirect_uri: %w", err)
 		}
 		if replayTo, err = s.onNode(front, node); err != nil {
-			return 0, nil, fmt.Errorf("redirect_uri: %w", err)
+			return launchTiming{}, nil, fmt.Errorf("redirect_uri: %w", err)
 		}
 	}
 	au, err := url.Parse(action)
 	if err != nil {
-		return 0, nil, fmt.Errorf("redirect_uri: %w", err)
+		return launchTiming{}, nil, fmt.Errorf("redirect_uri: %w", err)
 	}
 	rp := &posted{action: replayTo, form: form, cookies: jar.Cookies(au), loginNode: node, postNode: other}
 
@@ -194,12 +200,12 @@ func (g *generator) launch(ctx context.Context, s *site, n int) (time.Duration, 
 	}
 	d2 := time.Since(t1)
 	if err != nil {
-		return 0, nil, fmt.Errorf("launch: %w", err)
+		return launchTiming{}, nil, fmt.Errorf("launch: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, nil, fmt.Errorf("launch: status %d: %.200s", resp.StatusCode, body)
+		return launchTiming{}, nil, fmt.Errorf("launch: status %d: %.200s", resp.StatusCode, body)
 	}
-	return d1 + d2, rp, nil
+	return launchTiming{login: d1, post: d2}, rp, nil
 }
 
 // readAuthRequest checks the tool's auth request (1EdTech Security

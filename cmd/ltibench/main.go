@@ -97,7 +97,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.memProfileRate, "memprofilerate", 16<<10, "runtime.MemProfileRate while launches run, for the in-process allocation figures")
 	fs.IntVar(&o.repeat, "repeat", 1, "measure each configuration this many times on the same server and report the run with the median launches/s (the machine may be shared)")
 	fs.DurationVar(&o.lookupCache, "lookup-cache", 0, "serve registrations and deployments from storage.CacheLookups with this TTL (in-process, own-process; demo-tool --lookup-cache); 0: from the database on every launch")
-	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …)")
+	fs.StringVar(&o.profileDir, "profiles", "", "save the CPU profile of each in-process configuration here (go tool pprof -tagfocus role=server …), and of each own-process child over its whole life (warm-up, runs and replay; numbered in the order they start)")
 	fs.BoolVar(&o.pin, "pin", false, "Linux, 2+ CPUs: the load generator (this process, GOMAXPROCS 1) on one CPU; the tools under test, PostgreSQL and redis-server on another; every affinity changed is restored at the end (not with -targets in-process)")
 	rates := fs.String("rates", "", "open loop after the closed-loop runs: arrival rates, launches/s or % of the configuration's closed-loop launches/s (e.g. 50,100,25%), or auto (10,25,50,70,85,100,110%); half the closed-loop rate is added for ltikit; empty: no open loop")
 	fs.DurationVar(&o.open.step, "step", 5*time.Second, "open loop: time per rate")
@@ -181,6 +181,16 @@ type bench struct {
 	demoBin  string
 	progress io.Writer
 	pin      *pinning // nil without -pin
+	children int      // own-process children started, for their profiles' names
+}
+
+// childProfile names the CPU profile file of an own-process child (node
+// of s), numbered in the order the children start, and says so.
+func (b *bench) childProfile(s *site, node int) string {
+	b.children++
+	name := filepath.Join(b.opts.profileDir, fmt.Sprintf("%s-%s-node%d-%02d.cpu.pprof", s.target, s.store, node, b.children))
+	fmt.Fprintf(b.progress, "  CPU profile of %s's node %d: %s\n", s.name(), node, name)
+	return name
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

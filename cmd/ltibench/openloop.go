@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,7 +177,26 @@ type openStep struct {
 	// GeneratorLate is set when the late p99 exceeded lateLimit: the
 	// generator (on the same CPUs as the server) did not keep the schedule.
 	GeneratorLate bool `json:"generator_late,omitempty"`
+	// Slowest are the step's slowest successful launches, slowest first,
+	// with their clock times: to line a tail up with the server's and the
+	// database's logs (autovacuum, checkpoints, garbage collection).
+	Slowest []slowLaunch `json:"slowest,omitempty"`
 }
+
+// slowLaunch is one of a step's slowest launches.
+type slowLaunch struct {
+	// Due is its scheduled start, UTC.
+	Due     time.Time `json:"due"`
+	TotalMs float64   `json:"total_ms"` // its latency, as in the percentiles
+	LateMs  float64   `json:"late_ms"`  // how late the generator started it
+	// LoginMs and PostMs are the login round trip and the launch post
+	// round trip (with the redirect it answers, for ltijs).
+	LoginMs float64 `json:"login_ms"`
+	PostMs  float64 `json:"post_ms"`
+}
+
+// slowestKept is how many of a step's slowest launches are reported.
+const slowestKept = 5
 
 const openLoopLatency = "per launch: from its scheduled start to the end of the launch post round trip (plus the redirect it answers, for ltijs), less the platform's signing between the login answer and the launch post; the time a launch started late is counted"
 
@@ -305,9 +325,9 @@ func (b *bench) openConfiguration(ctx context.Context, ser *openSeries) error {
 			n = max(1, int(math.Round(rate*o.open.step.Seconds())))
 		}
 		offsets := arrivalOffsets(o.open.arrivals, rate, n, rng)
-		launch := func(ctx context.Context, k int) (time.Duration, error) {
-			d, _, err := g.launch(ctx, s, base+k)
-			return d, err
+		launch := func(ctx context.Context, k int) (launchTiming, error) {
+			lt, _, err := g.launchTimed(ctx, s, base+k)
+			return lt, err
 		}
 		st := schedule(ctx, offsets, launch)
 		base += n
@@ -366,18 +386,24 @@ type scheduleStats struct {
 	late        []time.Duration // sorted, every launch sent
 	wall        time.Duration
 	maxInFlight int
+	slowest     []slowLaunch // up to slowestKept, slowest first
 }
+
+// launchTiming is the tool's share of one launch: its login round trip
+// and its launch post round trip.
+type launchTiming struct{ login, post time.Duration }
 
 // schedule starts launch(k) at start + offsets[k] for every k, each in a
 // goroutine of its own, whether or not earlier launches have answered. A
 // launch's latency is how late it started after its scheduled start plus
-// the duration launch returns (the tool's share of it). When more than
+// the time launch returns (the tool's share of it). When more than
 // maxInFlight launches are in flight, the rest are not sent.
-func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx context.Context, k int) (time.Duration, error)) scheduleStats {
+func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx context.Context, k int) (launchTiming, error)) scheduleStats {
 	n := len(offsets)
 	st := scheduleStats{scheduled: n}
 	lat := make([]time.Duration, n)
 	tool := make([]time.Duration, n)
+	phases := make([]launchTiming, n)
 	late := make([]time.Duration, n)
 	errs := make([]error, n)
 	sent := make([]bool, n)
@@ -415,10 +441,11 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 			defer wg.Done()
 			began := time.Now()
 			late[k] = began.Sub(due)
-			d, err := launch(ctx, k)
+			lt, err := launch(ctx, k)
 			inFlight.Add(-1)
 			end := time.Now()
-			lat[k], tool[k], errs[k] = late[k]+d, d, err
+			d := lt.login + lt.post
+			lat[k], tool[k], phases[k], errs[k] = late[k]+d, d, lt, err
 			mu.Lock()
 			if end.After(lastEnd) {
 				lastEnd = end
@@ -431,6 +458,7 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 		st.wall = lastEnd.Sub(start)
 	}
 	st.maxInFlight = int(peak)
+	var ok []int // the successful launches
 	for k := range n {
 		if !sent[k] {
 			continue
@@ -445,6 +473,13 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 		}
 		st.latencies = append(st.latencies, lat[k])
 		st.sentToDone = append(st.sentToDone, tool[k])
+		ok = append(ok, k)
+	}
+	// The slowest successful launches, slowest first.
+	slices.SortStableFunc(ok, func(a, b int) int { return cmp.Compare(lat[b], lat[a]) })
+	for _, k := range ok[:min(len(ok), slowestKept)] {
+		st.slowest = append(st.slowest, slowLaunch{Due: start.Add(offsets[k]).UTC(), TotalMs: ms(lat[k]),
+			LateMs: ms(late[k]), LoginMs: ms(phases[k].login), PostMs: ms(phases[k].post)})
 	}
 	slices.Sort(st.latencies)
 	slices.Sort(st.sentToDone)
@@ -456,7 +491,7 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 func (st scheduleStats) step(rate, saturation float64) openStep {
 	s := openStep{OfferedPerS: rate, Scheduled: st.scheduled, NotSent: st.notSent,
 		Launches: len(st.latencies) + st.errors, Errors: st.errors, ErrorSamples: st.errorMsgs,
-		WallSeconds: st.wall.Seconds(), MaxInFlight: st.maxInFlight}
+		WallSeconds: st.wall.Seconds(), MaxInFlight: st.maxInFlight, Slowest: st.slowest}
 	if saturation > 0 {
 		s.Fraction = rate / saturation
 	}
@@ -592,8 +627,30 @@ func writeOpenLoop(w io.Writer, r *results) {
 		if late := lateSteps(ser.Steps); late != "" {
 			fmt.Fprintf(w, "    the generator did not keep the schedule (late p99 > %s) at %s: there part of the latency is the generator's or the machine's\n", lateLimit, late)
 		}
+		writeStalls(w, ser.Steps)
 	}
 	fmt.Fprintln(w)
+}
+
+// stallMs is the latency from which writeStalls lists a launch.
+const stallMs = 100
+
+// writeStalls lists, per step, its launches that took stallMs or more
+// (of the slowest kept), with their clock times and where the time went.
+func writeStalls(w io.Writer, steps []openStep) {
+	for _, s := range steps {
+		var parts []string
+		for _, l := range s.Slowest {
+			if l.TotalMs < stallMs {
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s %.0f ms (late %.1f, login %.1f, post %.1f)",
+				l.Due.Format("15:04:05.000"), l.TotalMs, l.LateMs, l.LoginMs, l.PostMs))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "    ≥ %d ms at %.0f/s, due (UTC): %s\n", stallMs, s.OfferedPerS, strings.Join(parts, "; "))
+		}
+	}
 }
 
 func upTo(rate float64, last bool, over []float64) string {

@@ -47,19 +47,19 @@ func TestScheduleCountsStall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st := schedule(ctx, offsets, func(ctx context.Context, k int) (time.Duration, error) {
+	st := schedule(ctx, offsets, func(ctx context.Context, k int) (launchTiming, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 		if err != nil {
-			return 0, err
+			return launchTiming{}, err
 		}
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, err
+			return launchTiming{}, err
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		return time.Since(t0), err
+		return launchTiming{post: time.Since(t0)}, err
 	})
 	if st.errors != 0 || st.notSent != 0 || len(st.latencies) != n {
 		t.Fatalf("errors %d (%v), not sent %d, %d latencies of %d", st.errors, st.errorMsgs, st.notSent, len(st.latencies), n)
@@ -90,20 +90,48 @@ func TestScheduleCountsLateness(t *testing.T) {
 	for k := range offsets {
 		offsets[k] = time.Duration(k) * time.Millisecond
 	}
-	st := schedule(context.Background(), offsets, func(context.Context, int) (time.Duration, error) {
-		return 5 * time.Millisecond, nil
+	st := schedule(context.Background(), offsets, func(_ context.Context, k int) (launchTiming, error) {
+		// Launch 7 is slow in its login (longer than any lateness of a
+		// loaded machine), the rest take 5 ms.
+		if k == 7 {
+			return launchTiming{login: 200 * time.Millisecond, post: 2 * time.Millisecond}, nil
+		}
+		return launchTiming{login: 3 * time.Millisecond, post: 2 * time.Millisecond}, nil
 	})
 	if len(st.latencies) != 20 || len(st.late) != 20 {
 		t.Fatalf("%d latencies, %d lateness figures", len(st.latencies), len(st.late))
 	}
-	for k := range st.latencies {
-		// Both sorted: the k-th latency is 5 ms plus the k-th lateness.
-		if st.latencies[k] != st.late[k]+5*time.Millisecond {
-			t.Errorf("latency %v ≠ lateness %v + 5 ms", st.latencies[k], st.late[k])
+	if got := st.latencies[19] - st.late[19]; got < 202*time.Millisecond {
+		t.Errorf("the slowest latency less its lateness is %v, want at least launch 7's 202 ms", got)
+	}
+	fast := st.latencies[:19]
+	for k := range fast {
+		// Without launch 7, latency is 5 ms plus the lateness; both are
+		// sorted, and launch 7's lateness may be anywhere among them.
+		if d := fast[k] - 5*time.Millisecond; !slices.Contains(st.late, d) {
+			t.Errorf("latency %v is no lateness + 5 ms", fast[k])
 		}
 	}
-	failing := schedule(context.Background(), offsets[:3], func(context.Context, int) (time.Duration, error) {
-		return 0, errors.New("refused")
+	// The slowest kept: launch 7 first, with its schedule and phases.
+	if len(st.slowest) != slowestKept {
+		t.Fatalf("%d slowest kept, want %d", len(st.slowest), slowestKept)
+	}
+	s7 := st.slowest[0]
+	if s7.LoginMs != 200 || s7.PostMs != 2 || s7.TotalMs < 202 || s7.Due.Location() != time.UTC {
+		t.Errorf("the slowest launch %+v, want launch 7 (login 200 ms, post 2 ms)", s7)
+	}
+	for i := 1; i < len(st.slowest); i++ {
+		if st.slowest[i].TotalMs > st.slowest[i-1].TotalMs {
+			t.Errorf("slowest not in order: %+v", st.slowest)
+		}
+	}
+	var out bytes.Buffer
+	writeStalls(&out, []openStep{{OfferedPerS: 20, Slowest: []slowLaunch{{Due: s7.Due, TotalMs: 120, LoginMs: 118, PostMs: 2}, {TotalMs: 9}}}})
+	if want := "≥ 100 ms at 20/s, due (UTC): " + s7.Due.Format("15:04:05.000") + " 120 ms (late 0.0, login 118.0, post 2.0)\n"; !strings.HasSuffix(out.String(), want) {
+		t.Errorf("stall line %q, want it to end in %q", out.String(), want)
+	}
+	failing := schedule(context.Background(), offsets[:3], func(context.Context, int) (launchTiming, error) {
+		return launchTiming{}, errors.New("refused")
 	})
 	if failing.errors != 3 || len(failing.latencies) != 0 || len(failing.errorMsgs) != 3 {
 		t.Errorf("failed launches: %+v", failing)

@@ -254,6 +254,9 @@ type childConfig struct {
 	KeySetURL     string        `json:"key_set_url"`
 	DeploymentID  string        `json:"deployment_id"`
 	LookupCache   time.Duration `json:"lookup_cache,omitempty"`
+	// CPUProfile is a file for the child's CPU profile (-profiles), from
+	// its start to its SIGTERM.
+	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
 // withLookupCache wraps a in storage.CacheLookups when ttl is positive.
@@ -275,6 +278,22 @@ func serveChild(cfgJSON string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "ltibench server: CPU profile: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(stderr, "ltibench server: CPU profile: %v\n", err)
+			}
+		}()
+	}
 	reg := registration.Registration{Issuer: c.Issuer, ClientID: c.ClientID, AuthEndpoint: c.AuthEndpoint,
 		TokenEndpoint: c.TokenEndpoint, KeySetURL: c.KeySetURL}
 	var adapter storage.Adapter
@@ -386,9 +405,12 @@ func (b *bench) startOwnProcess(ctx context.Context, target, store string, nodes
 		cleanup()
 		return nil, err
 	}
-	js, _ := json.Marshal(cfg)
 	var bases []string
 	for i := range max(nodes, 1) {
+		if b.opts.profileDir != "" {
+			cfg.CPUProfile = b.childProfile(s, i+1)
+		}
+		js, _ := json.Marshal(cfg)
 		cmd := exec.Command(exe)
 		cmd.Env = append(cleanEnv(), childEnv+"="+string(js))
 		c, err := startChild(s, cmd, cleanup)
