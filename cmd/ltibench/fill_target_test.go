@@ -1,0 +1,46 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+// TestFilledTarget checks the flat-cost target: capacity with -fill's rows
+// stored against the empty database's, per configuration, whatever the
+// launches/s.
+func TestFilledTarget(t *testing.T) {
+	rows := []row{
+		// 1000 / (0.5 + 0.5) = 1000 per CPU-second.
+		{Target: "own-process", Store: "postgres", Launches: 10, LaunchesPerS: 300, CPUMsPerLaunch: 0.5, DBCPUMsPerLaunch: 0.5, RedisCPUMsPerLaunch: -1, WritesPerLaunch: 2},
+		// 1000 / (0.5 + 0.6) = 909 = 0.909 ×: met, although launches/s fell to 250.
+		{Target: "own-process", Store: "postgres", Filled: "100000 regs, 1000000 states", Launches: 10, LaunchesPerS: 250, CPUMsPerLaunch: 0.5, DBCPUMsPerLaunch: 0.6, RedisCPUMsPerLaunch: -1, WritesPerLaunch: 2},
+		{Target: "own-process", Store: "sqlite", Launches: 10, LaunchesPerS: 300, CPUMsPerLaunch: 1, DBCPUMsPerLaunch: -1, RedisCPUMsPerLaunch: -1, WritesPerLaunch: 2},
+		// 1000 / 1.25 = 800 = 0.8 × the empty 1000: missed.
+		{Target: "own-process", Store: "sqlite", Filled: "100000 regs, 1000000 states", Launches: 10, LaunchesPerS: 320, CPUMsPerLaunch: 1.25, DBCPUMsPerLaunch: -1, RedisCPUMsPerLaunch: -1, WritesPerLaunch: 2},
+	}
+	for i := range rows {
+		rows[i].ReplayChecked, rows[i].ReplayRefused, rows[i].ReplayStatus = true, true, 401
+	}
+	r := &results{Rows: rows, Machine: machineInfo{CPUs: 2}}
+	r.finish()
+	got := map[string]targetCheck{}
+	for _, c := range r.Targets {
+		got[c.What] = c
+	}
+	for what, want := range map[string]struct {
+		value float64
+		met   bool
+	}{
+		"own-process_postgres_filled_capacity_vs_empty": {1 / 1.1, true},
+		"own-process_sqlite_filled_capacity_vs_empty":   {0.8, false},
+	} {
+		c, ok := got[what]
+		if !ok {
+			t.Errorf("%s: no target checked (targets %+v)", what, r.Targets)
+			continue
+		}
+		if math.Abs(c.Value-want.value) > 1e-6 || c.Met != want.met {
+			t.Errorf("%s = %v (met %v), want %v (met %v): %s", what, c.Value, c.Met, want.value, want.met, c.Text)
+		}
+	}
+}
