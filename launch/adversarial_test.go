@@ -2,8 +2,6 @@ package launch_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,16 +114,8 @@ func flipLastSigByte(tok string) string {
 	return string(b)
 }
 
-func foreignKey(t testing.TB, kid string) jwk.Key {
-	pk, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := jwk.FromRaw(pk)
-	_ = k.Set(jwk.KeyIDKey, kid)
-	_ = k.Set(jwk.AlgorithmKey, jwa.RS256)
-	return k
-}
+// foreignKey is an RSA-2048 key that is not the platform's.
+func foreignKey(t testing.TB, kid string) jwk.Key { return rsaJWK(t, 2048, kid) }
 
 // adversarialCase is one case of TestAdversarialLaunches: a launch with
 // opts, or the steps of do, and the error code it must end with.

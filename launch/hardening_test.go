@@ -2,11 +2,10 @@ package launch_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -17,6 +16,7 @@ import (
 	"github.com/ltikit/ltikit/ltitest"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
+	"github.com/ltikit/ltikit/toolkey/toolkeytest"
 )
 
 // staticKeys wraps an adapter so the registration it finds carries a
@@ -69,9 +69,12 @@ func (e *env) useStaticKeys(extra ...jwk.Key) jwk.Set {
 	return set
 }
 
-// rsaJWK is a new private RSA JWK of bits with kid and alg RS256.
-func rsaJWK(t interface{ Fatal(...any) }, bits int, kid string) jwk.Key {
-	pk, err := rsa.GenerateKey(rand.Reader, bits)
+// rsaJWK is a private RSA JWK of bits, with kid and alg RS256, that no
+// other key of the test has. An RSA-2048 key is lent by
+// toolkeytest.KeySource (none of them is a platform's: ltitest lends its
+// own): generating one cost up to a second under the race detector.
+func rsaJWK(t testing.TB, bits int, kid string) jwk.Key {
+	pk, err := toolkeytest.KeySource(t)(bits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/ltikit/ltikit/toolkey/toolkeytest"
 )
 
 // toolKey is a tool signing key for the token endpoint tests.
@@ -24,7 +26,14 @@ type toolKey struct {
 
 func newToolKey(t *testing.T) *toolKey {
 	t.Helper()
-	k, err := newSigningKey()
+	// A tool key lent by toolkeytest.KeySource (never a platform's key:
+	// ltitest lends its own) instead of generated: RSA key generation was
+	// the largest part of this file's CPU under the race detector.
+	rk, err := toolkeytest.KeySource(t)(KeyBits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := signingKeyOf(rk)
 	if err != nil {
 		t.Fatal(err)
 	}
