@@ -122,10 +122,30 @@ func TestBrowserFramedLaunch(t *testing.T) {
 		{name: "a forger of another origin is ignored", flags: []string{"--partitioned-cookies=false"}, block: true,
 			query: "storage=frame", forger: true, wantBinding: "platform storage", shot: "framed-forger"},
 	}
+	// The cases share a node per set of flags: none depends on a fresh
+	// one (each launch has its own state and session, and no case reads
+	// the sandbox's records), and starting a node per case cost a start
+	// and a shutdown each. The nodes stop when every case has ended.
+	type framed struct {
+		n                 *node
+		toolBase, sandbox string
+	}
+	nodes := map[string]framed{}
+	for _, c := range cases {
+		key := strings.Join(c.flags, " ")
+		if _, ok := nodes[key]; !ok {
+			n, toolBase, sandbox := framedNode(t, c.flags...)
+			nodes[key] = framed{n, toolBase, sandbox}
+		}
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// Each case has a browser of its own (newChromium bounds how
+			// many run at once), so the cases can run side by side.
+			t.Parallel()
 			ctx := newChromium(t)
-			n, toolBase, sandbox := framedNode(t, c.flags...)
+			f := nodes[strings.Join(c.flags, " ")]
+			n, toolBase, sandbox := f.n, f.toolBase, f.sandbox
 			if c.block {
 				blockThirdPartyCookies(t, ctx)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -51,6 +52,12 @@ func screenshotDir(t *testing.T) string {
 	}
 	return t.TempDir()
 }
+
+// keepScreenshots tells whether the screenshots are kept
+// (LTIKIT_TEST_SCREENSHOT_DIR is set). When they are not, saveScreenshot
+// takes none: a full-page PNG that nobody reads asserts nothing, and its
+// capture and encoding were a large part of the browser tests' CPU time.
+func keepScreenshots() bool { return os.Getenv("LTIKIT_TEST_SCREENSHOT_DIR") != "" }
 
 // TestBrowserSandboxLaunch opens the sandbox in headless Chromium, clicks a
 // launch link and checks the launch page: the whole flow runs in a real
@@ -124,7 +131,8 @@ func TestBrowserSandboxLaunch(t *testing.T) {
 		if !strings.Contains(roles, "Instructor") || !strings.Contains(roles, "membership#Instructor") {
 			t.Errorf("roles section %q does not show the Instructor role", roles)
 		}
-		saveScreenshot(ctx, t, filepath.Join(shots, "demo-tool-launch-instructor.png"))
+		// Taken in every run (see takeScreenshot).
+		takeScreenshot(ctx, t, filepath.Join(shots, "demo-tool-launch-instructor.png"))
 	})
 
 	t.Run("custom parameters are shown as text", func(t *testing.T) {
@@ -182,11 +190,28 @@ func TestBrowserSandboxLaunch(t *testing.T) {
 	}
 }
 
+// saveScreenshot saves a full-page screenshot of ctx's page to path when
+// the screenshots are kept (keepScreenshots); otherwise it takes none.
 func saveScreenshot(ctx context.Context, t *testing.T, path string) {
+	t.Helper()
+	if !keepScreenshots() {
+		return
+	}
+	takeScreenshot(ctx, t, path)
+}
+
+// takeScreenshot saves a full-page screenshot of ctx's page to path, a
+// PNG, whether or not the screenshots are kept. TestBrowserSandboxLaunch
+// takes one this way in every run, so that the code that the kept
+// screenshots depend on keeps being run.
+func takeScreenshot(ctx context.Context, t *testing.T, path string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("the screenshot is not a PNG: %d bytes starting %q", len(png), png[:min(len(png), 8)])
 	}
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
