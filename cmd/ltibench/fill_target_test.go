@@ -23,24 +23,35 @@ func TestFilledTarget(t *testing.T) {
 	}
 	r := &results{Rows: rows, Machine: machineInfo{CPUs: 2}}
 	r.finish()
+	checkTargets(t, r, map[string]targetWant{
+		"own-process_postgres_filled_capacity_vs_empty": {1 / 1.1, true},
+		"own-process_sqlite_filled_capacity_vs_empty":   {0.8, false},
+	})
+}
+
+// targetWant is a target's expected value and verdict.
+type targetWant struct {
+	value float64
+	met   bool
+}
+
+// checkTargets checks that r's targets include each of want, with its
+// value and verdict, and returns every target by name.
+func checkTargets(t *testing.T, r *results, want map[string]targetWant) map[string]targetCheck {
+	t.Helper()
 	got := map[string]targetCheck{}
 	for _, c := range r.Targets {
 		got[c.What] = c
 	}
-	for what, want := range map[string]struct {
-		value float64
-		met   bool
-	}{
-		"own-process_postgres_filled_capacity_vs_empty": {1 / 1.1, true},
-		"own-process_sqlite_filled_capacity_vs_empty":   {0.8, false},
-	} {
+	for what, w := range want {
 		c, ok := got[what]
 		if !ok {
-			t.Errorf("%s: no target checked (targets %+v)", what, r.Targets)
+			t.Errorf("%s: no target checked", what)
 			continue
 		}
-		if math.Abs(c.Value-want.value) > 1e-6 || c.Met != want.met {
-			t.Errorf("%s = %v (met %v), want %v (met %v): %s", what, c.Value, c.Met, want.value, want.met, c.Text)
+		if math.Abs(c.Value-w.value) > 1e-6 || c.Met != w.met {
+			t.Errorf("%s = %v (met %v), want %v (met %v): %s", what, c.Value, c.Met, w.value, w.met, c.Text)
 		}
 	}
+	return got
 }

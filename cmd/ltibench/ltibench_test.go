@@ -204,14 +204,7 @@ func TestCapacityTargets(t *testing.T) {
 	}
 	r := &results{Rows: rows(), Config: configInfo{LookupCache: "30s"}, Machine: machineInfo{CPUs: 2}}
 	r.finish()
-	got := map[string]targetCheck{}
-	for _, c := range r.Targets {
-		got[c.What] = c
-	}
-	for what, want := range map[string]struct {
-		value float64
-		met   bool
-	}{
+	got := checkTargets(t, r, map[string]targetWant{
 		"own-process_postgres_capacity_vs_ltijs": {20, true},
 		"own-process_redis_capacity_vs_ltijs":    {20, false},
 		"demo-tool_postgres_capacity_vs_ltijs":   {1000 / 1.3 / 50, true},
@@ -226,16 +219,7 @@ func TestCapacityTargets(t *testing.T) {
 		"demo-tool/postgres_jwks_fetches":        {0, true},
 		"own-process/redis_jwks_fetches":         {0, true},
 		"own-process-2/postgres_db_writes":       {2, true},
-	} {
-		c, ok := got[what]
-		if !ok {
-			t.Errorf("%s: no target checked", what)
-			continue
-		}
-		if math.Abs(c.Value-want.value) > 1e-6 || c.Met != want.met {
-			t.Errorf("%s = %v (met %v), want %v (met %v): %s", what, c.Value, c.Met, want.value, want.met, c.Text)
-		}
-	}
+	})
 	if _, ok := got["ltijs/postgres_jwks_fetches"]; ok {
 		t.Error("the peer's key set fetches are checked against ltikit's target")
 	}
