@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +29,28 @@ func TestFilledTarget(t *testing.T) {
 		"own-process_postgres_filled_capacity_vs_empty": {1 / 1.1, true},
 		"own-process_sqlite_filled_capacity_vs_empty":   {0.8, false},
 	})
+	// The launches/s ratio is a target unpinned only: pinned, it is the
+	// generator's rate, and its line says so; -strict ignores it.
+	for _, pinned := range []bool{false, true} {
+		r := &results{Rows: slices.Clone(rows), Machine: machineInfo{CPUs: 2}}
+		if pinned {
+			r.Topology = &topology{}
+		}
+		r.finish()
+		var text string
+		for _, c := range r.Comparisons {
+			if c.What == "own-process_postgres_filled_vs_empty" {
+				text = c.Text
+			}
+		}
+		if want := map[bool]string{false: "target ≥ 0.90", true: "not a target"}[pinned]; !strings.Contains(text, want) {
+			t.Errorf("pinned %v: the launches/s comparison %q does not say %q", pinned, text, want)
+		}
+		strict := r.failures(true)
+		if got := slices.ContainsFunc(strict, func(f string) bool { return strings.Contains(f, "launches/s of the empty database") }); got != !pinned {
+			t.Errorf("pinned %v: -strict fails on the launches/s ratio: %v (%q)", pinned, got, strict)
+		}
+	}
 }
 
 // targetWant is a target's expected value and verdict.
