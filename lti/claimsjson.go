@@ -15,7 +15,6 @@ package lti
 // "AUD" is not "aud" at the top.
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,40 +276,13 @@ type claimFinder struct {
 // UnmarshalJSONFrom walks the object's members, keeping the one named
 // f.name and skipping the others; the decoder validates all of them.
 func (f *claimFinder) UnmarshalJSONFrom(dec *jsonv2.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return errNotObject
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	var buf [64]byte
-	for dec.PeekKind() != '}' {
-		// The name as a raw value, so as not to allocate it: compared as
-		// it is when it has no escape, else unquoted.
-		name, err := dec.ReadValue()
-		if err != nil {
-			return err
+	return jsonv2.PickMembers(dec, errNotObject, func(name []byte) *[]byte {
+		if string(name) != f.name {
+			return nil
 		}
-		match := false
-		if bytes.IndexByte(name, '\\') < 0 {
-			match = string(name[1:len(name)-1]) == f.name
-		} else if unquoted, err := jsonv2.AppendUnquote(buf[:0], name); err == nil {
-			match = string(unquoted) == f.name
-		}
-		if !match {
-			if err := dec.SkipValue(); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		f.value, f.found = json.RawMessage(v.Clone()), true
-	}
-	_, err := dec.ReadToken()
-	return err
+		f.found = true
+		return (*[]byte)(&f.value)
+	})
 }
 
 // claimValue is ClaimValue.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"slices"
@@ -278,6 +279,9 @@ func urlAttr(b *bytes.Buffer, u string) {
 	}
 }
 
+// errClaimsNotObject refuses an id_token payload that is not an object.
+var errClaimsNotObject = errors.New("the claims are not a JSON object")
+
 // launchClaims are the claims the launch page and its JSON show as sent,
 // found in one pass over the id_token payload.
 type launchClaims struct {
@@ -289,24 +293,7 @@ type launchClaims struct {
 // the payload (one object, no duplicate names, valid UTF-8); the decoder
 // checks again.
 func (c *launchClaims) UnmarshalJSONFrom(dec *jsonv2.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return fmt.Errorf("the claims are not a JSON object")
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	var buf [64]byte
-	for dec.PeekKind() != '}' {
-		raw, err := dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		name := raw[1 : len(raw)-1]
-		if bytes.IndexByte(raw, '\\') >= 0 {
-			if name, err = jsonv2.AppendUnquote(buf[:0], raw); err != nil {
-				return err
-			}
-		}
+	return jsonv2.PickMembers(dec, errClaimsNotObject, func(name []byte) *[]byte {
 		var dst *json.RawMessage
 		switch string(name) {
 		case lti.ClaimRoles:
@@ -320,19 +307,10 @@ func (c *launchClaims) UnmarshalJSONFrom(dec *jsonv2.Decoder) error {
 		case lti.ClaimDeepLinking:
 			dst = &c.deepLinking
 		default:
-			if err := dec.SkipValue(); err != nil {
-				return err
-			}
-			continue
+			return nil
 		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		*dst = json.RawMessage(v.Clone())
-	}
-	_, err := dec.ReadToken()
-	return err
+		return (*[]byte)(dst)
+	})
 }
 
 // objectFields reads a JSON object's members in one pass, for fields.

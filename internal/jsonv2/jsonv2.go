@@ -1,6 +1,8 @@
 package jsonv2
 
 import (
+	"bytes"
+
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -52,4 +54,48 @@ func Valid(b []byte) bool {
 // JSON string src (quotes included) to dst.
 func AppendUnquote(dst, src []byte) ([]byte, error) {
 	return jsontext.AppendUnquote(dst, src)
+}
+
+// PickMembers reads the JSON object at dec's position in one pass. For
+// each member it calls pick with the member's name (unquoted, valid only
+// during the call); when pick returns a destination, the member's value
+// is copied into it, and otherwise the value is skipped. Every name and value is still checked
+// by the decoder. notObject is returned when the value is not an object.
+func PickMembers(dec *Decoder, notObject error, pick func(name []byte) *[]byte) error {
+	if dec.PeekKind() != '{' {
+		return notObject
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		// The name as a raw value, so as not to allocate it: its bytes
+		// inside the quotes when it has no escape, else unquoted (a new
+		// slice: a buffer here would escape to the heap through pick,
+		// for every object, for names that seldom have escapes).
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		name := raw[1 : len(raw)-1]
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			if name, err = AppendUnquote(nil, raw); err != nil {
+				return err
+			}
+		}
+		dst := pick(name)
+		if dst == nil {
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		*dst = v.Clone()
+	}
+	_, err := dec.ReadToken()
+	return err
 }

@@ -66,3 +66,39 @@ func TestUnmarshalFromFunc(t *testing.T) {
 		t.Fatalf("AppendUnquote = %q, %v", b, err)
 	}
 }
+
+// TestPickMembers: the picked members' values are copied as sent, names
+// with escapes are compared unquoted, nested members are never picked,
+// and a value that is not an object returns the caller's error.
+func TestPickMembers(t *testing.T) {
+	notObject := errors.New("not an object")
+	pick := func(in string) (map[string]string, error) {
+		got := map[string]string{}
+		vals := map[string]*[]byte{"a": new([]byte), "b c": new([]byte), "n": new([]byte)}
+		u := jsonv2.UnmarshalFromFunc(func(dec *jsonv2.Decoder, _ *struct{}) error {
+			return jsonv2.PickMembers(dec, notObject, func(name []byte) *[]byte { return vals[string(name)] })
+		})
+		err := jsonv2.Unmarshal([]byte(in), new(struct{}), jsonv2.WithUnmarshalers(u))
+		for k, v := range vals {
+			if *v != nil {
+				got[k] = string(*v)
+			}
+		}
+		return got, err
+	}
+	got, err := pick(`{"x":{"a":1},"a":[1, 2],"b\u0020c":"s","z":null}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["a"] != "[1, 2]" || got["b c"] != `"s"` {
+		t.Errorf("picked %q", got)
+	}
+	for _, in := range []string{`[1]`, `"a"`, `null`} {
+		if _, err := pick(in); !errors.Is(err, notObject) {
+			t.Errorf("%s: err %v, want the caller's error", in, err)
+		}
+	}
+	if _, err := pick(`{"a":1,"a":2}`); err == nil {
+		t.Error("duplicate names accepted")
+	}
+}
