@@ -111,25 +111,19 @@ func writeLaunchPage(b *bytes.Buffer, p *launchPage) error {
 		htmlText(b, v.Name)
 		b.WriteString("</td></tr>\n")
 		if p.GivenName != "" {
-			b.WriteString("<tr><th>Given name</th><td>")
-			htmlText(b, p.GivenName)
-			b.WriteString("</td></tr>")
+			row(b, "Given name", p.GivenName, false)
 		}
 		b.WriteString("\n")
 		if p.FamilyName != "" {
-			b.WriteString("<tr><th>Family name</th><td>")
-			htmlText(b, p.FamilyName)
-			b.WriteString("</td></tr>")
+			row(b, "Family name", p.FamilyName, false)
 		}
-		b.WriteString("\n<tr><th>Email</th><td>")
-		htmlText(b, v.Email)
-		b.WriteString("</td></tr>\n<tr><th>Subject (sub)</th><td><code>")
-		htmlText(b, v.Sub)
-		b.WriteString("</code></td></tr>\n")
+		b.WriteString("\n")
+		row(b, "Email", v.Email, false)
+		b.WriteString("\n")
+		row(b, "Subject (sub)", v.Sub, true)
+		b.WriteString("\n")
 		if p.Locale != "" {
-			b.WriteString("<tr><th>Locale</th><td>")
-			htmlText(b, p.Locale)
-			b.WriteString("</td></tr>")
+			row(b, "Locale", p.Locale, false)
 		}
 		b.WriteString("\n</table>")
 	}
@@ -159,17 +153,21 @@ func writeLaunchPage(b *bytes.Buffer, p *launchPage) error {
 	writeClaimFields(b, p.ResourceLink)
 	b.WriteString("\n</section>\n<section id=\"custom\">\n<h2>Custom parameters</h2>\n")
 	writeClaimFields(b, p.Custom)
-	b.WriteString("\n</section>\n<section id=\"deployment\">\n<h2>Deployment</h2>\n<table>\n<tr><th>Deployment ID</th><td><code>")
-	htmlText(b, v.DeploymentID)
-	b.WriteString("</code></td></tr>\n<tr><th>Issuer</th><td>")
-	htmlText(b, v.Registration.Issuer)
-	b.WriteString("</td></tr>\n<tr><th>Client ID</th><td><code>")
-	htmlText(b, v.Registration.ClientID)
-	b.WriteString("</code></td></tr>\n<tr><th>Message type</th><td>")
-	htmlText(b, v.MessageType)
-	b.WriteString("</td></tr>\n<tr><th>Target link URI</th><td>")
-	htmlText(b, v.TargetLinkURI)
-	b.WriteString("</td></tr>\n</table>\n</section>\n")
+	b.WriteString("\n</section>\n<section id=\"deployment\">\n<h2>Deployment</h2>\n<table>\n")
+	for _, r := range []struct {
+		label, value string
+		code         bool
+	}{
+		{"Deployment ID", v.DeploymentID, true},
+		{"Issuer", v.Registration.Issuer, false},
+		{"Client ID", v.Registration.ClientID, true},
+		{"Message type", v.MessageType, false},
+		{"Target link URI", v.TargetLinkURI, false},
+	} {
+		row(b, r.label, r.value, r.code)
+		b.WriteString("\n")
+	}
+	b.WriteString("</table>\n</section>\n")
 	if len(p.DeepLinking) > 0 {
 		b.WriteString("<section id=\"deep-linking\">\n<h2>Deep linking settings</h2>\n")
 		writeClaimFields(b, p.DeepLinking)
@@ -182,6 +180,22 @@ func writeLaunchPage(b *bytes.Buffer, p *launchPage) error {
 	b.WriteString("</pre>\n</section>\n")
 	b.WriteString(launchFoot)
 	return nil
+}
+
+// row writes a table row of label (plain text, written as is) and value
+// (escaped), the value in <code> when code is set.
+func row(b *bytes.Buffer, label, value string, code bool) {
+	b.WriteString("<tr><th>")
+	b.WriteString(label)
+	b.WriteString("</th><td>")
+	if code {
+		b.WriteString("<code>")
+	}
+	htmlText(b, value)
+	if code {
+		b.WriteString("</code>")
+	}
+	b.WriteString("</td></tr>")
 }
 
 // writeClaimFields writes the members of a claim object as a key and value
