@@ -402,7 +402,6 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 	n := len(offsets)
 	st := scheduleStats{scheduled: n}
 	lat := make([]time.Duration, n)
-	tool := make([]time.Duration, n)
 	phases := make([]launchTiming, n)
 	late := make([]time.Duration, n)
 	errs := make([]error, n)
@@ -444,8 +443,7 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 			lt, err := launch(ctx, k)
 			inFlight.Add(-1)
 			end := time.Now()
-			d := lt.login + lt.post
-			lat[k], tool[k], phases[k], errs[k] = late[k]+d, d, lt, err
+			lat[k], phases[k], errs[k] = late[k]+lt.login+lt.post, lt, err
 			mu.Lock()
 			if end.After(lastEnd) {
 				lastEnd = end
@@ -472,7 +470,7 @@ func schedule(ctx context.Context, offsets []time.Duration, launch func(ctx cont
 			continue
 		}
 		st.latencies = append(st.latencies, lat[k])
-		st.sentToDone = append(st.sentToDone, tool[k])
+		st.sentToDone = append(st.sentToDone, phases[k].login+phases[k].post)
 		ok = append(ok, k)
 	}
 	// The slowest successful launches, slowest first.
