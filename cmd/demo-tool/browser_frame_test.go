@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ltikit/ltikit/internal/browsertest"
@@ -47,7 +46,7 @@ func inToolFrame(t *testing.T, ctx context.Context, toolBase, sel string, action
 	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
-		targets, err := chromedp.Targets(ctx)
+		targets, err := browsertest.Targets(ctx)
 		if err != nil {
 			return "", nil, err
 		}
@@ -140,8 +139,9 @@ func TestBrowserFramedLaunch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			// Each case has a browser of its own (newChromium bounds how
-			// many run at once), so the cases can run side by side.
+			// Each case has a browser context of its own (newChromium
+			// bounds how many run at once), so the cases can run side by
+			// side.
 			t.Parallel()
 			ctx := newChromium(t)
 			f := nodes[strings.Join(c.flags, " ")]
@@ -273,12 +273,12 @@ func TestBrowserFramedAdvantage(t *testing.T) {
 				}
 			}
 			shot("roster-without-token")
-			cookies, err := chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{})
+			cookies, err := browsertest.Cookies(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var sc *network.Cookie
-			for _, ck := range cookies.Cookies {
+			for _, ck := range cookies {
 				if ck.Name == session.DefaultCookieName {
 					sc = ck
 				}

@@ -27,18 +27,19 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// browsers bounds how many Chromiums the package's parallel tests run at
-// once: a browser loading a page takes a CPU, and the machines that run
-// these tests may have two. Each test holds one browser at a time.
-var browsers = make(chan struct{}, 2)
+// browser is the headless Chromium the package's browser tests share,
+// each in a browser context of its own (see internal/browsertest.Shared).
+// At most two tests hold one at once: a browser loading a page takes a
+// CPU, and the machines that run these tests may have two. TestMain closes
+// it.
+var browser = browsertest.NewShared(1280, 1400, 2)
 
-// newChromium starts headless Chromium for the test (see
-// internal/browsertest), once fewer than cap(browsers) others run.
+// newChromium returns a context for a fresh browser context of the shared
+// Chromium (a new tab with no cookies or storage), once fewer than two
+// other tests hold one.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	browsers <- struct{}{}
-	t.Cleanup(func() { <-browsers })
-	return browsertest.Chromium(t, 1280, 1400, 90*time.Second)
+	return browser.Context(t, 90*time.Second)
 }
 
 // screenshotDir is where screenshots go: LTIKIT_TEST_SCREENSHOT_DIR when

@@ -79,7 +79,7 @@ func TestBrowserFrameAncestors(t *testing.T) {
 	}
 	control, roster := false, false
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !roster; {
-		targets, err := chromedp.Targets(ctx)
+		targets, err := browsertest.Targets(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

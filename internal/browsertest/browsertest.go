@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -18,8 +21,26 @@ const ChromiumPath = "/usr/bin/chromium"
 // Chromium starts headless Chromium for t with a window of width × height
 // and returns a context for its first tab, valid for timeout. Without the
 // browser the test is skipped, or fails when CI=true. The browser is closed
-// when the test ends.
+// when the test ends. A package with several browser tests shares one
+// browser instead (see Shared).
 func Chromium(t *testing.T, width, height int, timeout time.Duration) context.Context {
+	t.Helper()
+	requireChromium(t)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), options(t.TempDir(), width, height)...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancel)
+	// Start the browser now, so a start failure is reported as such.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v", ChromiumPath, err)
+	}
+	return ctx
+}
+
+// requireChromium skips t when the browser is missing, or fails it when
+// CI=true.
+func requireChromium(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(ChromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -27,7 +48,11 @@ func Chromium(t *testing.T, width, height int, timeout time.Duration) context.Co
 		}
 		t.Skipf("%s is missing: run scripts/ensure-chromium.sh to run the browser test", ChromiumPath)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+}
+
+// options are the browser's flags, with the profile in dir.
+func options(dir string, width, height int) []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -38,19 +63,103 @@ func Chromium(t *testing.T, width, height int, timeout time.Duration) context.Co
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(width, height),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+}
+
+// Shared is one headless Chromium that the browser tests of a package
+// share, each test in a browser context of its own: cookies, storage,
+// cache and permissions apart, as in a fresh profile, and its targets apart
+// (Targets, Cookies). A new browser with its helper processes costs about
+// 2 CPU-seconds more than a new browser context in a running one. The
+// browser starts with the first test that asks for it; the package's
+// TestMain calls Close once m.Run returns.
+type Shared struct {
+	width, height int
+	slots         chan struct{}
+
+	once    sync.Once
+	dir     string
+	browser context.Context
+	stop    func()
+	err     error
+}
+
+// NewShared returns a Shared browser with windows of width × height that
+// lets at most parallel tests hold a browser context at once (a page that
+// loads takes a CPU, and the machines that run these tests may have two).
+func NewShared(width, height, parallel int) *Shared {
+	return &Shared{width: width, height: height, slots: make(chan struct{}, parallel)}
+}
+
+// Context returns a context for a new tab in a new browser context of the
+// shared browser, valid for timeout, once fewer than the parallel bound of
+// other tests hold one. The browser context (its tab, cookies and storage)
+// is disposed of when t ends. Without the browser t is skipped, or fails
+// when CI=true.
+func (s *Shared) Context(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	requireChromium(t)
+	s.slots <- struct{}{}
+	t.Cleanup(func() { <-s.slots })
+	s.once.Do(s.start)
+	if s.err != nil {
+		t.Fatalf("starting %s: %v", ChromiumPath, s.err)
+	}
+	ctx, cancelCtx := chromedp.NewContext(s.browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancelCtx)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	t.Cleanup(cancel)
-	// Start the browser now, so a start failure is reported as such.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", ChromiumPath, err)
+		t.Fatalf("opening a browser context in %s: %v", ChromiumPath, err)
 	}
 	return ctx
+}
+
+// start starts the browser, once.
+func (s *Shared) start() {
+	s.dir, s.err = os.MkdirTemp("", "browsertest-")
+	if s.err != nil {
+		return
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), options(s.dir, s.width, s.height)...)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	s.browser = browser
+	s.stop = func() { cancelBrowser(); cancelAlloc() }
+	s.err = chromedp.Do(browser)
+}
+
+// Close stops the browser, if it started, and removes its profile.
+func (s *Shared) Close() {
+	s.once.Do(func() {}) // no start after Close
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// Targets lists the targets (tabs, cross-site iframes, workers) of the
+// browser context of ctx: with a Shared browser, another test's targets
+// are never among them.
+func Targets(ctx context.Context) ([]*target.Info, error) {
+	all, err := chromedp.Targets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := chromedp.FromContext(ctx).BrowserContextID
+	if own == "" { // a browser of its own (Chromium): every target is ctx's
+		return all, nil
+	}
+	var mine []*target.Info
+	for _, ti := range all {
+		if ti.BrowserContextID == own {
+			mine = append(mine, ti)
+		}
+	}
+	return mine, nil
 }
 
 // AttachTarget returns a context attached to the existing target id (a
@@ -80,4 +189,18 @@ func AttachTarget(ctx context.Context, id target.ID, wait time.Duration) (contex
 		cancel()
 		return nil, nil, fmt.Errorf("attaching to target %s: no answer within %v", id, wait)
 	}
+}
+
+// Cookies returns every cookie of the browser context of ctx, partitioned
+// ones included. With a Shared browser, Storage.getCookies without a
+// browser context would read the default context's cookies, which no test
+// uses.
+func Cookies(ctx context.Context) ([]*network.Cookie, error) {
+	res, err := chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{
+		BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Cookies, nil
 }

@@ -2,6 +2,6 @@
 // browser tests drive (the ltitest platform storage test and the demo
 // tool's browser tests). It is a package of its own so that both start the
 // browser the same way: the flags this project's closed network needs, a
-// fresh profile per test, and the CI rule that a missing browser fails the
+// fresh profile or browser context per test, and the CI rule that a missing browser fails the
 // run instead of skipping it.
 package browsertest
