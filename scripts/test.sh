@@ -14,6 +14,8 @@
 # nothing answers there (the fault and cluster tests start private servers
 # of their own with the same binary). With CI=true a missing Redis fails.
 # Chromium (for the browser tests) is installed with apt-get when missing.
+# Arguments are test flags given to every package's tests, written as for
+# go test: ./scripts/test.sh -run Conformance -short
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -133,9 +135,9 @@ if ! "$gotestsum" --version 2>/dev/null | grep -q "${gotestsum_version#v}"; then
   log "installing gotestsum $gotestsum_version from the Go module proxy"
   go install "gotest.tools/gotestsum@$gotestsum_version"
 fi
-# Most of the tests' time is waiting (browsers, databases, servers that
-# time out), so twice as many test binaries as CPUs run at once; go test's
-# default is one per CPU.
+# Twice as many test binaries as CPUs run at once: the tests wait on
+# browsers, databases and servers as well as compute. go test's default is
+# one per CPU.
 parallel=$(( $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) * 2 ))
 # -race turns on checkptr, which checks every unsafe pointer conversion at
 # run time. modernc.org/sqlite is SQLite's C translated to Go, unsafe
@@ -143,6 +145,18 @@ parallel=$(( $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) * 2 ))
 # CPU of the SQLite tests. It stays on for every other package (ltikit
 # itself has no unsafe code), and the race detector stays on for all.
 gcflags='modernc.org/...=-d=checkptr=0'
+# The test binaries are built with go test -c into a directory kept between
+# runs (under the user's cache directory, one per checkout and toolchain).
+# go test links every test binary on every run, about a CPU-second each
+# with the race detector, a tenth of the whole run; go build's up-to-date
+# check skips the link of a binary whose inputs have not changed. -s -w
+# leaves out the symbol table and DWARF, which tests never read (stack
+# traces and race reports come from the runtime's own tables), and makes
+# each link about a quarter cheaper. go vet ran above, so go test's own vet
+# pass is off. scripts/test-binaries.sh then runs the binaries, the
+# longest packages of the last run first, and prints go test -json's
+# stream for gotestsum.
+bincache="${LTIKIT_TEST_BIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ltikit/test-bin}/$(pwd -P | sha256sum | cut -c1-16)"
 results="$(mktemp -d)"
 trap 'cleanup; rm -rf "$results"' EXIT
 # The slowest tests are listed after a failing run too (they are often why
@@ -150,9 +164,35 @@ trap 'cleanup; rm -rf "$results"' EXIT
 failed=0
 for tc in $toolchains; do
   log "go test -race ($tc: $(GOTOOLCHAIN=$tc go version))"
+  bindir="$bincache/$tc"
+  mkdir -p "$bindir"
   status=0
-  GOTOOLCHAIN=$tc "$gotestsum" --format pkgname-and-test-fails --format-hide-empty-pkg \
-    --jsonfile "$results/$tc.json" -- -race -gcflags="$gcflags" -count=1 -p "$parallel" -timeout 20m "$@" ./... || status=$?
+  # Binaries are named after the package's last path element; go test -c
+  # refuses two packages with the same one, and the run fails here. Its
+  # standard output only lists the packages without tests.
+  if ! GOTOOLCHAIN=$tc go test -c -race -vet=off -ldflags='-s -w' -gcflags="$gcflags" -o "$bindir/" ./... >/dev/null ||
+    ! GOTOOLCHAIN=$tc go build -o "$bindir/test2json" cmd/test2json; then
+    log "building the tests failed on $tc"
+    failed=1
+    continue
+  fi
+  # Packages with tests, the longest of the last run first (unknown ones
+  # count as long and keep go list's order): with several running at once,
+  # the run then ends on short packages instead of waiting for a long one
+  # started last.
+  # Fields are tab-separated: a directory may hold spaces.
+  GOTOOLCHAIN=$tc go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{"\t"}}{{.Dir}}{{end}}' ./... |
+    while IFS=$'\t' read -r pkg dir; do
+      secs=$(awk -v p="$pkg" '$2 == p { print $1 }' "$bindir/elapsed.txt" 2>/dev/null || true)
+      printf '%s\t%s\t%s\t%s\n' "${secs:-9999}" "$pkg" "$dir" "$bindir/${pkg##*/}.test"
+    done | sort -s -t$'\t' -k1,1 -g -r | cut -f2- >"$results/$tc.list"
+  "$gotestsum" --format pkgname-and-test-fails --format-hide-empty-pkg \
+    --jsonfile "$results/$tc.json" --raw-command -- \
+    ./scripts/test-binaries.sh "$results/$tc.list" "$parallel" 20m "$@" || status=$?
+  # Each package's time, for the next run's order (a run of some tests
+  # only would mislead it).
+  [ "$#" -eq 0 ] && sed -n 's/.*"Action":"\(pass\|fail\)","Package":"\([^"]*\)","Elapsed":\([0-9.]*\)}$/\3 \2/p' \
+    "$results/$tc.json" >"$bindir/elapsed.txt" || true
   log "slowest tests ($tc, over 3s)"
   "$gotestsum" tool slowest --jsonfile "$results/$tc.json" --threshold 3s | head -15 || true
   if [ "$status" != 0 ]; then
