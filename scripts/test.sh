@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole ltikit test suite: gofmt, go vet, staticcheck (installed
-# from the Go module proxy when missing) and go test -race on every package,
-# on the oldest supported and the newest Go toolchain, against a real
-# PostgreSQL and a real SQLite file.
+# from the Go module proxy when missing) and every package's tests with the
+# race detector (test binaries built with go test -c and kept between runs,
+# see below), on the machine's Go, or with CI=true on the oldest supported
+# and the newest Go toolchain, against a real PostgreSQL and a real SQLite
+# file.
 #
 # PostgreSQL: if LTIKIT_TEST_POSTGRES_DSN is set, that database is used as is.
 # Otherwise the script makes sure the local cluster runs (installing and
