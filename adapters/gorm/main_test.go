@@ -19,6 +19,7 @@ import (
 	gormadapter "github.com/ltikit/ltikit/adapters/gorm"
 	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
+	"github.com/ltikit/ltikit/internal/pgtest"
 )
 
 // EnvPostgresDSN names the variable that points the tests at a PostgreSQL
@@ -125,7 +126,12 @@ func withSearchPath(dsn, schema string) string {
 // it. Every pool opened on that DSN sees the same tables.
 func newPostgresSchema(tb testing.TB) string {
 	tb.Helper()
-	dsn, drop, err := createSchema(requirePostgres(tb))
+	admin := requirePostgres(tb)
+	// Two pools at most run hard on one schema (two nodes), each of up
+	// to MaxConns connections; reserved before the schema exists, they
+	// are released after it is dropped.
+	pgtest.Reserve(tb, admin, 2*gormpostgres.MaxConns+1)
+	dsn, drop, err := createSchema(admin)
 	if err != nil {
 		tb.Fatalf("PostgreSQL (%s): %v", pg.source, err)
 	}

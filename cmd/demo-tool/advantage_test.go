@@ -25,7 +25,7 @@ func TestMarks(t *testing.T) {
 	t.Parallel()
 	for name, dsn := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "records.db") },
-		"postgres": postgresDSN,
+		"postgres": func(t *testing.T) string { return postgresDSN(t, 2) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()

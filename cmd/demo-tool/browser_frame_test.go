@@ -327,9 +327,11 @@ func TestBrowserFramedAdvantage(t *testing.T) {
 				t.Fatalf("picker submit: %v", err)
 			}
 			// The return page is the sandbox's, same-origin with the
-			// course page: read it through the iframe.
+			// course page: read it through the iframe once it is parsed
+			// whole (the status line comes before the items' table, and a
+			// page still loading may show it with part of the table).
 			status, err := chromedp.Run(ctx, chromedp.Poll[string](
-				`document.getElementById("tool-frame").contentDocument?.querySelector("#dl-status")?.textContent`,
+				`(d => d?.readyState === "complete" ? d.querySelector("#dl-status")?.textContent : undefined)(document.getElementById("tool-frame").contentDocument)`,
 				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 			if err != nil || !strings.Contains(status, "verified") {
 				t.Fatalf("the sandbox's deep links page in the frame: %q (%v)\npage: %s\nlogs:\n%s", status, err, pageText(ctx), n.logs.String())

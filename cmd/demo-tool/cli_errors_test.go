@@ -375,7 +375,7 @@ func TestEnvVarsDocumented(t *testing.T) {
 // no key.
 func TestCLIReadOnlyPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := postgresDSN(t, 1)
 	dir := t.TempDir()
 	for _, args := range [][]string{{"platform", "list"}, {"keys", "list"}, {"export"}, {"registration", "links"}} {
 		res := runCLI(t, dir, []string{"LTIKIT_DB=" + dsn}, args...)

@@ -600,7 +600,7 @@ func TestCLIImportInvalid(t *testing.T) {
 // PostgreSQL.
 func TestCLIExportImportPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := postgresDSN(t, 1)
 	dir := t.TempDir()
 	src := docOf(t, dir, "src.json", 1, moodleP, staticP(t), canvasP, canvas2P)
 	mustCLI(t, dir, "import", "--db", dsn, "--in", src)

@@ -507,7 +507,7 @@ func waitReadyz(t *testing.T, base string, status int) readyzAnswer {
 // /metrics counts it and the failed storage call.
 func TestReadyzDependencyDown(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := postgresDSN(t, 1)
 	pgURL, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -10,15 +10,19 @@ import (
 	"testing"
 	"time"
 
+	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	"github.com/ltikit/ltikit/internal/pgtest"
 	"github.com/ltikit/ltikit/ltitest"
 )
 
 // postgresDSN returns the DSN of a throwaway PostgreSQL schema for the
-// test (see internal/pgtest: under CI=true a missing database fails).
-func postgresDSN(t *testing.T) string {
+// test (see internal/pgtest: under CI=true a missing database fails),
+// with nodes demo-tool pools' worth of the server's connections reserved
+// for it: the test runs that many nodes (processes or backends) hard at
+// once.
+func postgresDSN(t *testing.T, nodes int) string {
 	t.Helper()
-	return pgtest.Schema(t, "demo_tool_test_")
+	return pgtest.Schema(t, "demo_tool_test_", nodes*gormpostgres.MaxConns+1)
 }
 
 // TestMultiNode runs two demo-tool nodes sharing one PostgreSQL database
@@ -28,7 +32,7 @@ func postgresDSN(t *testing.T) string {
 // posts to both nodes.
 func TestMultiNode(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := postgresDSN(t, 2)
 	// The load balancer's address: never dialled, only the URL the tool
 	// builds its redirect URI and target_link_uri check from.
 	const base = "http://tool.lb.test"

@@ -130,9 +130,9 @@ func purgeCounts(t *testing.T, reader *sdkmetric.ManualReader) (runs map[string]
 // on another schema of the same database is not held up by A's lock.
 func TestPurgeOneNodeAtATime(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t)
+	dsn := postgresDSN(t, 2)
 	a, b := openPurgeNode(t, dsn), openPurgeNode(t, dsn)
-	other := openPurgeNode(t, postgresDSN(t)) // another schema
+	other := openPurgeNode(t, postgresDSN(t, 1)) // another schema
 	putExpired(t, a, "a", 25)
 	putExpired(t, other, "o", 3)
 
@@ -189,7 +189,9 @@ func TestPurgeOneNodeAtATime(t *testing.T) {
 func TestPurgeRace(t *testing.T) {
 	t.Parallel()
 	const nodes, rounds, perRound = 6, 8, 5
-	dsn := postgresDSN(t)
+	// Six pools, each with one purge at a time and a few inserts: at most
+	// 9 connections at once when measured, within one node's reservation.
+	dsn := postgresDSN(t, 1)
 	var in, maxIn atomic.Int32
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))

@@ -116,7 +116,7 @@ func linkDBs(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 	cfg := &gorm.Config{SkipDefaultTransaction: true, Logger: logger.Discard}
 	var dsn string
 	if kind == "postgres" {
-		dsn = postgresDSN(t)
+		dsn = postgresDSN(t, 1)
 	} else {
 		dsn = filepath.Join(t.TempDir(), "links.db")
 	}

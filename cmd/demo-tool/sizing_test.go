@@ -42,7 +42,7 @@ func TestRowsPerLaunch(t *testing.T) {
 		redis bool // --state-store: states and sessions in Redis, none in the database
 	}{
 		{"sqlite", sqlite, false},
-		{"postgres", func(t *testing.T, _ string) string { return postgresDSN(t) }, false},
+		{"postgres", func(t *testing.T, _ string) string { return postgresDSN(t, 1) }, false},
 		{"sqlite with the Redis state store", sqlite, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,9 +23,15 @@ import (
 // postgres and redis-server process on the machine: a process that exits
 // in between, such as another test's, can make one negative, so only
 // whether they were measured is checked.)
+// benchTestConns is the most PostgreSQL connections the runs below hold at
+// once: with two clients, each tool node (at most two) has no more than
+// two requests and its sweeper on the database, the bench's own pool two
+// more, and one admin connection.
+const benchTestConns = 2*3 + 2 + 1
+
 func TestRedisStore(t *testing.T) {
 	redisURL := redistest.URL(t)
-	dsn := pgtest.Schema(t, "ltibench_redis_test_")
+	dsn := pgtest.Schema(t, "ltibench_redis_test_", benchTestConns)
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "out.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
@@ -97,7 +103,7 @@ func TestRedisStore(t *testing.T) {
 // CPU is measured, and the capacity and scale-out figures are printed.
 func TestOwnProcessRedisAndScaleOut(t *testing.T) {
 	redisURL := redistest.URL(t)
-	dsn := pgtest.Schema(t, "ltibench_scaleout_test_")
+	dsn := pgtest.Schema(t, "ltibench_scaleout_test_", benchTestConns)
 	jsonPath := filepath.Join(t.TempDir(), "out.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -17,7 +17,7 @@ import (
 // test (see internal/pgtest: under CI=true a missing database fails).
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	return pgtest.Schema(t, "example_echogorm_")
+	return pgtest.Schema(t, "example_echogorm_", gormpostgres.MaxConns+1)
 }
 
 // TestLaunchShowsTheInstallsSchool runs a full launch, login and launch

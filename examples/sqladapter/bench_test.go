@@ -49,7 +49,7 @@ func benchAdapters(b *testing.B, seed bool) []benchAdapter {
 	b.Helper()
 	ctx := context.Background()
 
-	db, err := sqladapter.Open(ctx, pgtest.Schema(b, "bench_sql_"))
+	db, err := sqladapter.Open(ctx, pgtest.Schema(b, "bench_sql_", sqladapter.MaxConns+1))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func benchAdapters(b *testing.B, seed bool) []benchAdapter {
 		}
 	}
 
-	gdb, err := gormpostgres.Open(pgtest.Schema(b, "bench_gorm_"))
+	gdb, err := gormpostgres.Open(pgtest.Schema(b, "bench_gorm_", gormpostgres.MaxConns+1))
 	if err != nil {
 		b.Fatal(err)
 	}

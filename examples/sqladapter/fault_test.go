@@ -43,7 +43,7 @@ func closedPort(t *testing.T) uint16 {
 // database that was closed.
 func TestFailsClosed(t *testing.T) {
 	// The test database's DSN, pointed at a port nothing listens on.
-	u, err := url.Parse(pgtest.Schema(t, "sqladapter_fault_"))
+	u, err := url.Parse(pgtest.Schema(t, "sqladapter_fault_", sqladapter.MaxConns+1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,8 @@ import (
 // a new, independent pool on it: each pool plays one node of the tool.
 func newDatabase(tb testing.TB) (openPool func(testing.TB) *sql.DB) {
 	tb.Helper()
-	dsn := pgtest.Schema(tb, "sqladapter_")
+	// Two pools at most (two nodes), each of up to MaxConns connections.
+	dsn := pgtest.Schema(tb, "sqladapter_", 2*sqladapter.MaxConns+1)
 	openPool = func(tb testing.TB) *sql.DB {
 		tb.Helper()
 		db, err := sqladapter.Open(context.Background(), dsn)

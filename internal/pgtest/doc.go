@@ -10,4 +10,9 @@
 // variable and no local server skips, so `go test ./...` works on a
 // machine without PostgreSQL while scripts/test.sh and CI always run these
 // tests.
+//
+// It also keeps the test packages, which run as separate processes at once,
+// within the server's connection limit: each test reserves the connections
+// it opens before it opens them ([Reserve]; [Schema] does it for its
+// callers), and waits while other tests on the machine hold too many.
 package pgtest

@@ -23,8 +23,10 @@ const LocalDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 // Schema creates a schema named prefix plus 12 random hex digits, drops it
 // when the test ends, and returns a DSN whose every connection uses it
 // (search_path), so tests sharing one database never see each other's
-// tables. See the package documentation for when it fails or skips.
-func Schema(t testing.TB, prefix string) string {
+// tables. conns is the most connections the test opens on the database at
+// once; Schema reserves them first (see [Reserve]). See the package
+// documentation for when it fails or skips.
+func Schema(t testing.TB, prefix string, conns int) string {
 	t.Helper()
 	ci := os.Getenv("CI") == "true"
 	dsn := os.Getenv(EnvDSN)
@@ -46,6 +48,15 @@ func Schema(t testing.TB, prefix string) string {
 			t.Fatalf("PostgreSQL at %s: %v", u.Redacted(), err)
 		}
 		t.Skipf("PostgreSQL is not reachable at %s (%v): set %s (CI=true fails instead)", u.Redacted(), err, EnvDSN)
+	}
+	conn.Close(context.Background())
+	// Reserved before the schema exists, the connections are released
+	// after it is dropped (cleanups run last in, first out).
+	Reserve(t, dsn, conns)
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if conn, err = pgx.Connect(ctx, dsn); err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", u.Redacted(), err)
 	}
 	defer conn.Close(context.Background())
 	var b [6]byte

@@ -13,7 +13,7 @@ import (
 // TestSchema: the DSN's connections use a fresh schema of the prefix,
 // which exists while the test runs.
 func TestSchema(t *testing.T) {
-	dsn := pgtest.Schema(t, "pgtest_")
+	dsn := pgtest.Schema(t, "pgtest_", 2)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)

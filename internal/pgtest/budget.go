@@ -1,0 +1,114 @@
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Headroom is how many of the server's connection slots Reserve leaves to
+// connections nobody reserves: the short admin connections that create and
+// drop schemas, psql, monitoring.
+const Headroom = 10
+
+// maxWait is how long Reserve waits for connections before it fails the
+// test; a run whose tests hold connections this long is stuck.
+const maxWait = 10 * time.Minute
+
+// capacities caches, per server address, how many connections Reserve may
+// hand out in all: max_connections less the superuser slots and Headroom.
+var capacities sync.Map // address → int
+
+// Reserve holds conns of the PostgreSQL server's connection slots for tb
+// until tb ends (a cleanup registered now, so it runs after the cleanups
+// of pools opened later), waiting while tests elsewhere hold too many.
+// conns is the most connections the test has open at once: two
+// saturated pools of 16 and an admin connection are 33.
+//
+// The test packages run as separate processes at once (scripts/test.sh
+// runs four), and their tests together can open more connections than a
+// default server allows (max_connections is 100). A connection refused
+// with "too many clients" would fail a test for a reason that is not the
+// code's. Reservations are files in a directory of the system's temporary
+// directory, one per server address, each locked (flock) by the process
+// that holds it: every test process on the machine counts the same
+// reservations, and a process that dies releases its own. The sum stays
+// under max_connections less superuser_reserved_connections and Headroom.
+func Reserve(tb testing.TB, dsn string, conns int) {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		tb.Fatalf("pgtest.Reserve: the DSN does not parse: %v", err)
+	}
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	capacity, err := capacityOf(tb.Context(), addr, dsn)
+	if err != nil {
+		tb.Fatalf("pgtest.Reserve: reading max_connections at %s: %v", addr, err)
+	}
+	if conns > capacity {
+		tb.Fatalf("pgtest.Reserve: the test needs %d connections; the server at %s gives tests %d (max_connections less superuser_reserved_connections and %d)",
+			conns, addr, capacity, Headroom)
+	}
+	sum := sha256.Sum256([]byte(addr))
+	dir := filepath.Join(os.TempDir(), "ltikit-pgtest-"+hex.EncodeToString(sum[:6]))
+	start := time.Now()
+	release, err := reserve(tb.Context(), dir, conns, capacity, start.Add(maxWait))
+	if err != nil {
+		tb.Fatalf("pgtest.Reserve: %d of %d connections at %s: %v", conns, capacity, addr, err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		tb.Logf("pgtest: waited %v for %d PostgreSQL connections", waited.Round(time.Millisecond), conns)
+	}
+	tb.Cleanup(release)
+}
+
+// capacityOf returns (and caches) the connections Reserve may hand out at
+// addr, asking the server through dsn the first time.
+func capacityOf(ctx context.Context, addr, dsn string) (int, error) {
+	if c, ok := capacities.Load(addr); ok {
+		return c.(int), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int`).Scan(&n); err != nil {
+		return 0, err
+	}
+	capacities.Store(addr, n-Headroom)
+	return n - Headroom, nil
+}
+
+// reservationName is a reservation's file name: its connections, then a
+// part that makes it unique on the machine.
+func reservationName(conns int, unique string) string {
+	return strconv.Itoa(conns) + "-" + unique
+}
+
+// connsOf reads a reservation's connections from its file name.
+func connsOf(name string) (int, bool) {
+	head, _, ok := strings.Cut(name, "-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(head)
+	return n, err == nil && n > 0
+}
+
+// errTimeout is reserve's error when the deadline passes first.
+var errTimeout = fmt.Errorf("still held by other tests after %v", maxWait)
