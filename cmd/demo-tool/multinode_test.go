@@ -19,10 +19,15 @@ import (
 // test (see internal/pgtest: under CI=true a missing database fails),
 // with nodes demo-tool pools' worth of the server's connections reserved
 // for it: the test runs that many nodes (processes or backends) hard at
-// once.
+// once. A test's second schema takes nodes 0: its first reservation
+// counted every node.
 func postgresDSN(t *testing.T, nodes int) string {
 	t.Helper()
-	return pgtest.Schema(t, "demo_tool_test_", nodes*gormpostgres.MaxConns+1)
+	conns := 0
+	if nodes > 0 {
+		conns = nodes*gormpostgres.MaxConns + 1
+	}
+	return pgtest.Schema(t, "demo_tool_test_", conns)
 }
 
 // TestMultiNode runs two demo-tool nodes sharing one PostgreSQL database

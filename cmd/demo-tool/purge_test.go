@@ -130,9 +130,9 @@ func purgeCounts(t *testing.T, reader *sdkmetric.ManualReader) (runs map[string]
 // on another schema of the same database is not held up by A's lock.
 func TestPurgeOneNodeAtATime(t *testing.T) {
 	t.Parallel()
-	dsn := postgresDSN(t, 2)
+	dsn := postgresDSN(t, 3) // a, b and other
 	a, b := openPurgeNode(t, dsn), openPurgeNode(t, dsn)
-	other := openPurgeNode(t, postgresDSN(t, 1)) // another schema
+	other := openPurgeNode(t, postgresDSN(t, 0)) // another schema
 	putExpired(t, a, "a", 25)
 	putExpired(t, other, "o", 3)
 

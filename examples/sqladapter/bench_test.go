@@ -49,7 +49,8 @@ func benchAdapters(b *testing.B, seed bool) []benchAdapter {
 	b.Helper()
 	ctx := context.Background()
 
-	db, err := sqladapter.Open(ctx, pgtest.Schema(b, "bench_sql_", sqladapter.MaxConns+1))
+	// The connections of both pools, this one and the GORM one below.
+	db, err := sqladapter.Open(ctx, pgtest.Schema(b, "bench_sql_", sqladapter.MaxConns+gormpostgres.MaxConns+1))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func benchAdapters(b *testing.B, seed bool) []benchAdapter {
 		}
 	}
 
-	gdb, err := gormpostgres.Open(pgtest.Schema(b, "bench_gorm_", gormpostgres.MaxConns+1))
+	gdb, err := gormpostgres.Open(pgtest.Schema(b, "bench_gorm_", 0)) // reserved above
 	if err != nil {
 		b.Fatal(err)
 	}

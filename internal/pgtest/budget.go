@@ -45,8 +45,16 @@ var capacities sync.Map // address → int
 // that holds it: every test process on the machine counts the same
 // reservations, and a process that dies releases its own. The sum stays
 // under max_connections less superuser_reserved_connections and Headroom.
+//
+// A test reserves once, before it opens anything: a test that held
+// connections while it waited for more could wait forever on another
+// doing the same. Reserve fails a test when the test or a test it runs
+// under already holds a reservation.
 func Reserve(tb testing.TB, dsn string, conns int) {
 	tb.Helper()
+	if holder := heldBy(tb.Name()); holder != "" {
+		tb.Fatalf("pgtest.Reserve: %s already holds PostgreSQL connections: reserve them all at once, before opening any (a second schema of the same test takes conns 0)", holder)
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		tb.Fatalf("pgtest.Reserve: the DSN does not parse: %v", err)
@@ -70,7 +78,37 @@ func Reserve(tb testing.TB, dsn string, conns int) {
 	if waited := time.Since(start); waited > time.Second {
 		tb.Logf("pgtest: waited %v for %d PostgreSQL connections", waited.Round(time.Millisecond), conns)
 	}
-	tb.Cleanup(release)
+	name := tb.Name()
+	holders.Lock()
+	holders.names[name]++
+	holders.Unlock()
+	tb.Cleanup(func() {
+		release()
+		holders.Lock()
+		if holders.names[name]--; holders.names[name] == 0 {
+			delete(holders.names, name)
+		}
+		holders.Unlock()
+	})
+}
+
+// holders are the tests of this process that hold a reservation.
+var holders = struct {
+	sync.Mutex
+	names map[string]int
+}{names: map[string]int{}}
+
+// heldBy returns the test, name itself or one it runs under, that holds a
+// reservation in this process, or "".
+func heldBy(name string) string {
+	holders.Lock()
+	defer holders.Unlock()
+	for h := range holders.names {
+		if name == h || strings.HasPrefix(name, h+"/") {
+			return h
+		}
+	}
+	return ""
 }
 
 // capacityOf returns (and caches) the connections Reserve may hand out at

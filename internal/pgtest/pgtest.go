@@ -24,8 +24,10 @@ const LocalDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 // when the test ends, and returns a DSN whose every connection uses it
 // (search_path), so tests sharing one database never see each other's
 // tables. conns is the most connections the test opens on the database at
-// once; Schema reserves them first (see [Reserve]). See the package
-// documentation for when it fails or skips.
+// once; Schema reserves them first (see [Reserve]). A test's second schema
+// takes conns 0 and reserves nothing: the first reservation counts its
+// connections too. See the package documentation for when it fails or
+// skips.
 func Schema(t testing.TB, prefix string, conns int) string {
 	t.Helper()
 	ci := os.Getenv("CI") == "true"
@@ -52,7 +54,9 @@ func Schema(t testing.TB, prefix string, conns int) string {
 	conn.Close(context.Background())
 	// Reserved before the schema exists, the connections are released
 	// after it is dropped (cleanups run last in, first out).
-	Reserve(t, dsn, conns)
+	if conns > 0 {
+		Reserve(t, dsn, conns)
+	}
 	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if conn, err = pgx.Connect(ctx, dsn); err != nil {
