@@ -15,6 +15,12 @@ import (
 	"github.com/ltikit/ltikit/internal/redistest"
 )
 
+// benchTestConns is the most PostgreSQL connections the runs below hold at
+// once: with two clients, each tool node (at most two) has no more than
+// two requests and its sweeper on the database, the bench's own pool two
+// more, and one admin connection.
+const benchTestConns = 2*3 + 2 + 1
+
 // TestRedisStore runs a few launches in process on the redis store
 // (states in Redis, registrations in PostgreSQL) next to the postgres
 // store, as a comparison run does: every launch succeeds, the replay is
@@ -23,12 +29,6 @@ import (
 // postgres and redis-server process on the machine: a process that exits
 // in between, such as another test's, can make one negative, so only
 // whether they were measured is checked.)
-// benchTestConns is the most PostgreSQL connections the runs below hold at
-// once: with two clients, each tool node (at most two) has no more than
-// two requests and its sweeper on the database, the bench's own pool two
-// more, and one admin connection.
-const benchTestConns = 2*3 + 2 + 1
-
 func TestRedisStore(t *testing.T) {
 	redisURL := redistest.URL(t)
 	dsn := pgtest.Schema(t, "ltibench_redis_test_", benchTestConns)

@@ -37,8 +37,9 @@ var capacities sync.Map // address → int
 // saturated pools of 16 and an admin connection are 33.
 //
 // The test packages run as separate processes at once (scripts/test.sh
-// runs four), and their tests together can open more connections than a
-// default server allows (max_connections is 100). A connection refused
+// runs twice as many as there are CPUs), and their tests together can
+// open more connections than a default server allows (max_connections is
+// 100). A connection refused
 // with "too many clients" would fail a test for a reason that is not the
 // code's. Reservations are files in a directory of the system's temporary
 // directory, one per server address, each locked (flock) by the process
