@@ -22,10 +22,22 @@ import (
 	"github.com/ltikit/ltikit/internal/browsertest"
 )
 
-// newChromium starts headless Chromium for the test.
+// browser is the headless Chromium the package's browser tests share,
+// each in a browser context of its own (see internal/browsertest.Shared).
+var browser = browsertest.NewShared(1280, 1200, 2)
+
+// TestMain stops the shared browser once the tests have run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browser.Close()
+	os.Exit(code)
+}
+
+// newChromium returns a context for a fresh browser context of the shared
+// browser, for the test.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	return browsertest.Chromium(t, 1280, 1200, 120*time.Second)
+	return browser.Context(t, 120*time.Second)
 }
 
 // pageStep is one step of a test page's script (pageRunnerScript).

@@ -18,26 +18,6 @@ import (
 // installs.
 const ChromiumPath = "/usr/bin/chromium"
 
-// Chromium starts headless Chromium for t with a window of width × height
-// and returns a context for its first tab, valid for timeout. Without the
-// browser the test is skipped, or fails when CI=true. The browser is closed
-// when the test ends. A package with several browser tests shares one
-// browser instead (see Shared).
-func Chromium(t *testing.T, width, height int, timeout time.Duration) context.Context {
-	t.Helper()
-	requireChromium(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), options(t.TempDir(), width, height)...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	t.Cleanup(cancel)
-	// Start the browser now, so a start failure is reported as such.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", ChromiumPath, err)
-	}
-	return ctx
-}
-
 // requireChromium skips t when the browser is missing, or fails it when
 // CI=true.
 func requireChromium(t *testing.T) {
@@ -150,9 +130,6 @@ func Targets(ctx context.Context) ([]*target.Info, error) {
 		return nil, err
 	}
 	own := chromedp.FromContext(ctx).BrowserContextID
-	if own == "" { // a browser of its own (Chromium): every target is ctx's
-		return all, nil
-	}
 	var mine []*target.Info
 	for _, ti := range all {
 		if ti.BrowserContextID == own {
