@@ -28,7 +28,9 @@ func masks(t *testing.T, pid int) map[int]unix.CPUSet {
 }
 
 // startTree starts a shell with two sleeping children: a process tree as
-// PostgreSQL's postmaster and its backends are.
+// PostgreSQL's postmaster and its backends are. It returns once both
+// children run sleep: a child the shell has forked is named sh until it
+// execs, and on a loaded machine a test could see it in between.
 func startTree(t *testing.T) int {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & wait")
@@ -43,13 +45,29 @@ func startTree(t *testing.T) int {
 		_ = cmd.Wait()
 	})
 	deadline := time.Now().Add(5 * time.Second)
-	for len(descendants(cmd.Process.Pid)) < 2 {
+	for sleeping(cmd.Process.Pid) < 2 {
 		if time.Now().After(deadline) {
-			t.Fatal("the shell did not start its two children")
+			t.Fatal("the shell's two children did not start sleep")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return cmd.Process.Pid
+}
+
+// sleeping counts the processes below pid named sleep.
+func sleeping(pid int) int {
+	table := processTable()
+	comm := make(map[int]string, len(table))
+	for _, e := range table {
+		comm[e.pid] = e.comm
+	}
+	n := 0
+	for _, c := range descendantsIn(table, pid) {
+		if comm[c] == "sleep" {
+			n++
+		}
+	}
+	return n
 }
 
 // TestPinRestore moves a process tree (a shell and its two children) onto
