@@ -44,17 +44,19 @@ func options(dir string, width, height int) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.NoFirstRun,
-		// Two parts of the browser that no page sees, and that took about
-		// 40 % of the browser's CPU time in the demo tool's browser tests:
+		// Two parts of the browser that no page can observe; with them
+		// off, the demo tool's browser tests take about 50 CPU-seconds
+		// instead of 80:
 		//   - WebUIOmniboxPopup and WebUIOmniboxAimPopup: the address
-		//     bar's drop-down, two WebUI renderers per window that load
-		//     whether or not a window is shown (one per browser context).
+		//     bar's drop-downs, two WebUI pages in a renderer of their own,
+		//     loaded for every window whether or not it is shown (and each
+		//     browser context has a window).
 		//   - SpareRendererForSitePerProcess: a renderer started ahead of
 		//     the next cross-site navigation, which short tests mostly
 		//     leave unused.
-		// Cookies, storage partitioning, site isolation and frames behave
-		// as without them. Translate and BlinkGenPropertyTrees are
-		// chromedp's defaults, which this flag replaces.
+		// Cookies, storage partitioning, site isolation and frames are
+		// unchanged. Translate and BlinkGenPropertyTrees are chromedp's
+		// defaults, which this flag replaces.
 		chromedp.Flag("disable-features", strings.Join([]string{
 			"Translate", "BlinkGenPropertyTrees",
 			"WebUIOmniboxPopup", "WebUIOmniboxAimPopup",
