@@ -4,7 +4,8 @@
 # binaries built with go test -c and kept between runs, see below), on the
 # machine's Go, or with CI=true with the race detector on the oldest
 # supported and the newest Go toolchain, against a real PostgreSQL and a
-# real SQLite file.
+# real SQLite file. LTIKIT_TEST_RACE (below) turns the race detector on or
+# off either way.
 #
 # PostgreSQL: if LTIKIT_TEST_POSTGRES_DSN is set, that database is used as is.
 # Otherwise the script makes sure the local cluster runs (installing and
@@ -62,6 +63,19 @@ ensure_redis() {
   done
   return 1
 }
+
+# The race detector. CI (CI=true) builds every test with -race, so nothing
+# lands with a data race the tests reach. Outside CI it is off by default:
+# the same tests with the same sizes and assertions, in about two thirds
+# of the CPU time (the detector costs some 90 CPU-seconds of a whole run on
+# a 2-CPU machine). LTIKIT_TEST_RACE=1 turns it on, LTIKIT_TEST_RACE=0 off,
+# either way.
+if [ "${CI:-}" = "true" ]; then default_race=1; else default_race=0; fi
+case "${LTIKIT_TEST_RACE:-$default_race}" in
+  1) raceflag=-race ;;
+  0) raceflag= ;;
+  *) log "LTIKIT_TEST_RACE=${LTIKIT_TEST_RACE}: want 1 (race detector on) or 0 (off)"; exit 2 ;;
+esac
 
 created_db=""
 cleanup() {
@@ -170,18 +184,6 @@ trap 'cleanup; rm -rf "$results"' EXIT
 # The slowest tests are listed after a failing run too (they are often why
 # it failed: a timeout on a loaded machine); the script then fails.
 failed=0
-# The race detector. CI (CI=true) builds every test with -race, so nothing
-# lands with a data race the tests reach. Outside CI it is off by default:
-# the same tests with the same sizes and assertions, in about two thirds
-# of the CPU time (the detector costs some 90 CPU-seconds of a whole run on
-# a 2-CPU machine). LTIKIT_TEST_RACE=1 turns it on, LTIKIT_TEST_RACE=0 off,
-# either way.
-if [ "${CI:-}" = "true" ]; then default_race=1; else default_race=0; fi
-case "${LTIKIT_TEST_RACE:-$default_race}" in
-  1) raceflag=-race ;;
-  0) raceflag= ;;
-  *) log "LTIKIT_TEST_RACE=${LTIKIT_TEST_RACE}: want 1 (race detector on) or 0 (off)"; exit 2 ;;
-esac
 for tc in $toolchains; do
   log "go test${raceflag:+ $raceflag} ($tc: $(GOTOOLCHAIN=$tc go version))"
   # Race-built and plain binaries are kept apart: switching does not relink.
