@@ -61,6 +61,9 @@ type pageStep struct {
 	// frame; Await waits for the peer's signal.
 	Signal string `json:"signal,omitempty"`
 	Await  string `json:"await,omitempty"`
+	// AwaitForeign waits for a first message from an origin other than
+	// the platform's (a forger's frame that runs).
+	AwaitForeign bool `json:"await_foreign,omitempty"`
 	// SleepMS waits that long.
 	SleepMS int `json:"sleep_ms,omitempty"`
 }
@@ -118,6 +121,7 @@ const pageRunnerScript = `"use strict";
         foreignSeen.add(id);
         report.foreign.push(f);
       }
+      wakers.splice(0).forEach(function (w) { w(); });
       return;
     }
     var resolve = pending.get(d.message_id);
@@ -146,10 +150,13 @@ const pageRunnerScript = `"use strict";
     });
   }
   function awaitSignal(name) {
+    return awaitUntil(function () { return signals.has(name); }, "no signal " + name);
+  }
+  function awaitUntil(done, failure) {
     return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () { reject(new Error("no signal " + name)); }, 15000);
+      var timer = setTimeout(function () { reject(new Error(failure)); }, 15000);
       (function check() {
-        if (signals.has(name)) { clearTimeout(timer); resolve(); } else { wakers.push(check); }
+        if (done()) { clearTimeout(timer); resolve(); } else { wakers.push(check); }
       })();
     });
   }
@@ -160,6 +167,8 @@ const pageRunnerScript = `"use strict";
         window.parent.frames[cfg.peer_frame].postMessage({ subject: "ltitest.signal", name: step.signal }, cfg.peer_origin);
       } else if (step.await) {
         await awaitSignal(step.await);
+      } else if (step.await_foreign) {
+        await awaitUntil(function () { return report.foreign.length > 0; }, "no message from another origin");
       } else if (step.sleep_ms) {
         await new Promise(function (r) { setTimeout(r, step.sleep_ms); });
       } else if (step.repeat) {
@@ -506,6 +515,11 @@ func TestBrowserPlatformStorage(t *testing.T) {
 			pageConfig{Target: StorageFrameName, PeerFrame: ForgerFrameName, Steps: []pageStep{
 				{Name: "capabilities", To: "parent", Msg: map[string]any{"subject": "lti.capabilities"}},
 				{Name: "put", To: "target", Msg: put("state", "tool-value")},
+				// The forger's frame loads beside the tool's, in a process
+				// of its own: a message posted before its script runs is
+				// lost. Its first forgery shows it listens (it listens
+				// before it forges).
+				{AwaitForeign: true},
 				// A tool fooled into asking the forger gets forged answers,
 				// and the forger forges answers for the key from then on.
 				{Name: "ask the forger", To: "peer", Msg: get("secret-key"), WaitMS: 300},
