@@ -54,16 +54,11 @@ func startTree(t *testing.T) int {
 	return cmd.Process.Pid
 }
 
-// sleeping counts the processes below pid named sleep.
+// sleeping counts the children of pid named sleep.
 func sleeping(pid int) int {
-	table := processTable()
-	comm := make(map[int]string, len(table))
-	for _, e := range table {
-		comm[e.pid] = e.comm
-	}
 	n := 0
-	for _, c := range descendantsIn(table, pid) {
-		if comm[c] == "sleep" {
+	for _, e := range processTable() {
+		if e.ppid == pid && e.comm == "sleep" {
 			n++
 		}
 	}
