@@ -20,6 +20,7 @@ import (
 	gormpostgres "github.com/ltikit/ltikit/adapters/gorm/postgres"
 	gormsqlite "github.com/ltikit/ltikit/adapters/gorm/sqlite"
 	"github.com/ltikit/ltikit/internal/cputime"
+	"github.com/ltikit/ltikit/internal/pgtest"
 	"github.com/ltikit/ltikit/nonce"
 	"github.com/ltikit/ltikit/registration"
 	"github.com/ltikit/ltikit/storage"
@@ -301,11 +302,11 @@ func fillExpired(bk backend) (*gormadapter.Adapter, *gorm.DB, error) {
 	)
 	switch bk.name {
 	case "postgres":
-		dsn, drop, err := createSchema(pg.dsn)
+		dsn, drop, err := pgtest.NewSchema(context.Background(), pg.dsn, "t_")
 		if err != nil {
 			return nil, nil, err
 		}
-		atExitDo(func() { _ = drop() })
+		atExitDo(func() { _ = drop(context.Background()) })
 		if db, err = gormpostgres.Open(dsn); err != nil {
 			return nil, nil, err
 		}

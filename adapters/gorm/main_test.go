@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,20 +106,6 @@ func requirePostgres(tb testing.TB) string {
 	return pg.dsn
 }
 
-// withSearchPath returns dsn with its search_path set to schema.
-func withSearchPath(dsn, schema string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err == nil {
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-			return u.String()
-		}
-	}
-	return dsn + " search_path=" + schema
-}
-
 // newPostgresSchema creates a schema of its own for tb in the test
 // database, drops it when tb ends, and returns a DSN whose connections use
 // it. Every pool opened on that DSN sees the same tables.
@@ -131,37 +116,7 @@ func newPostgresSchema(tb testing.TB) string {
 	// to MaxConns connections; reserved before the schema exists, they
 	// are released after it is dropped.
 	pgtest.Reserve(tb, admin, 2*gormpostgres.MaxConns+1)
-	dsn, drop, err := createSchema(admin)
-	if err != nil {
-		tb.Fatalf("PostgreSQL (%s): %v", pg.source, err)
-	}
-	tb.Cleanup(func() {
-		if err := drop(); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-	return dsn
-}
-
-// createSchema creates a fresh schema in the database of dsn and returns a
-// DSN using it and a function that drops it.
-func createSchema(dsn string) (schemaDSN string, drop func() error, err error) {
-	schema := "t_" + randomHex(6)
-	exec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer c.Close(ctx)
-		_, err = c.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	return withSearchPath(dsn, schema), func() error { return exec("DROP SCHEMA " + schema + " CASCADE") }, nil
+	return pgtest.CreateSchema(tb, admin, "t_")
 }
 
 // backend is one database kind the tests run against.

@@ -18,8 +18,8 @@ import (
 )
 
 // Headroom is how many of the server's connection slots Reserve leaves to
-// connections nobody reserves: the short admin connections that create and
-// drop schemas, psql, monitoring.
+// connections nobody reserves: each test process's one admin connection,
+// on which it creates and drops its schemas, psql, monitoring.
 const Headroom = 10
 
 // maxWait is how long Reserve waits for connections before it fails the
@@ -120,13 +120,12 @@ func capacityOf(ctx context.Context, addr, dsn string) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
+	p, err := admin(dsn)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close(context.Background())
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int`).Scan(&n); err != nil {
+	if err := p.QueryRow(ctx, `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int`).Scan(&n); err != nil {
 		return 0, err
 	}
 	capacities.Store(addr, n-Headroom)

@@ -2,14 +2,10 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // EnvDSN names the variable that points the tests at a PostgreSQL database
@@ -44,46 +40,16 @@ func Schema(t testing.TB, prefix string, conns int) string {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
+	if err := ping(ctx, dsn); err != nil {
 		if ci || os.Getenv(EnvDSN) != "" {
 			t.Fatalf("PostgreSQL at %s: %v", u.Redacted(), err)
 		}
 		t.Skipf("PostgreSQL is not reachable at %s (%v): set %s (CI=true fails instead)", u.Redacted(), err, EnvDSN)
 	}
-	conn.Close(context.Background())
 	// Reserved before the schema exists, the connections are released
 	// after it is dropped (cleanups run last in, first out).
 	if conns > 0 {
 		Reserve(t, dsn, conns)
 	}
-	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if conn, err = pgx.Connect(ctx, dsn); err != nil {
-		t.Fatalf("PostgreSQL at %s: %v", u.Redacted(), err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := prefix + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema) // a runtime parameter: every connection uses the schema
-	u.RawQuery = q.Encode()
-	return u.String()
+	return CreateSchema(t, dsn, prefix)
 }
