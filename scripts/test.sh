@@ -164,8 +164,8 @@ parallel=$(( $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) * 2 ))
 # run time. modernc.org/sqlite is SQLite's C translated to Go, unsafe
 # pointer arithmetic throughout, and checkptr on it was a quarter of the
 # CPU of the SQLite tests. It stays on for every other package (ltikit
-# itself has no unsafe code); the race detector, when on (below), covers
-# every package.
+# itself has no unsafe code); the race detector, when on (LTIKIT_TEST_RACE,
+# above), covers every package.
 gcflags='modernc.org/...=-d=checkptr=0'
 # The test binaries are built with go test -c into a directory kept between
 # runs (under the user's cache directory, one per checkout and toolchain).

@@ -302,11 +302,17 @@ func fillExpired(bk backend) (*gormadapter.Adapter, *gorm.DB, error) {
 	)
 	switch bk.name {
 	case "postgres":
-		dsn, drop, err := pgtest.NewSchema(context.Background(), pg.dsn, "t_")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		dsn, drop, err := pgtest.NewSchema(ctx, pg.dsn, "t_")
+		cancel()
 		if err != nil {
 			return nil, nil, err
 		}
-		atExitDo(func() { _ = drop(context.Background()) })
+		atExitDo(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = drop(ctx)
+		})
 		if db, err = gormpostgres.Open(dsn); err != nil {
 			return nil, nil, err
 		}
