@@ -6,15 +6,19 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ltikit/ltikit/lti"
 )
 
-// configPage is the /config page, parsed with the shared layout.
-var configPage = template.Must(template.ParseFS(templateFS,
-	"templates/layout.html", "templates/partials.html", "templates/config.html"))
+// configTemplate returns the /config page, parsed with the shared layout
+// on first use.
+var configTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(templateFS,
+		"templates/layout.html", "templates/partials.html", "templates/config.html"))
+})
 
 // mountConfig serves the /config page and Canvas's configuration JSON.
 func (a *app) mountConfig(e *echo.Echo) {
@@ -49,7 +53,7 @@ func (a *app) configPage(c echo.Context) error {
 		links = append(links, configLink{ID: l, Name: other.Name, Current: l == id})
 	}
 	var buf bytes.Buffer
-	if err := configPage.ExecuteTemplate(&buf, "layout", map[string]any{
+	if err := configTemplate().ExecuteTemplate(&buf, "layout", map[string]any{
 		"C": cfg, "Links": links, "Text": configText(cfg), "ConfigPath": pathConfig,
 	}); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/ltikit/ltikit/internal/jsonv2"
@@ -20,13 +21,13 @@ import (
 // CPU than the launch's signature verification (reflection for every field
 // and every escaper, some 300 allocations a page). The other pages,
 // shown after a launch, stay templates. The page's frame (head, style,
-// foot) is still the layout template, rendered once at start with the title
+// foot) is still the layout template, rendered once, on first use, with the title
 // "Launch". Every value is escaped as html/template escapes it in the same
 // place (htmlText, urlAttr), so the bytes are the ones the template wrote.
 
-// launchHead and launchFoot are the layout around the launch page's
-// content.
-var launchHead, launchFoot = layoutFrame("Launch")
+// launchFrame returns the layout around the launch page's content, the
+// head and the foot, rendered on first use.
+var launchFrame = sync.OnceValues(func() (head, foot string) { return layoutFrame("Launch") })
 
 // layoutFrame renders the layout's head and foot for a page titled title
 // (plain text).
@@ -47,7 +48,8 @@ func layoutFrame(title string) (head, foot string) {
 // the user, the roles, the claim objects and every claim as sent.
 func writeLaunchPage(b *bytes.Buffer, p *launchPage) error {
 	v := p.L
-	b.WriteString(launchHead)
+	head, foot := launchFrame()
+	b.WriteString(head)
 	b.WriteString("\n<h1 class=\"ok\">✔ Launch accepted</h1>\n<p class=\"muted\">")
 	htmlText(b, v.MessageType)
 	b.WriteString(" (LTI ")
@@ -72,7 +74,7 @@ func writeLaunchPage(b *bytes.Buffer, p *launchPage) error {
 	if p.Picker != nil {
 		// A deep linking request: the picker is the template the picker
 		// page shows too.
-		if err := pages["picker"].ExecuteTemplate(b, "picker", p.Picker); err != nil {
+		if err := pages()["picker"].ExecuteTemplate(b, "picker", p.Picker); err != nil {
 			return err
 		}
 	}
@@ -178,7 +180,7 @@ func writeLaunchPage(b *bytes.Buffer, p *launchPage) error {
 	b.WriteString("), as the platform signed them</h2>\n<pre>")
 	htmlBytes(b, p.ClaimsJSON)
 	b.WriteString("</pre>\n</section>\n")
-	b.WriteString(launchFoot)
+	b.WriteString(foot)
 	return nil
 }
 

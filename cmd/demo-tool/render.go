@@ -25,18 +25,21 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// pages are the HTML pages, each parsed with the shared layout. html/template
-// escapes every value by context, so nothing a platform sends is echoed
-// unescaped. The launch page is not among them: launchpage.go writes it,
-// escaping as html/template does.
-var pages = func() map[string]*template.Template {
+// pages returns the HTML pages, each parsed with the shared layout.
+// html/template escapes every value by context, so nothing a platform sends
+// is echoed unescaped. The launch page is not among them: launchpage.go
+// writes it, escaping as html/template does. The pages are parsed on first
+// use, not at start: a command line that shows no page (every command but
+// serve) skips the parse, about a quarter of the CPU of demo-tool help.
+// TestTemplatesParse parses them all.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	m := map[string]*template.Template{}
 	for _, name := range []string{"sandbox", "error", "index", "picker", "grade", "roster", "deeplinks", "scores"} {
 		m[name] = template.Must(template.New("layout.html").
 			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return m
-}()
+})
 
 // breakable escapes s and lets the browser break the line after each
 // underscore (<wbr>): a claim member name such as
@@ -100,7 +103,7 @@ const maxPooledPage = 64 << 10
 // renderPageCSP renders the page name with data and the policy csp.
 func (a *app) renderPageCSP(c echo.Context, status int, name, csp string, data any) error {
 	return writePage(c, status, csp, func(buf *bytes.Buffer) error {
-		return pages[name].ExecuteTemplate(buf, "layout", data)
+		return pages()[name].ExecuteTemplate(buf, "layout", data)
 	})
 }
 
@@ -536,7 +539,7 @@ func writeErrorPage(w http.ResponseWriter, r *http.Request, v errorView) {
 	v.StatusText, v.RequestID = http.StatusText(v.Status), requestIDFrom(r.Context())
 	status := v.Status
 	var buf bytes.Buffer
-	err := pages["error"].ExecuteTemplate(&buf, "layout", v)
+	err := pages()["error"].ExecuteTemplate(&buf, "layout", v)
 	setPageHeaders(h)
 	w.WriteHeader(status)
 	if err != nil {

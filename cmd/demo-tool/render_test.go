@@ -104,3 +104,23 @@ func tokenMembers(raw []byte) (n int, ok bool) {
 		}
 	}
 }
+
+// TestTemplatesParse: every page template parses, and the launch page's
+// frame renders. The templates are parsed on first use, not when the
+// program starts, so this is where a broken template shows.
+func TestTemplatesParse(t *testing.T) {
+	t.Parallel()
+	// A template that does not parse panics here (template.Must).
+	for name, tmpl := range pages() {
+		if tmpl.Lookup("layout") == nil {
+			t.Errorf("the page %q has no layout template", name)
+		}
+	}
+	if configTemplate().Lookup("layout") == nil {
+		t.Error("the /config page has no layout template")
+	}
+	head, foot := launchFrame()
+	if !strings.Contains(head, "<title>") || !strings.Contains(foot, "</html>") {
+		t.Errorf("launch page frame: head %q, foot %q", head, foot)
+	}
+}

@@ -82,7 +82,7 @@ func (a *app) rosterPage(c echo.Context) error {
 	res := c.Response()
 	setPageHeadersCSP(res.Header(), pageCSP)
 	res.WriteHeader(http.StatusOK)
-	tmpl := pages["roster"]
+	tmpl := pages()["roster"]
 	v := &rosterView{Nav: a.launchServices(l, s), ContextTitle: ms.Context().Title}
 	if v.ContextTitle == "" {
 		v.ContextTitle = viewerOf(l).ContextTitle
