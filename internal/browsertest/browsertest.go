@@ -64,13 +64,13 @@ func options(dir string, width, height int) []chromedp.ExecAllocatorOption {
 		}, ",")),
 		// Renderer processes are reused where site isolation allows it
 		// instead of started afresh. A launch crosses sites three times
-		// (tool, platform, tool), and each crossing started a renderer:
-		// about 90 in the demo tool's browser tests, some 0.25
+		// (platform, tool, platform, tool), and a crossing could start a
+		// renderer: about 85 in the demo tool's browser tests, some 0.25
 		// CPU-seconds each on a 2-CPU machine (a new tab cost 0.46
 		// CPU-seconds with a renderer of its own, 0.21 with one reused).
-		// With the limit at one, Chromium hands a page or frame an
+		// With the limit at one, Chromium gives a page or frame an
 		// existing renderer of the same site and browser context when
-		// there is one (about 70 started). A renderer still serves one
+		// there is one (about 65 started). A renderer still serves one
 		// site only: cross-site frames stay out of process, as the framed
 		// launch tests check when they attach to the tool's iframe target.
 		chromedp.Flag("renderer-process-limit", "1"),
