@@ -3,22 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"html/template"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ltikit/ltikit/lti"
 )
-
-// configTemplate returns the /config page, parsed with the shared layout
-// on first use.
-var configTemplate = sync.OnceValue(func() *template.Template {
-	return template.Must(template.ParseFS(templateFS,
-		"templates/layout.html", "templates/partials.html", "templates/config.html"))
-})
 
 // mountConfig serves the /config page and Canvas's configuration JSON.
 func (a *app) mountConfig(e *echo.Echo) {
@@ -53,7 +44,7 @@ func (a *app) configPage(c echo.Context) error {
 		links = append(links, configLink{ID: l, Name: other.Name, Current: l == id})
 	}
 	var buf bytes.Buffer
-	if err := configTemplate().ExecuteTemplate(&buf, "layout", map[string]any{
+	if err := pages()["config"].ExecuteTemplate(&buf, "layout", map[string]any{
 		"C": cfg, "Links": links, "Text": configText(cfg), "ConfigPath": pathConfig,
 	}); err != nil {
 		return err

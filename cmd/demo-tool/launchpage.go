@@ -21,9 +21,10 @@ import (
 // CPU than the launch's signature verification (reflection for every field
 // and every escaper, some 300 allocations a page). The other pages,
 // shown after a launch, stay templates. The page's frame (head, style,
-// foot) is still the layout template, rendered once, on first use, with the title
-// "Launch". Every value is escaped as html/template escapes it in the same
-// place (htmlText, urlAttr), so the bytes are the ones the template wrote.
+// foot) is still the layout template, rendered once, on first use, with
+// the title "Launch". Every value is escaped as html/template escapes it
+// in the same place (htmlText, urlAttr), so the bytes are the ones the
+// template wrote.
 
 // launchFrame returns the layout around the launch page's content, the
 // head and the foot, rendered on first use.

@@ -34,7 +34,7 @@ var templateFS embed.FS
 // TestTemplatesParse parses them all.
 var pages = sync.OnceValue(func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"sandbox", "error", "index", "picker", "grade", "roster", "deeplinks", "scores"} {
+	for _, name := range []string{"sandbox", "error", "index", "picker", "grade", "roster", "deeplinks", "scores", "config"} {
 		m[name] = template.Must(template.New("layout.html").
 			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
