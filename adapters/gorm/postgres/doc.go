@@ -1,7 +1,9 @@
 // Package gormpostgres opens a PostgreSQL database for the GORM adapter
 // (package gormadapter, github.com/ltikit/ltikit/adapters/gorm): [Open]
-// connects through gorm.io/driver/postgres and pgx and sizes the pool. Its
-// import path is github.com/ltikit/ltikit/adapters/gorm/postgres.
+// connects through gorm.io/driver/postgres and pgx and sizes the pool;
+// [OpenDB] runs on a database/sql pool the host already has (its own
+// pgxpool, through stdlib.OpenDBFromPool). Its import path is
+// github.com/ltikit/ltikit/adapters/gorm/postgres.
 //
 // It is a package of its own so that only the programs that use
 // PostgreSQL link its driver: gormadapter imports no database driver, and

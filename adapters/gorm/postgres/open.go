@@ -1,6 +1,8 @@
 package gormpostgres
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +42,24 @@ func Open(dsn string, opts ...gorm.Option) (*gorm.DB, error) {
 	sqlDB.SetMaxIdleConns(MaxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	return db, nil
+}
+
+// OpenDB runs GORM, configured as [Open] configures it, on a database/sql
+// pool the host already has: stdlib.OpenDBFromPool on the service's own
+// pgxpool, say, or a *sql.DB opened with pgx's database/sql driver. The
+// pool's limits stay the host's: OpenDB sets none of them. opts replace the
+// default *gorm.Config when given. A pool whose database does not answer
+// is an error wrapping lti.ErrStorageUnavailable. Closing the pool is the
+// host's part, as its opening was.
+func OpenDB(pool *sql.DB, opts ...gorm.Option) (*gorm.DB, error) {
+	if pool == nil {
+		return nil, unavailable(errors.New("the *sql.DB is nil"))
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: pool}), append([]gorm.Option{defaultConfig()}, opts...)...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
 	return db, nil
 }
 
