@@ -108,7 +108,8 @@ func requirePostgres(tb testing.TB) string {
 
 // newPostgresSchema creates a schema of its own for tb in the test
 // database, drops it when tb ends, and returns a DSN whose connections use
-// it. Every pool opened on that DSN sees the same tables.
+// it. Every pool opened on that DSN sees the same tables. The test may
+// open its pools with gormpostgres.Open.
 func newPostgresSchema(tb testing.TB) string {
 	tb.Helper()
 	admin := requirePostgres(tb)
@@ -116,6 +117,16 @@ func newPostgresSchema(tb testing.TB) string {
 	// to MaxConns connections; reserved before the schema exists, they
 	// are released after it is dropped.
 	pgtest.Reserve(tb, admin, 2*gormpostgres.MaxConns+1)
+	return pgtest.CreateSchema(tb, admin, "t_")
+}
+
+// newSessionsSchema is newPostgresSchema for a test whose pools all come
+// from pgtest.DB (the backends' pools): its reservation may take over
+// idle sessions an earlier test left (pgtest.ReserveSessions).
+func newSessionsSchema(tb testing.TB) string {
+	tb.Helper()
+	admin := requirePostgres(tb)
+	pgtest.ReserveSessions(tb, admin, 2*gormpostgres.MaxConns+1)
 	return pgtest.CreateSchema(tb, admin, "t_")
 }
 
@@ -129,12 +140,15 @@ type backend struct {
 
 var backends = []backend{
 	{name: "postgres", newDatabase: func(tb testing.TB) func(testing.TB) *gorm.DB {
-		dsn := newPostgresSchema(tb)
+		dsn := newSessionsSchema(tb)
 		return func(tb testing.TB) *gorm.DB {
 			tb.Helper()
-			db, err := gormpostgres.Open(dsn)
+			// A pool of gormpostgres.Open's size on sessions the test
+			// process keeps between tests (pgtest.DB); the tests of
+			// Open itself connect afresh (fault_test.go).
+			db, err := gormpostgres.OpenDB(pgtest.DB(tb, dsn, gormpostgres.MaxConns))
 			if err != nil {
-				tb.Fatalf("gormpostgres.Open: %v", err)
+				tb.Fatalf("gormpostgres.OpenDB: %v", err)
 			}
 			tb.Cleanup(func() { closeDB(db) })
 			return db

@@ -18,15 +18,16 @@ import (
 // a new, independent pool on it: each pool plays one node of the tool.
 func newDatabase(tb testing.TB) (openPool func(testing.TB) *sql.DB) {
 	tb.Helper()
-	// Two pools at most (two nodes), each of up to MaxConns connections.
-	dsn := pgtest.Schema(tb, "sqladapter_", 2*sqladapter.MaxConns+1)
+	// Two pools at most (two nodes), each of up to MaxConns connections,
+	// on sessions the test process keeps between tests (pgtest.DB).
+	// TestOpen opens a pool with Open itself.
+	dsn := pgtest.SchemaForDB(tb, "sqladapter_", 2*sqladapter.MaxConns+1)
 	openPool = func(tb testing.TB) *sql.DB {
 		tb.Helper()
-		db, err := sqladapter.Open(context.Background(), dsn)
-		if err != nil {
-			tb.Fatalf("Open: %v", err)
+		db := pgtest.DB(tb, dsn, sqladapter.MaxConns)
+		if err := db.PingContext(context.Background()); err != nil {
+			tb.Fatalf("Ping: %v", err)
 		}
-		tb.Cleanup(func() { db.Close() })
 		return db
 	}
 	if err := sqladapter.Migrate(context.Background(), openPool(tb)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -53,6 +54,23 @@ var capacities sync.Map // address → int
 // under already holds a reservation.
 func Reserve(tb testing.TB, dsn string, conns int) {
 	tb.Helper()
+	reserveFor(tb, dsn, conns, false)
+}
+
+// ReserveSessions is [Reserve] for a test that opens its sessions through
+// [DB] only (besides its process's admin connection): the idle sessions
+// of its process then count against its reservation from the start. It
+// may take over a reservation that an ended test left for idle sessions
+// (see DB) instead of making one: a race test that follows another then
+// finds the sessions it needs open, and waits on no other process.
+func ReserveSessions(tb testing.TB, dsn string, conns int) {
+	tb.Helper()
+	reserveFor(tb, dsn, conns, true)
+}
+
+// reserveFor is Reserve, or ReserveSessions when sessionsOnly.
+func reserveFor(tb testing.TB, dsn string, conns int, sessionsOnly bool) {
+	tb.Helper()
 	if holder := heldBy(tb.Name()); holder != "" {
 		tb.Fatalf("pgtest.Reserve: %s already holds PostgreSQL connections: reserve them all at once, before opening any (a second schema of the same test takes conns 0)", holder)
 	}
@@ -69,28 +87,64 @@ func Reserve(tb testing.TB, dsn string, conns int) {
 		tb.Fatalf("pgtest.Reserve: the test needs %d connections; the server at %s gives tests %d (max_connections less superuser_reserved_connections and %d)",
 			conns, addr, capacity, Headroom)
 	}
-	sum := sha256.Sum256([]byte(addr))
-	dir := filepath.Join(os.TempDir(), "ltikit-pgtest-"+hex.EncodeToString(sum[:6]))
-	start := time.Now()
-	release, err := reserve(tb.Context(), dir, conns, capacity, start.Add(maxWait))
-	if err != nil {
-		tb.Fatalf("pgtest.Reserve: %d of %d connections at %s: %v", conns, capacity, addr, err)
-	}
-	if waited := time.Since(start); waited > time.Second {
-		tb.Logf("pgtest: waited %v for %d PostgreSQL connections", waited.Round(time.Millisecond), conns)
-	}
+	dir := budgetDir(addr)
 	name := tb.Name()
+	var r *reservation
+	if sessionsOnly {
+		r = takeKept(name, addr, conns)
+	}
+	if r == nil {
+		start := time.Now()
+		// One try first: before it waits on other processes, the test
+		// gives back what its own process kept for idle sessions (see
+		// DB).
+		release, err := reserve(tb.Context(), dir, conns, capacity, start)
+		if errors.Is(err, errTimeout) {
+			dropKept(addr)
+			release, err = reserve(tb.Context(), dir, conns, capacity, start.Add(maxWait))
+		}
+		if err != nil {
+			tb.Fatalf("pgtest.Reserve: %d of %d connections at %s: %v", conns, capacity, addr, err)
+		}
+		if waited := time.Since(start); waited > time.Second {
+			tb.Logf("pgtest: waited %v for %d PostgreSQL connections", waited.Round(time.Millisecond), conns)
+		}
+		r = begin(name, addr, conns, release, sessionsOnly)
+	}
 	holders.Lock()
 	holders.names[name]++
 	holders.Unlock()
 	tb.Cleanup(func() {
-		release()
+		// Given back, or kept a while when the test leaves idle sessions
+		// for the next (see DB).
+		r.end(name)
 		holders.Lock()
 		if holders.names[name]--; holders.names[name] == 0 {
 			delete(holders.names, name)
 		}
 		holders.Unlock()
 	})
+}
+
+// budgetDir is the directory of the reservations at the server address
+// addr, in the system's temporary directory.
+func budgetDir(addr string) string {
+	sum := sha256.Sum256([]byte(addr))
+	return filepath.Join(os.TempDir(), "ltikit-pgtest-"+hex.EncodeToString(sum[:6]))
+}
+
+// reserveNow makes a reservation of conns at addr if it fits at once, and
+// returns nil otherwise. Reserve has read the address's capacity before.
+func reserveNow(addr string, conns int) func() {
+	capacity, ok := capacities.Load(addr)
+	if !ok {
+		return nil
+	}
+	release, err := reserve(context.Background(), budgetDir(addr), conns, capacity.(int), time.Now())
+	if err != nil {
+		return nil
+	}
+	return release
 }
 
 // holders are the tests of this process that hold a reservation.

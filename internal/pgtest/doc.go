@@ -15,4 +15,10 @@
 // within the server's connection limit: each test reserves the connections
 // it opens before it opens them ([Reserve]; [Schema] does it for its
 // callers), and waits while other tests on the machine hold too many.
+//
+// And it keeps server sessions between the tests of a process: a new
+// PostgreSQL session costs the server a process of its own, and the
+// storage race tests fill two pools of 16, test after test. [DB] returns a
+// test's pool on sessions that an earlier test of the process may have
+// used, each reset as new on lending, within the same reservations.
 package pgtest

@@ -26,6 +26,19 @@ const LocalDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 // skips.
 func Schema(t testing.TB, prefix string, conns int) string {
 	t.Helper()
+	return schema(t, prefix, conns, false)
+}
+
+// SchemaForDB is [Schema] for a test that opens its sessions through [DB]
+// only: the reservation is made with [ReserveSessions].
+func SchemaForDB(t testing.TB, prefix string, conns int) string {
+	t.Helper()
+	return schema(t, prefix, conns, true)
+}
+
+// schema is Schema, or SchemaForDB when sessionsOnly.
+func schema(t testing.TB, prefix string, conns int, sessionsOnly bool) string {
+	t.Helper()
 	ci := os.Getenv("CI") == "true"
 	dsn := os.Getenv(EnvDSN)
 	if dsn == "" {
@@ -49,7 +62,7 @@ func Schema(t testing.TB, prefix string, conns int) string {
 	// Reserved before the schema exists, the connections are released
 	// after it is dropped (cleanups run last in, first out).
 	if conns > 0 {
-		Reserve(t, dsn, conns)
+		reserveFor(t, dsn, conns, sessionsOnly)
 	}
 	return CreateSchema(t, dsn, prefix)
 }
