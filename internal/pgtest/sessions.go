@@ -57,8 +57,8 @@ type addrSessions struct {
 	kept   []*reservation // of ended tests, covering idle sessions
 }
 
-// reservation is one reservation of this process: a test's while it runs,
-// then possibly kept for a while.
+// reservation is one reservation of this process: a running test's, or
+// one made for the idle sessions of ended tests (kept).
 type reservation struct {
 	addr    string
 	conns   int
@@ -75,7 +75,9 @@ type reservation struct {
 // kept open while idle, on the schema of dsn (a DSN [Schema] or
 // [CreateSchema] returned, whose search_path names the schema). The pool
 // is closed when tb ends. tb, or a test it runs under, must hold a
-// reservation ([Reserve]; [Schema] makes one) of at least maxConns.
+// reservation of at least maxConns: best one from [ReserveSessions] or
+// [SchemaForDB], which take over the sessions an ended test left; one
+// from [Reserve] or [Schema] serves too.
 //
 // The pool's connections are server sessions that this test process keeps
 // between tests. A new PostgreSQL session costs the server a process of
