@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -22,19 +20,6 @@ import (
 	"github.com/ltikit/ltikit/registration"
 )
 
-// closedPort returns a loopback port nothing listens on: one the kernel
-// just handed out and that was closed again.
-func closedPort(t *testing.T) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return uint16(port)
-}
-
 // TestFailsClosed: every method of a Store whose database is gone returns
 // an error that wraps lti.ErrStorageUnavailable (503) and is none of the
 // refusal sentinels, so a launch fails closed and a broken database never
@@ -45,22 +30,15 @@ func TestFailsClosed(t *testing.T) {
 	// The test database's DSN, pointed at a port nothing listens on: no
 	// connection reaches the server through it, so it reserves none
 	// (newDatabase below reserves the live pool's).
-	u, err := url.Parse(pgtest.Schema(t, "sqladapter_fault_", 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = fmt.Sprintf("127.0.0.1:%d", closedPort(t))
-	q := u.Query()
-	q.Set("connect_timeout", "2")
-	u.RawQuery = q.Encode()
-	cfg, err := pgx.ParseConfig(u.String())
+	unreachable := pgtest.UnreachableDSN(t, pgtest.Schema(t, "sqladapter_fault_", 0))
+	cfg, err := pgx.ParseConfig(unreachable)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Open checks that the database answers.
 	ctx := t.Context()
-	if db, err := sqladapter.Open(ctx, u.String()); !errors.Is(err, lti.ErrStorageUnavailable) {
+	if db, err := sqladapter.Open(ctx, unreachable); !errors.Is(err, lti.ErrStorageUnavailable) {
 		if db != nil {
 			db.Close()
 		}

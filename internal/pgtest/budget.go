@@ -71,14 +71,14 @@ func ReserveSessions(tb testing.TB, dsn string, conns int) {
 // reserveFor is Reserve, or ReserveSessions when sessionsOnly.
 func reserveFor(tb testing.TB, dsn string, conns int, sessionsOnly bool) {
 	tb.Helper()
-	if holder := heldBy(tb.Name()); holder != "" {
+	if holder, _ := heldBy(tb.Name()); holder != "" {
 		tb.Fatalf("pgtest.Reserve: %s already holds PostgreSQL connections: reserve them all at once, before opening any (a second schema of the same test takes conns 0)", holder)
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		tb.Fatalf("pgtest.Reserve: the DSN does not parse: %v", err)
 	}
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	addr := addrOf(cfg)
 	capacity, err := capacityOf(tb.Context(), addr, dsn)
 	if err != nil {
 		tb.Fatalf("pgtest.Reserve: reading max_connections at %s: %v", addr, err)
@@ -111,19 +111,15 @@ func reserveFor(tb testing.TB, dsn string, conns int, sessionsOnly bool) {
 		}
 		r = begin(name, addr, conns, release, sessionsOnly)
 	}
-	holders.Lock()
-	holders.names[name]++
-	holders.Unlock()
-	tb.Cleanup(func() {
-		// Given back, or kept a while when the test leaves idle sessions
-		// for the next (see DB).
-		r.end(name)
-		holders.Lock()
-		if holders.names[name]--; holders.names[name] == 0 {
-			delete(holders.names, name)
-		}
-		holders.Unlock()
-	})
+	// Given back, or kept a while when the test leaves idle sessions for
+	// the next (see DB).
+	tb.Cleanup(func() { r.end(name) })
+}
+
+// addrOf is the server address of cfg, as reservations and lent sessions
+// are keyed.
+func addrOf(cfg *pgx.ConnConfig) string {
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }
 
 // budgetDir is the directory of the reservations at the server address
@@ -147,23 +143,17 @@ func reserveNow(addr string, conns int) func() {
 	return release
 }
 
-// holders are the tests of this process that hold a reservation.
-var holders = struct {
-	sync.Mutex
-	names map[string]int
-}{names: map[string]int{}}
-
 // heldBy returns the test, name itself or one it runs under, that holds a
-// reservation in this process, or "".
-func heldBy(name string) string {
-	holders.Lock()
-	defer holders.Unlock()
-	for h := range holders.names {
+// reservation in this process, and the reservation, or "" and nil.
+func heldBy(name string) (string, *reservation) {
+	sessions.Lock()
+	defer sessions.Unlock()
+	for h, r := range sessions.active {
 		if name == h || strings.HasPrefix(name, h+"/") {
-			return h
+			return h, r
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // capacityOf returns (and caches) the connections Reserve may hand out at

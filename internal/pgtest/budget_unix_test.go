@@ -6,11 +6,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -119,32 +117,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fatalTB is a testing.TB whose Fatalf records the message and stops the
-// calling goroutine, as testing's does.
-type fatalTB struct {
-	testing.TB
-	name  string
-	fatal string
-}
-
-func (f *fatalTB) Name() string { return f.name }
-func (f *fatalTB) Helper()      {}
-func (f *fatalTB) Fatalf(format string, args ...any) {
-	f.fatal = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
 // TestReserveOncePerTest: a test that holds a reservation, or runs under
 // one that does, cannot reserve again (it could wait forever on another
 // test doing the same); a sibling can.
 func TestReserveOncePerTest(t *testing.T) {
-	holders.Lock()
-	holders.names["TestOuter/postgres"] = 1
-	holders.Unlock()
+	sessions.Lock()
+	sessions.active["TestOuter/postgres"] = &reservation{}
+	sessions.Unlock()
 	t.Cleanup(func() {
-		holders.Lock()
-		delete(holders.names, "TestOuter/postgres")
-		holders.Unlock()
+		sessions.Lock()
+		delete(sessions.active, "TestOuter/postgres")
+		sessions.Unlock()
 	})
 	for _, tc := range []struct {
 		name    string
@@ -155,18 +138,12 @@ func TestReserveOncePerTest(t *testing.T) {
 		{"TestOuter/postgresql", false},
 		{"TestOuter", false},
 	} {
-		f := &fatalTB{TB: t, name: tc.name}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			// An unparsable DSN: a test that passes the check fails next,
-			// on the DSN, before any connection.
-			Reserve(f, "postgres://%zz", 1)
-		}()
-		<-done
-		refused := strings.Contains(f.fatal, "already holds")
-		if refused != tc.refused || f.fatal == "" {
-			t.Errorf("%s: %q; want refused %v", tc.name, f.fatal, tc.refused)
+		// An unparsable DSN: a test that passes the check fails next, on
+		// the DSN, before any connection.
+		fatal := fatalOf(t, tc.name, func(tb testing.TB) { Reserve(tb, "postgres://%zz", 1) })
+		refused := strings.Contains(fatal, "already holds")
+		if refused != tc.refused || fatal == "" {
+			t.Errorf("%s: %q; want refused %v", tc.name, fatal, tc.refused)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"os"
 	"testing"
@@ -65,4 +66,27 @@ func schema(t testing.TB, prefix string, conns int, sessionsOnly bool) string {
 		reserveFor(t, dsn, conns, sessionsOnly)
 	}
 	return CreateSchema(t, dsn, prefix)
+}
+
+// UnreachableDSN returns dsn, a URL, pointed at a loopback port that
+// nothing listens on (one the kernel just handed out and that was closed
+// again), with connect_timeout=2: a database that does not answer, for
+// the tests of failure paths. No connection reaches a server through it,
+// so it needs no reservation.
+func UnreachableDSN(t testing.TB, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("pgtest.UnreachableDSN: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = ln.Addr().String()
+	ln.Close()
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	return u.String()
 }

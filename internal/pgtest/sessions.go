@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -101,8 +99,8 @@ type reservation struct {
 // transaction is closed, not kept.
 func DB(tb testing.TB, dsn string, maxConns int) *sql.DB {
 	tb.Helper()
-	holder := heldBy(tb.Name())
-	if holder == "" {
+	holder, r := heldBy(tb.Name())
+	if r == nil {
 		tb.Fatalf("pgtest.DB: %s holds no PostgreSQL reservation: call Reserve or Schema first", tb.Name())
 	}
 	cfg, err := pgx.ParseConfig(dsn)
@@ -113,7 +111,10 @@ func DB(tb testing.TB, dsn string, maxConns int) *sql.DB {
 	if schema == "" {
 		tb.Fatalf("pgtest.DB: the DSN names no schema (search_path): use one Schema or CreateSchema returned")
 	}
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	addr := addrOf(cfg)
+	if r.addr != addr {
+		tb.Fatalf("pgtest.DB: the reservation of %s is not for the server at %s", holder, addr)
+	}
 	lender, err := lenderOf(tb.Context(), addr, dsn, cfg)
 	if err != nil {
 		tb.Fatalf("pgtest.DB: PostgreSQL at %s: %v", addr, err)
@@ -128,14 +129,8 @@ func DB(tb testing.TB, dsn string, maxConns int) *sql.DB {
 	db.SetMaxIdleConns(maxConns)
 	tb.Cleanup(func() { db.Close() })
 	sessions.Lock()
-	r := sessions.active[holder]
-	if r != nil && r.addr == addr {
-		r.pools = append(r.pools, db)
-	}
+	r.pools = append(r.pools, db)
 	sessions.Unlock()
-	if r == nil || r.addr != addr {
-		tb.Fatalf("pgtest.DB: the reservation of %s is not for the server at %s", holder, addr)
-	}
 	// What the test has not opened yet covers idle sessions now.
 	settle(addr)
 	return db
@@ -376,14 +371,20 @@ func (s *addrSessions) idle() int {
 	return int(s.lender.Stat().IdleConns())
 }
 
-// coverage is how many idle sessions at addr the reservations cover: the
-// kept ones whole, and of each running test that uses DB, what its pools
-// leave unused.
-func (s *addrSessions) coverage(addr string) int {
+// keptConns is how many connections the kept reservations hold.
+func (s *addrSessions) keptConns() int {
 	n := 0
 	for _, k := range s.kept {
 		n += k.conns
 	}
+	return n
+}
+
+// coverage is how many idle sessions at addr the reservations cover: the
+// kept ones whole, and of each running test that uses DB, what its pools
+// leave unused.
+func (s *addrSessions) coverage(addr string) int {
+	n := s.keptConns()
 	for _, r := range sessions.active {
 		if r.addr != addr || (len(r.pools) == 0 && !r.sessionsOnly) {
 			continue

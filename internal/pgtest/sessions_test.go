@@ -3,24 +3,30 @@ package pgtest
 import (
 	"context"
 	"database/sql"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// sessionAddr is the server address of dsn, as Reserve keys it.
-func sessionAddr(t *testing.T, dsn string) string {
+// leaveIdle runs a test that reserves n connections with SchemaForDB and
+// holds n sessions of a DB pool at once, and returns its DSN, the
+// server's address and the sessions' server processes, idle once it ends.
+func leaveIdle(t *testing.T, prefix string, n int) (dsn, addr string, pids []int) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
+	t.Run("leaves idle sessions", func(t *testing.T) {
+		dsn = SchemaForDB(t, prefix, n)
+		addr = addrOf(mustParse(t, dsn))
+		pids = backendPIDs(t, DB(t, dsn, n), n)
+	})
+	if t.Failed() {
+		t.FailNow()
 	}
-	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	return dsn, addr, pids
 }
 
 // withoutSchema is a schema DSN (a URL) without its search_path.
@@ -174,16 +180,7 @@ func TestDBKeepsSessionsForTheNextTest(t *testing.T) {
 	defer func(d time.Duration) { keepFor = d }(keepFor)
 	keepFor = 300 * time.Millisecond
 	const n = 3
-	var first []int
-	var addr, dsn string
-	t.Run("first", func(t *testing.T) {
-		dsn = SchemaForDB(t, "pgtest_keep_", n)
-		addr = sessionAddr(t, dsn)
-		first = backendPIDs(t, DB(t, dsn, n), n)
-	})
-	if t.Failed() {
-		return
-	}
+	dsn, addr, first := leaveIdle(t, "pgtest_keep_", n)
 	if got := keptConns(addr); got != n {
 		t.Fatalf("after the first test: %d connections kept for idle sessions, want %d", got, n)
 	}
@@ -214,13 +211,7 @@ func TestDBKeepsSessionsForTheNextTest(t *testing.T) {
 func TestDropKept(t *testing.T) {
 	privateBudget(t)
 	const n = 2
-	var pids []int
-	var addr, dsn string
-	t.Run("leaves sessions", func(t *testing.T) {
-		dsn = SchemaForDB(t, "pgtest_drop_", n)
-		addr = sessionAddr(t, dsn)
-		pids = backendPIDs(t, DB(t, dsn, n), n)
-	})
+	dsn, addr, pids := leaveIdle(t, "pgtest_drop_", n)
 	if got := keptConns(addr); got != n {
 		t.Fatalf("%d connections kept, want %d", got, n)
 	}
@@ -277,41 +268,22 @@ func TestDBOtherDatabase(t *testing.T) {
 // DSN that names no schema.
 func TestDBWithoutReservation(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		reserve bool
-		dsn     func(schemaDSN string) string
+		name  string
+		conns int                 // Schema's reservation
+		dsn   func(string) string // of Schema's DSN
+		want  string
 	}{
-		{"no reservation", false, func(d string) string { return d }},
-		{"no schema", true, func(d string) string { return withoutSchema(t, d) }},
+		{"no reservation", 0, func(d string) string { return d }, "holds no PostgreSQL reservation"},
+		{"no schema", 1, func(d string) string { return withoutSchema(t, d) }, "names no schema"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conns := 0
-			if tc.reserve {
-				conns = 1
-			}
-			dsn := tc.dsn(Schema(t, "pgtest_refuse_", conns))
-			ft := &fatalRecorder{TB: t}
-			func() {
-				defer func() { recover() }() // fatalRecorder's Fatalf panics to stop DB
-				DB(ft, dsn, 1)
-			}()
-			if ft.msg == "" {
-				t.Fatal("DB did not fail the test")
+			dsn := tc.dsn(Schema(t, "pgtest_refuse_", tc.conns))
+			fatal := fatalOf(t, t.Name(), func(tb testing.TB) { DB(tb, dsn, 1) })
+			if !strings.Contains(fatal, tc.want) {
+				t.Fatalf("DB failed the test with %q, want a message with %q", fatal, tc.want)
 			}
 		})
 	}
-}
-
-// fatalRecorder records a Fatalf instead of failing the test, and panics
-// to end the caller as FailNow would.
-type fatalRecorder struct {
-	testing.TB
-	msg string
-}
-
-func (f *fatalRecorder) Fatalf(format string, args ...any) {
-	f.msg = format
-	panic("fatal")
 }
 
 // keptConns is how many connections this process keeps reserved at addr
@@ -319,13 +291,8 @@ func (f *fatalRecorder) Fatalf(format string, args ...any) {
 func keptConns(addr string) int {
 	sessions.Lock()
 	defer sessions.Unlock()
-	s := sessions.byAddr[addr]
-	if s == nil {
-		return 0
+	if s := sessions.byAddr[addr]; s != nil {
+		return s.keptConns()
 	}
-	n := 0
-	for _, k := range s.kept {
-		n += k.conns
-	}
-	return n
+	return 0
 }

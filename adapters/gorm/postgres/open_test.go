@@ -3,9 +3,6 @@ package gormpostgres_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"net/url"
 	"testing"
 	"time"
 
@@ -82,21 +79,7 @@ func TestOpenDB(t *testing.T) {
 	})
 
 	t.Run("server does not answer", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close() // nothing listens there now
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Host = fmt.Sprintf("127.0.0.1:%d", port)
-		q := u.Query()
-		q.Set("connect_timeout", "2")
-		u.RawQuery = q.Encode()
-		cfg, err := pgx.ParseConfig(u.String())
+		cfg, err := pgx.ParseConfig(pgtest.UnreachableDSN(t, dsn))
 		if err != nil {
 			t.Fatal(err)
 		}
