@@ -391,8 +391,11 @@ func closeMidRun(t *testing.T, db *gorm.DB, a *gormadapter.Adapter) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed.Store(true)
+	// The flag is set once Close has returned: a launch that reads it
+	// true then started after the close and must fail. Set before the
+	// close, a goroutine could read it and get a connection in between.
 	sqlDB.Close()
+	closed.Store(true)
 	wg.Wait()
 }
 
