@@ -141,10 +141,18 @@ func (s *Shared) start() {
 	s.err = chromedp.Do(browser)
 }
 
-// Close stops the browser, if it started, and removes its profile.
+// Close stops the browser, if it started, and removes its profile. The
+// browser is asked to close (Browser.close) before it is killed: a killed
+// Chromium leaves its singleton socket's directory in the temporary
+// directory, one per package and run.
 func (s *Shared) Close() {
 	s.once.Do(func() {}) // no start after Close
 	if s.stop != nil {
+		if s.err == nil {
+			ctx, cancel := context.WithTimeout(s.browser, 10*time.Second)
+			chromedp.Cancel(ctx) // the kill below covers a browser that did not close
+			cancel()
+		}
 		s.stop()
 	}
 	if s.dir != "" {
