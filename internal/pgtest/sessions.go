@@ -46,6 +46,7 @@ var sessions = struct {
 
 // addrSessions are the sessions of one server address.
 type addrSessions struct {
+	addr string
 	// lender holds the sessions, on the database and as the user of key:
 	// the first a DB pool asked for. Pools on another database of the
 	// server connect afresh, so that an idle session can always serve
@@ -150,7 +151,7 @@ func lenderOf(ctx context.Context, addr, dsn string, cfg *pgx.ConnConfig) (*pgxp
 	defer sessions.Unlock()
 	s := sessions.byAddr[addr]
 	if s == nil {
-		s = &addrSessions{key: key}
+		s = &addrSessions{addr: addr, key: key}
 		sessions.byAddr[addr] = s
 	}
 	if s.key != key {
@@ -290,7 +291,7 @@ func (r *reservation) end(name string) {
 	if s == nil {
 		return
 	}
-	uncovered := s.idle() - s.coverage(r.addr)
+	uncovered := s.idle() - s.coverage()
 	if uncovered <= 0 {
 		return
 	}
@@ -313,7 +314,7 @@ func settle(addr string) {
 	if s == nil {
 		return
 	}
-	idle, coverage := s.idle(), s.coverage(addr)
+	idle, coverage := s.idle(), s.coverage()
 	for i := 0; i < len(s.kept); {
 		if k := s.kept[i]; coverage-k.conns >= idle {
 			k.timer.Stop()
@@ -338,7 +339,7 @@ func expire(k *reservation) {
 		return // settle gave it back
 	}
 	s.kept = slices.Delete(s.kept, i, i+1)
-	s.closeIdle(s.idle() - s.coverage(k.addr))
+	s.closeIdle(s.idle() - s.coverage())
 	k.release()
 }
 
@@ -357,7 +358,7 @@ func dropKept(addr string) {
 	for _, k := range kept {
 		k.timer.Stop()
 	}
-	s.closeIdle(s.idle() - s.coverage(addr))
+	s.closeIdle(s.idle() - s.coverage())
 	for _, k := range kept {
 		k.release()
 	}
@@ -380,13 +381,13 @@ func (s *addrSessions) keptConns() int {
 	return n
 }
 
-// coverage is how many idle sessions at addr the reservations cover: the
-// kept ones whole, and of each running test that uses DB, what its pools
-// leave unused.
-func (s *addrSessions) coverage(addr string) int {
+// coverage is how many idle sessions at s's address the reservations
+// cover: the kept ones whole, and of each running test that uses DB, what
+// its pools leave unused.
+func (s *addrSessions) coverage() int {
 	n := s.keptConns()
 	for _, r := range sessions.active {
-		if r.addr != addr || (len(r.pools) == 0 && !r.sessionsOnly) {
+		if r.addr != s.addr || (len(r.pools) == 0 && !r.sessionsOnly) {
 			continue
 		}
 		open := 0
